@@ -1,0 +1,1 @@
+"""Locating and building the offline toolchain (standard library only: runs before the venv exists)."""

@@ -1,0 +1,26 @@
+"""Every pinned toolchain version, in one place.
+
+pyproject.toml and package.json carry the same pins for their registries; tests/unit/test_versions.py
+fails when they drift apart.
+"""
+
+PYTHON = "3.11"
+
+# Pulumi engine built from Go modules; the PyPI SDK must be the same version.
+PULUMI = "3.259.0"
+# The Kubernetes provider: the Go proxy serves the v4.25.0 release commit as a pseudo-version only
+# (newer releases are not served), so the PyPI pulumi-kubernetes is pinned to the same 4.25.0.
+PULUMI_KUBERNETES = "4.25.0"
+PULUMI_KUBERNETES_PSEUDO = "v4.0.0-20260115033456-f47bc2d6f199"
+
+KUBERNETES = "1.33.4"
+ETCD = "3.5.21"
+KWOK = "0.7.0"
+
+# npm packages (package.json pins the same)
+SOLC = "0.8.37"
+OPENZEPPELIN = "5.7.0"
+FOUNDRY = "1.7.1"
+SOLHINT = "6.2.4"
+
+UV = "0.13.8"
