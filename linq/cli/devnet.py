@@ -1,13 +1,112 @@
-"""`linq devnet up | down | status` (filled in by the Foundation work)."""
+"""`linq devnet up | down | status | env`."""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
+from pathlib import Path
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from linq.devnet import DEFAULT_TTL_SECONDS, Devnet, default_state_dir
+from linq.devnet.kube import NodeSpec
+from linq.tools.locate import ToolMissing
+
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the devnet keeps its state and logs (default: $LINQ_DEVNET_DIR or ./.linq/devnet).",
+)
+
+
+def _devnet(state_dir: Path | None) -> Devnet:
+    return Devnet(state_dir or default_state_dir())
 
 
 @click.group()
 def devnet() -> None:
     """The embedded local environment: anvil, a Kubernetes control plane, a file:// Pulumi backend."""
+
+
+@devnet.command()
+@state_dir_option
+@click.option("--nodes", default=1, show_default=True, help="Number of fake (kwok) nodes.")
+@click.option("--node-cpu", default=16_000, show_default=True, help="Allocatable CPU per node, millicores.")
+@click.option("--node-memory", default=65_536, show_default=True, help="Allocatable memory per node, MiB.")
+@click.option("--node-gpus", default=0, show_default=True, help="nvidia.com/gpu per node.")
+@click.option("--gpu-model", default="", help="GPU model label for the nodes (e.g. nvidia-a100).")
+@click.option("--no-kube", is_flag=True, help="Start only the chain (faster; no Kubernetes).")
+@click.option("--ttl", default=DEFAULT_TTL_SECONDS, show_default=True, help="Seconds before the devnet stops itself.")
+def up(state_dir, nodes, node_cpu, node_memory, node_gpus, gpu_model, no_kube, ttl) -> None:
+    """Start every part on loopback, each on a free port, and deploy the contracts."""
+    console = Console(stderr=True)
+    specs = [
+        NodeSpec(name=f"lp-node-{i}", cpu_millis=node_cpu, memory_mib=node_memory, gpus=node_gpus,
+                 gpu_model=gpu_model)
+        for i in range(nodes)
+    ]  # fmt: skip
+    net = _devnet(state_dir)
+    try:
+        net.up(nodes=specs, with_kube=not no_kube, ttl_seconds=ttl,
+               progress=lambda m: console.print(f"[cyan]•[/] {m}"))  # fmt: skip
+    except (ToolMissing, RuntimeError, TimeoutError) as error:
+        raise click.ClickException(str(error)) from error
+    _print_status(net, as_json=False)
+    console.print(f"\nUse it from a shell: [bold]eval \"$(linq devnet env --state-dir {net.state_dir})\"[/]")
+
+
+@devnet.command()
+@state_dir_option
+def down(state_dir) -> None:
+    """Stop everything the devnet started, and nothing else (state and logs are kept)."""
+    stopped = _devnet(state_dir).down()
+    click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@devnet.command()
+@state_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(state_dir, as_json) -> None:
+    """What runs where, and whether each part is healthy (exit code 1 if any part is down)."""
+    net = _devnet(state_dir)
+    healthy = _print_status(net, as_json=as_json)
+    sys.exit(0 if healthy else 1)
+
+
+@devnet.command()
+@state_dir_option
+def env(state_dir) -> None:
+    """Shell `export` lines pointing pulumi, the toolkit and Kubernetes clients at the devnet."""
+    from linq.tools.locate import tool_path_env
+
+    net = _devnet(state_dir)
+    variables = net.environment()
+    variables["PATH"] = tool_path_env()["PATH"]
+    for key, value in variables.items():
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
+def _print_status(net: Devnet, *, as_json: bool) -> bool:
+    rows = net.status()
+    healthy = bool(rows) and all(r["state"] == "healthy" for r in rows)
+    if as_json:
+        click.echo(json.dumps({"state_dir": str(net.state_dir), "healthy": healthy, "parts": rows}, indent=2))
+        return healthy
+    if not rows:
+        click.echo(f"no devnet running from {net.state_dir}; start one with `linq devnet up`")
+        return False
+    table = Table(title=f"devnet {net.state_dir}")
+    for column in ("part", "state", "pid", "where", "log"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = "green" if row["state"] == "healthy" else "red"
+        table.add_row(row["part"], f"[{style}]{row['state']}[/]", row["pid"], row["where"], row["log"])
+    Console().print(table)
+    return healthy
 
 
 commands: list[click.Command] = [devnet]
