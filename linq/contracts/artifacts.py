@@ -1,4 +1,4 @@
-"""Compiled contract artifacts shipped with the toolkit (linq/artifacts/*.json): no compiler needed at run time."""
+"""Compiled contract artifacts shipped with the toolkit (linq/artifacts/*.json); no compiler at run time."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Compile the contracts with solc-js and export linq/artifacts/*.json; `--check` verifies they are current.
 
     python -m linq.contracts.build           # compile contracts/src and write the artifacts
-    python -m linq.contracts.build --check   # exit 1 if sources or settings changed since the artifacts were built
+    python -m linq.contracts.build --check   # exit 1 if sources/settings changed since the build
 
 Compiles through contracts/tools/solc (the same solc-js adapter forge and slither use) with the settings of
 contracts/foundry.toml. The source hash covers every compiled source (ours and OpenZeppelin's), the compiler
@@ -97,7 +97,8 @@ def compile_contracts() -> dict[str, dict[str, Any]]:
     output = json.loads(_run_adapter(["--standard-json"], json.dumps(standard_input)))
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
-        raise BuildError("compilation failed:\n" + "\n".join(e.get("formattedMessage", str(e)) for e in errors))
+        messages = "\n".join(e.get("formattedMessage", str(e)) for e in errors)
+        raise BuildError(f"compilation failed:\n{messages}")
     all_units = sorted(output["sources"])
     compiler = compiler_version()
     digest = source_hash(all_units, compiler)
@@ -166,8 +167,8 @@ def check_artifacts() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m linq.contracts.build", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="verify the artifacts match the sources; write nothing")
+    parser = argparse.ArgumentParser(prog="python -m linq.contracts.build", description="Build artifacts")
+    parser.add_argument("--check", action="store_true", help="verify the artifacts match the sources")
     args = parser.parse_args(argv)
     try:
         if args.check:

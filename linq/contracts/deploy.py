@@ -27,7 +27,7 @@ class AddressBook(BaseModel):
 
 
 def contract(w3: Web3, name: str, address: str) -> Contract:
-    """A web3 contract object for `name` (LNQ, ProviderRegistry, Escrow) at `address`, ABI from the artifacts."""
+    """A web3 contract for `name` (LNQ, ProviderRegistry, Escrow) at `address`, ABI from the artifacts."""
     return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name).abi)
 
 
@@ -76,10 +76,12 @@ def deploy_all(
     fund: dict[str, int],
     min_prepaid_seconds: int,
 ) -> AddressBook:
-    """Deploy LNQ (whole supply to the deployer), ProviderRegistry and Escrow, bind the escrow to the registry,
-    and transfer `fund[address]` LNQ wei to each dev account."""
+    """Deploy LNQ (whole supply to the deployer), ProviderRegistry and Escrow, bind the escrow to the
+    registry, and transfer `fund[address]` LNQ wei to each dev account."""
     if not 0 < lnq_supply <= MAX_LNQ_SUPPLY:
-        raise ValueError(f"lnq_supply={lnq_supply} is out of range; use 1..2**96-1 wei (escrow amounts are 96-bit)")
+        raise ValueError(
+            f"lnq_supply={lnq_supply} is out of range; use 1..2**96-1 wei (escrow amounts are 96-bit)"
+        )
     if sum(fund.values()) > lnq_supply:
         raise ValueError(
             f"fund totals {sum(fund.values())} wei, more than lnq_supply={lnq_supply}; lower the amounts"
