@@ -75,13 +75,28 @@ def deposit_for(rate_per_hour_wei: int, seconds: int) -> int:
 
 
 def runway_seconds(rate_per_hour_wei: int, deposit: int) -> int | None:
-    """Whole seconds a deposit fully pays for at this rate (None: a zero rate never runs out)."""
+    """Seconds from start until the deposit is fully earned: the Escrow's `end - start`,
+    ceilDiv(deposit * 3600, rate). None: a zero rate never runs out."""
     if deposit < 0:
         raise PricingError(f"deposit is {deposit}; it must be ≥ 0")
     _check_rate_and_seconds(rate_per_hour_wei, 0)
     if rate_per_hour_wei == 0:
         return None
-    return deposit * SECONDS_PER_HOUR // rate_per_hour_wei
+    return ceil_div(deposit * SECONDS_PER_HOUR, rate_per_hour_wei)
+
+
+def offer_deposit_bounds(rate_per_hour_wei: int, min_duration: int, max_duration: int) -> tuple[int, int]:
+    """The deposits createFromOffer accepts: those whose runway is within [min_duration, max_duration].
+
+    runway(D) <= max  <=>  D * 3600 <= rate * max;   runway(D) >= min  <=>  D * 3600 > rate * (min - 1).
+    The lower bound is empty (low > high) when the rate is too coarse for the window.
+    """
+    if rate_per_hour_wei <= 0:
+        raise PricingError(f"ratePerHour is {rate_per_hour_wei}; an offer's rate must be > 0")
+    _check_rate_and_seconds(rate_per_hour_wei, max_duration)
+    low = 0 if min_duration <= 0 else rate_per_hour_wei * (min_duration - 1) // SECONDS_PER_HOUR + 1
+    high = rate_per_hour_wei * max_duration // SECONDS_PER_HOUR
+    return low, high
 
 
 def format_rate(rate_per_hour_wei: int) -> str:

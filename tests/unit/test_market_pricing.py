@@ -12,6 +12,7 @@ from linq.market.pricing import (
     accrued,
     deposit_for,
     format_rate,
+    offer_deposit_bounds,
     rate_per_hour,
     runway_seconds,
 )
@@ -45,14 +46,32 @@ def test_deposit_covers_the_duration_and_is_the_smallest_that_does(rate: int, se
 def test_runway_of_the_deposit_is_at_least_the_duration(rate: int, secs: int) -> None:
     runway = runway_seconds(rate, deposit_for(rate, secs))
     assert runway is not None and runway >= secs
-    assert accrued(rate, runway) <= deposit_for(rate, secs)  # fully paid at the runway's last second
 
 
-@given(st.integers(min_value=1, max_value=2**128 - 1), st.integers(min_value=0, max_value=2**200))
-def test_runway_is_the_last_fully_paid_second(rate: int, deposit: int) -> None:
-    runway = runway_seconds(rate, deposit)
+@given(st.integers(min_value=1, max_value=2**128 - 1), st.integers(min_value=1, max_value=2**200))
+def test_runway_ends_exactly_when_the_deposit_is_earned(rate: int, deposit: int) -> None:
+    runway = runway_seconds(rate, deposit)  # the Escrow's end - start
     assert runway is not None
-    assert rate * runway <= deposit * 3600 < rate * (runway + 1)
+    assert min(accrued(rate, runway), deposit) == deposit  # earned == deposited at end
+    assert accrued(rate, runway - 1) < deposit  # and not a second earlier
+
+
+@given(
+    st.integers(min_value=1, max_value=2**128 - 1),
+    st.integers(min_value=0, max_value=10**9),
+    st.integers(min_value=0, max_value=10**9),
+)
+def test_offer_deposit_bounds_are_exactly_the_accepted_deposits(rate: int, a: int, b: int) -> None:
+    low, high = offer_deposit_bounds(rate, min(a, b), max(a, b))
+
+    def accepted(deposit: int) -> bool:
+        runway = runway_seconds(rate, deposit)
+        return runway is not None and min(a, b) <= runway <= max(a, b)
+
+    if low <= high:
+        assert accepted(low) and accepted(high)
+    assert low == 0 or not accepted(low - 1)
+    assert not accepted(high + 1)
 
 
 @given(u32, u32, u32, u64, u64, u64, st.integers(0, 2**16 - 1), st.integers(0, 2**100))

@@ -1,0 +1,251 @@
+"""Populating a local registry fast, for tests, demos and bench/match.py.
+
+`LocalAnvil` starts anvil on a free loopback port with automatic impersonation, so any address can
+send transactions without its key (senders get ether by anvil_setBalance); it stops at exit, and
+`timeout` kills it even if the Python process dies. `seed_registry` sends every provider's `register`
+(and `updateGpuClass`) as JSON-RPC batches of eth_sendTransaction with explicit gas and nonces,
+mines, and checks every receipt.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+
+from linq.market.encoding import region_to_bytes32, text_to_bytes32
+from linq.tools.locate import require
+
+REGISTER_GAS = 400_000
+GPU_CLASS_GAS = 200_000
+SENDER_BALANCE = 10**21  # wei of ether for gas; anvil drops transactions from empty accounts silently
+
+
+class RpcError(RuntimeError):
+    """A JSON-RPC call failed; the message carries the method and the node's answer."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rpc_batch(url: str, calls: Sequence[tuple[str, list[Any]]], timeout: float = 120.0) -> list[Any]:
+    """Send many JSON-RPC calls in one HTTP request; results in order, RpcError on the first error."""
+    if not calls:
+        return []
+    body = json.dumps(
+        [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+    ).encode()
+    if not url.startswith(("http://", "https://")):
+        raise RpcError(f"rpc url {url!r} is not http(s); give http://127.0.0.1:<port>")
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 — scheme checked above
+        replies = sorted(json.loads(response.read()), key=lambda r: r["id"])
+    for reply in replies:
+        if "error" in reply:
+            method = calls[reply["id"]][0]
+            raise RpcError(f"{method} failed: {reply['error']}")
+    return [r["result"] for r in replies]
+
+
+class LocalAnvil:
+    """anvil on 127.0.0.1:<free port>; `with LocalAnvil() as url:` ... stopped on exit."""
+
+    def __init__(self, *, ttl_seconds: int = 1800, extra_args: Sequence[str] = ()) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ttl_seconds = ttl_seconds
+        self.extra_args = list(extra_args)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        argv = [
+            "timeout", str(self.ttl_seconds),  # stops itself even if our process is killed
+            str(require("anvil")),
+            "--host", "127.0.0.1", "--port", str(self.port), "--silent",
+            "--auto-impersonate", "--disable-block-gas-limit",
+            *self.extra_args,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RpcError(f"anvil exited with {self.process.returncode}: {err.strip()}")
+            try:
+                rpc_batch(self.url, [("eth_chainId", [])], timeout=2)
+                return self.url
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RpcError(f"anvil did not answer on {self.url} within 30 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    class_id: int
+    model: str
+    total: int
+    price_per_hour: int
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """What to register for one provider (capacity, prices in wei per unit-hour, region, GPU classes)."""
+
+    address: str
+    cpu_millis: int
+    memory_mib: int
+    storage_gib: int
+    cpu_price: int
+    memory_price: int
+    storage_price: int
+    region: str
+    meta_hash: bytes = b"\x00" * 32
+    gpus: tuple[GpuSpec, ...] = field(default=())
+
+
+REGIONS = ("eu-west", "eu-central", "us-east", "us-west", "ap-south", "ap-northeast")
+GPU_MODELS = ("nvidia-a100", "nvidia-h100", "nvidia-l4", "amd-mi300x")
+
+
+def seeded_address(seed: int, index: int) -> str:
+    return to_checksum_address(keccak(f"linq-provider-{seed}-{index}".encode())[-20:])
+
+
+def random_specs(count: int, *, seed: int = 0, gpu_share: float = 0.25) -> list[ProviderSpec]:
+    """`count` plausible providers, reproducible from `seed`."""
+    rng = random.Random(seed)
+    specs = []
+    for i in range(count):
+        gpus: tuple[GpuSpec, ...] = ()
+        if rng.random() < gpu_share:
+            models = rng.sample(GPU_MODELS, rng.randint(1, 2))
+            gpus = tuple(
+                GpuSpec(class_id=c + 1, model=m, total=rng.choice((1, 2, 4, 8)),
+                        price_per_hour=rng.randrange(5 * 10**17, 4 * 10**18, 10**12))
+                for c, m in enumerate(models)
+            )  # fmt: skip
+        specs.append(
+            ProviderSpec(
+                address=seeded_address(seed, i),
+                cpu_millis=rng.choice((4_000, 8_000, 16_000, 32_000, 64_000)),
+                memory_mib=rng.choice((8_192, 16_384, 65_536, 262_144)),
+                storage_gib=rng.choice((100, 500, 2_000)),
+                cpu_price=rng.randrange(2 * 10**10, 10**11, 10**6),  # ~0.02-0.1 LNQ per core-hour
+                memory_price=rng.randrange(10**9, 10**10, 10**6),
+                storage_price=rng.randrange(10**11, 10**12, 10**6),
+                region=rng.choice(REGIONS),
+                meta_hash=keccak(f"meta-{seed}-{i}".encode()),
+                gpus=gpus,
+            )
+        )
+    return specs
+
+
+def seed_registry(url: str, registry: Any, specs: Sequence[ProviderSpec], *, chunk: int = 500) -> int:
+    """Register every spec (and its GPU classes) from the spec's own address; returns transactions sent.
+
+    Needs anvil with --auto-impersonate (LocalAnvil). Transactions are sent in batches,
+    mined, and every receipt is checked — a revert raises RpcError naming the provider.
+    """
+    txs: list[tuple[str, dict[str, Any]]] = []
+    for spec in specs:
+        data = registry.encode_abi(
+            "register",
+            args=[
+                (spec.cpu_millis, spec.memory_mib, spec.storage_gib),
+                (spec.cpu_price, spec.memory_price, spec.storage_price),
+                region_to_bytes32(spec.region),
+                spec.meta_hash,
+            ],
+        )
+        txs.append((spec.address, {"from": spec.address, "to": registry.address, "data": data,
+                                   "gas": hex(REGISTER_GAS)}))  # fmt: skip
+        for gpu in spec.gpus:
+            data = registry.encode_abi(
+                "updateGpuClass",
+                args=[
+                    gpu.class_id,
+                    text_to_bytes32(gpu.model, field="gpu model"),
+                    gpu.total,
+                    gpu.price_per_hour,
+                ],
+            )
+            txs.append((spec.address, {"from": spec.address, "to": registry.address, "data": data,
+                                       "gas": hex(GPU_CLASS_GAS)}))  # fmt: skip
+    return send_and_check(url, txs, chunk=chunk)
+
+
+def send_and_check(url: str, txs: Sequence[tuple[str, dict[str, Any]]], *, chunk: int = 500) -> int:
+    """eth_sendTransaction in batches with explicit nonces (a sender's transactions keep their order),
+    then check every receipt."""
+    senders = list(dict.fromkeys(who for who, _ in txs))
+    next_nonce: dict[str, int] = {}
+    for start in range(0, len(senders), chunk):
+        who_part = senders[start : start + chunk]
+        rpc_batch(url, [("anvil_setBalance", [who, hex(SENDER_BALANCE)]) for who in who_part])
+        counts = rpc_batch(url, [("eth_getTransactionCount", [who, "pending"]) for who in who_part])
+        next_nonce.update((who, int(n, 16)) for who, n in zip(who_part, counts, strict=True))
+    numbered = []
+    for who, tx in txs:
+        numbered.append((who, {**tx, "nonce": hex(next_nonce[who])}))
+        next_nonce[who] += 1
+    txs = numbered
+    hashes: list[tuple[str, str]] = []
+    for start in range(0, len(txs), chunk):
+        batch = txs[start : start + chunk]
+        sent = rpc_batch(url, [("eth_sendTransaction", [tx]) for _, tx in batch])
+        hashes += [(who, h) for (who, _), h in zip(batch, sent, strict=True)]
+    pending = hashes
+    deadline = time.monotonic() + 120
+    while pending:
+        waiting: list[tuple[str, str]] = []
+        for start in range(0, len(pending), chunk):
+            part = pending[start : start + chunk]
+            receipts = rpc_batch(url, [("eth_getTransactionReceipt", [h]) for _, h in part])
+            for (who, h), receipt in zip(part, receipts, strict=True):
+                if receipt is None:
+                    waiting.append((who, h))
+                elif int(receipt["status"], 16) != 1:
+                    raise RpcError(
+                        f"transaction {h} from {who} reverted (gas used {int(receipt['gasUsed'], 16)})"
+                    )
+        if waiting and time.monotonic() > deadline:
+            raise RpcError(f"{len(waiting)} transactions were not mined in 120 s, e.g. {waiting[0][1]}")
+        if waiting:
+            rpc_batch(url, [("evm_mine", [])])  # queued follow-up nonces go into the next block
+            time.sleep(0.05)
+        pending = waiting
+    return len(hashes)

@@ -1,0 +1,371 @@
+"""The registry index: every provider record, read from the chain in bulk, cached as JSON, kept current.
+
+Build: at one pinned block, `providersPage` (PAGE addresses per call), `getProviders` (BATCH views per
+call) and `gpuClass` only for providers that list GPU classes; every read uses that block so the
+snapshot is consistent. The escrow's open-escrow map (escrow id -> provider) is rebuilt from its
+EscrowCreated / ProviderChanged / Cancelled / Stopped / Finalized logs since the address book's
+deployment block.
+
+Update: logs after the indexed block tell which providers changed —
+    registry events (all carry `provider` as topic 1): the provider itself;
+    EscrowCreated (topic 3 = provider): used capacity reserved;
+    ProviderChanged (old id, new id, new provider): both providers' used capacity;
+    Cancelled / Stopped / Finalized (topic 1 = id): used capacity released and reputation counted,
+        attributed through the open-escrow map (an unknown id forces a full refresh, never a wrong index).
+Only those providers are re-read (at the new head). If the cached block is no longer on the chain
+(reorg or a restarted devnet) or the cache is for another chain/registry, the index is rebuilt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eth_utils import event_abi_to_log_topic, to_checksum_address
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from linq.market.chain import escrow_contract, registry_contract
+from linq.market.encoding import bytes32_hex, bytes32_to_text
+from linq.market.models import (
+    Address,
+    BaseRanges,
+    Capacity,
+    GpuClassRecord,
+    ProviderRecord,
+    ReputationCounters,
+)
+
+if TYPE_CHECKING:
+    from web3 import Web3
+    from web3.contract import Contract
+
+PAGE = 1000  # addresses per providersPage call
+BATCH = 500  # provider views per getProviders call
+LOG_CHUNK = 10_000  # blocks per eth_getLogs request
+INDEX_KIND = "linq-registry-index"
+INDEX_VERSION = 1
+
+_ESCROW_EVENTS = ("EscrowCreated", "ProviderChanged", "Cancelled", "Stopped", "Finalized")
+
+
+class IndexError_(RuntimeError):
+    """The index cannot be built or read; the message names the cause and the fix."""
+
+
+class IndexSnapshot(BaseModel):
+    """What the cache file holds (JSON)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = INDEX_KIND
+    version: int = INDEX_VERSION
+    chain_id: int
+    registry: Address
+    escrow: Address
+    block_number: int
+    block_hash: str
+    block_timestamp: int
+    indexed_at: float
+    open_escrows: dict[str, Address] = {}  # escrow id (0x hex) -> provider, for attributing releases
+    providers: tuple[ProviderRecord, ...]
+
+    def provider(self, address: str) -> ProviderRecord | None:
+        wanted = to_checksum_address(address)
+        return next((p for p in self.providers if p.address == wanted), None)
+
+
+@dataclass(frozen=True)
+class Staleness:
+    blocks_behind: int
+    seconds_behind: int
+    head_block: int
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    """What one build/update did (for CLI output and the benchmark)."""
+
+    full: bool
+    from_block: int
+    to_block: int
+    changed: int
+    rpc_calls: int
+    seconds: float
+    reason: str = ""
+
+
+class RegistryIndex:
+    """The provider list of one registry on one chain, optionally cached at `cache_path`."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        registry_address: str,
+        *,
+        cache_path: Path | None = None,
+        escrow_address: str | None = None,
+        from_block: int = 0,
+        batch: int = BATCH,
+        page: int = PAGE,
+    ) -> None:
+        self.w3 = w3
+        self.registry: Contract = registry_contract(w3, registry_address)
+        escrow = escrow_address or self.registry.functions.escrow().call()
+        self.escrow: Contract = escrow_contract(w3, escrow)
+        self.cache_path = cache_path
+        self.from_block = from_block
+        self.batch = batch
+        self.page = page
+        self.snapshot: IndexSnapshot | None = None
+        self._calls = 0
+        self._topics = {
+            name: "0x" + event_abi_to_log_topic(self.escrow.events[name]().abi).hex()
+            for name in _ESCROW_EVENTS
+        }
+        self._escrow_bound = "0x" + event_abi_to_log_topic(self.registry.events.EscrowBound().abi).hex()
+
+    # ----- public -----
+    @property
+    def providers(self) -> tuple[ProviderRecord, ...]:
+        if self.snapshot is None:
+            raise IndexError_("the index is empty; call build() or update() first")
+        return self.snapshot.providers
+
+    def load(self) -> IndexSnapshot | None:
+        """The cached snapshot if the cache file exists and is readable (None otherwise)."""
+        if self.cache_path is None or not self.cache_path.exists():
+            return None
+        try:
+            snap = IndexSnapshot.model_validate_json(self.cache_path.read_bytes())
+        except ValidationError:
+            return None  # an old or foreign file: rebuilt and overwritten by update()
+        self.snapshot = snap
+        return snap
+
+    def save(self) -> None:
+        if self.cache_path is None or self.snapshot is None:
+            return
+        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.cache_path.with_suffix(self.cache_path.suffix + ".tmp")
+        tmp.write_text(self.snapshot.model_dump_json())
+        tmp.replace(self.cache_path)  # atomic: a reader never sees half a file
+
+    def build(self) -> UpdateStats:
+        """Read every provider at the current head (full rebuild)."""
+        started, self._calls = time.perf_counter(), 0
+        head = self._block("latest")
+        number = int(head["number"])
+        addresses = self._all_addresses(number)
+        providers = self._read_providers(addresses, number)
+        open_escrows = self._apply_escrow_logs({}, self.from_block, number)[0]
+        self.snapshot = self._snapshot(head, providers, open_escrows)
+        self.save()
+        return UpdateStats(True, self.from_block, number, len(providers), self._calls,
+                           time.perf_counter() - started, "full build")  # fmt: skip
+
+    def update(self) -> UpdateStats:
+        """Bring the index to the head: from the cache by events when possible, else a full build."""
+        snap = self.snapshot or self.load()
+        reason = self._rebuild_reason(snap)
+        if reason:
+            stats = self.build()
+            return UpdateStats(True, stats.from_block, stats.to_block, stats.changed, stats.rpc_calls,
+                               stats.seconds, reason)  # fmt: skip
+        assert snap is not None
+        started, self._calls = time.perf_counter(), 0
+        head = self._block("latest")
+        number = int(head["number"])
+        if number <= snap.block_number:
+            return UpdateStats(False, snap.block_number, snap.block_number, 0, self._calls, 0.0, "up to date")
+
+        first = snap.block_number + 1
+        dirty: set[str] = set()
+        for log in self._logs(self.registry.address, first, number):
+            topics = log["topics"]
+            if len(topics) >= 2 and _hex(topics[0]) != self._escrow_bound:
+                dirty.add(_topic_address(topics[1]))
+        open_escrows, escrow_dirty, unknown = self._apply_escrow_logs(dict(snap.open_escrows), first, number)
+        dirty |= escrow_dirty
+
+        by_address = {p.address: p for p in snap.providers}
+        if unknown:  # a release we cannot attribute: refresh every provider rather than guess
+            dirty |= set(by_address)
+        fresh = self._read_providers(sorted(dirty), number)
+        for record in fresh:
+            by_address[record.address] = record
+        known = set(snap.providers[i].address for i in range(len(snap.providers)))
+        ordered = [by_address[p.address] for p in snap.providers] + [
+            r for r in fresh if r.address not in known
+        ]
+        self.snapshot = self._snapshot(head, ordered, open_escrows)
+        self.save()
+        return UpdateStats(False, first, number, len(fresh), self._calls, time.perf_counter() - started,
+                           "refreshed all (unattributed release)" if unknown else "incremental")  # fmt: skip
+
+    def staleness(self) -> Staleness:
+        if self.snapshot is None:
+            raise IndexError_("the index is empty; call build() or update() first")
+        head = self._block("latest")
+        return Staleness(
+            blocks_behind=max(int(head["number"]) - self.snapshot.block_number, 0),
+            seconds_behind=max(int(head["timestamp"]) - self.snapshot.block_timestamp, 0),
+            head_block=int(head["number"]),
+        )
+
+    # ----- reading -----
+    def _rebuild_reason(self, snap: IndexSnapshot | None) -> str:
+        if snap is None:
+            return "no cache"
+        if snap.kind != INDEX_KIND or snap.version != INDEX_VERSION:
+            return f"cache format {snap.kind} v{snap.version}"
+        if snap.chain_id != int(self.w3.eth.chain_id):
+            return f"cache is for chain {snap.chain_id}"
+        if snap.registry != self.registry.address:
+            return f"cache is for registry {snap.registry}"
+        try:
+            block = self._block(snap.block_number)
+        except Exception:
+            return f"block {snap.block_number} is gone"
+        if _hex(block["hash"]) != snap.block_hash:
+            return f"block {snap.block_number} was replaced (reorg or restarted chain)"
+        return ""
+
+    def _all_addresses(self, block: int) -> list[str]:
+        count = self._call(self.registry.functions.providerCount(), block)
+        addresses: list[str] = []
+        for offset in range(0, count, self.page):
+            addresses += self._call(self.registry.functions.providersPage(offset, self.page), block)
+        return [to_checksum_address(a) for a in addresses]
+
+    def _read_providers(self, addresses: Sequence[str], block: int) -> list[ProviderRecord]:
+        views: list[Any] = []
+        for start in range(0, len(addresses), self.batch):
+            chunk = list(addresses[start : start + self.batch])
+            views += self._call(self.registry.functions.getProviders(chunk), block)
+        gpu_reads = [(v[0], class_id) for v in views for class_id in v[9]]
+        gpus = self._read_gpu_classes(gpu_reads, block)
+        return [_record(v, gpus) for v in views]
+
+    def _read_gpu_classes(self, reads: list[tuple[str, int]], block: int) -> dict[tuple[str, int], Any]:
+        if not reads:
+            return {}
+        out: dict[tuple[str, int], Any] = {}
+        for start in range(0, len(reads), self.batch):
+            chunk = reads[start : start + self.batch]
+            with self.w3.batch_requests() as batch:  # one HTTP round trip per chunk
+                for provider, class_id in chunk:
+                    batch.add(
+                        self.registry.functions.gpuClass(provider, class_id).call(block_identifier=block)
+                    )
+                results = batch.execute()
+            self._calls += 1
+            out.update(zip(chunk, results, strict=True))
+        return out
+
+    def _apply_escrow_logs(
+        self, open_escrows: dict[str, str], first: int, last: int
+    ) -> tuple[dict[str, str], set[str], bool]:
+        """Follow escrow lifecycles in log order; returns (open map, touched providers, unattributed?)."""
+        t = self._topics
+        dirty: set[str] = set()
+        unknown = False
+        for log in self._logs(self.escrow.address, first, last, topics=[list(t.values())]):
+            topics = [_hex(x) for x in log["topics"]]
+            kind = topics[0]
+            if kind == t["EscrowCreated"]:
+                provider = _topic_address(topics[3])
+                open_escrows[topics[1]] = provider
+                dirty.add(provider)
+            elif kind == t["ProviderChanged"]:
+                old: str | None = open_escrows.pop(topics[1], None)
+                new_provider = _topic_address(topics[3])
+                open_escrows[topics[2]] = new_provider
+                dirty.add(new_provider)
+                if old is None:
+                    unknown = True
+                else:
+                    dirty.add(old)
+            else:  # Cancelled, Stopped, Finalized: terminal, capacity released
+                released: str | None = open_escrows.pop(topics[1], None)
+                if released is None:
+                    unknown = True
+                else:
+                    dirty.add(released)
+        return open_escrows, dirty, unknown
+
+    def _logs(self, address: str, first: int, last: int, topics: list[Any] | None = None) -> Iterable[Any]:
+        for start in range(first, last + 1, LOG_CHUNK):
+            params: dict[str, Any] = {"address": address, "fromBlock": start,
+                                      "toBlock": min(start + LOG_CHUNK - 1, last)}  # fmt: skip
+            if topics:
+                params["topics"] = topics
+            self._calls += 1
+            yield from self.w3.eth.get_logs(params)  # type: ignore[arg-type]
+
+    def _call(self, fn: Any, block: int) -> Any:
+        self._calls += 1
+        return fn.call(block_identifier=block)
+
+    def _block(self, ident: int | str) -> Any:
+        self._calls += 1
+        return self.w3.eth.get_block(ident)  # type: ignore[arg-type]
+
+    def _snapshot(
+        self, head: Any, providers: Sequence[ProviderRecord], open_escrows: dict[str, str]
+    ) -> IndexSnapshot:
+        return IndexSnapshot(
+            chain_id=int(self.w3.eth.chain_id),
+            registry=self.registry.address,
+            escrow=self.escrow.address,
+            block_number=int(head["number"]),
+            block_hash=_hex(head["hash"]),
+            block_timestamp=int(head["timestamp"]),
+            indexed_at=time.time(),
+            open_escrows=open_escrows,
+            providers=tuple(providers),
+        )
+
+
+def _record(view: Any, gpus: dict[tuple[str, int], Any]) -> ProviderRecord:
+    """A ProviderView tuple (+ its GPU classes) as a ProviderRecord."""
+    address, active, registered_at, region, meta, total, used, prices, rep, class_ids = view
+    return ProviderRecord.model_construct(
+        address=to_checksum_address(address),
+        active=bool(active),
+        registered_at=int(registered_at),
+        region=bytes32_to_text(region),
+        meta_hash=bytes32_hex(meta),
+        total=Capacity.model_construct(cpu_millis=total[0], memory_mib=total[1], storage_gib=total[2]),
+        used=Capacity.model_construct(cpu_millis=used[0], memory_mib=used[1], storage_gib=used[2]),
+        prices=BaseRanges.model_construct(
+            cpu_per_milli_hour=prices[0], memory_per_mib_hour=prices[1], storage_per_gib_hour=prices[2]
+        ),
+        reputation=ReputationCounters.model_construct(
+            completed=rep[0], stopped_early=rep[1], cancelled=rep[2], total_earned=rep[3]
+        ),
+        gpu_classes=tuple(
+            GpuClassRecord.model_construct(
+                class_id=int(class_id),
+                model=bytes32_to_text(g[0]),
+                total=g[1],
+                used=g[2],
+                price_per_hour=g[3],
+            )
+            for class_id in class_ids
+            for g in (gpus[(address, class_id)],)
+        ),
+    )
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    text = str(value).lower()
+    return text if text.startswith("0x") else "0x" + text
+
+
+def _topic_address(topic: Any) -> str:
+    return to_checksum_address("0x" + _hex(topic)[-40:])
