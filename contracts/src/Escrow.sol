@@ -21,7 +21,8 @@ import {Resources} from "./interfaces/Types.sol";
 contract Escrow is IEscrow, EIP712 {
     using SafeERC20 for IERC20;
 
-    /// @dev One slot per escrow: deposited | withdrawn | start | status (240 bits).
+    /// @dev The unpacked slot of an escrow. Stored as one word: deposited (bits 0-95) | withdrawn (96-191) |
+    /// start (192-231) | status (232-239).
     struct Record {
         uint96 deposited;
         uint96 withdrawn;
@@ -40,9 +41,9 @@ contract Escrow is IEscrow, EIP712 {
     uint8 internal constant OUTCOME_STOPPED = 2;
     uint8 internal constant OUTCOME_CANCELLED = 3;
 
-    bytes32 public constant RESOURCES_TYPEHASH =
+    bytes32 internal constant RESOURCES_TYPEHASH =
         keccak256("Resources(uint32 cpuMillis,uint32 memoryMiB,uint32 storageGiB,uint16 gpuClass,uint16 gpuCount)");
-    bytes32 public constant OFFER_TYPEHASH = keccak256(
+    bytes32 internal constant OFFER_TYPEHASH = keccak256(
         "Offer(address provider,address requestor,Resources resources,uint128 ratePerHour,uint64 minDuration,"
         "uint64 maxDuration,uint256 nonce,uint64 deadline)"
         "Resources(uint32 cpuMillis,uint32 memoryMiB,uint32 storageGiB,uint16 gpuClass,uint16 gpuCount)"
@@ -52,7 +53,12 @@ contract Escrow is IEscrow, EIP712 {
     IProviderRegistry internal immutable REGISTRY;
     uint64 internal immutable MIN_PREPAID_SECONDS;
 
-    mapping(bytes32 id => Record) internal _records;
+    uint256 internal constant MAX_AMOUNT = type(uint96).max;
+    uint256 internal constant WITHDRAWN_SHIFT = 96;
+    uint256 internal constant START_SHIFT = 192;
+    uint256 internal constant STATUS_SHIFT = 232;
+
+    mapping(bytes32 id => uint256 word) internal _records;
     mapping(address provider => mapping(uint256 word => uint256 bits)) internal _nonceBitmap;
     bool private transient _locked;
 
@@ -125,19 +131,26 @@ contract Escrow is IEscrow, EIP712 {
     /// @notice Adds `amount` to the deposit (anyone may pay); extends the end. Created, or Active and not ended.
     function topUp(Terms calldata t, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
+        if (amount > MAX_AMOUNT) revert AmountTooLarge(amount);
         bytes32 id = _id(t);
-        Record memory rec = _records[id];
+        uint256 word = _records[id];
+        uint256 status = word >> STATUS_SHIFT;
+        uint256 before = word & MAX_AMOUNT;
+        uint256 deposited = before + amount;
+        if (deposited > MAX_AMOUNT) revert AmountTooLarge(deposited);
         uint256 end;
-        if (rec.status == ACTIVE) {
-            end = _end(rec.start, rec.deposited, t.ratePerHour);
-            if (block.timestamp >= end) revert AlreadyEnded(id, _u40(end));
-        } else if (rec.status != CREATED) {
-            _revertStatus(id, rec.status);
+        if (status == ACTIVE) {
+            uint256 startTime = uint40(word >> START_SHIFT);
+            uint256 rate = t.ratePerHour;
+            if (rate * (block.timestamp - startTime) >= before * 3600) {
+                revert AlreadyEnded(id, _u40(_end(startTime, before, t.ratePerHour)));
+            }
+            end = _end(startTime, deposited, t.ratePerHour);
+        } else if (status != CREATED) {
+            _revertStatus(id, uint8(status));
         }
-        uint256 deposited = uint256(rec.deposited) + amount;
-        if (deposited > type(uint96).max) revert AmountTooLarge(deposited);
-        _records[id].deposited = uint96(deposited);
-        if (rec.status == ACTIVE) end = _end(rec.start, deposited, t.ratePerHour);
+        // deposited fits in 96 bits (checked above), so adding to the word cannot carry into `withdrawn`.
+        _records[id] = word + amount;
         emit ToppedUp(id, msg.sender, amount, deposited, _u40(end));
         TOKEN.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -150,7 +163,7 @@ contract Escrow is IEscrow, EIP712 {
         returns (bytes32 newId)
     {
         bytes32 oldId = _id(t);
-        Record memory rec = _records[oldId];
+        Record memory rec = _load(oldId);
         if (rec.status != CREATED) _revertStatus(oldId, rec.status);
         if (msg.sender != t.requestor) revert NotRequestor(msg.sender, t.requestor);
         if (newProvider == t.provider) revert SameProvider(newProvider);
@@ -161,20 +174,18 @@ contract Escrow is IEscrow, EIP712 {
         _checkPrepaid(rec.deposited, rate);
         Terms memory moved = Terms(t.requestor, newProvider, t.resources, rate, t.salt);
         newId = keccak256(abi.encode(moved));
-        if (_records[newId].status != 0) revert EscrowExists(newId);
-        _records[newId] = Record(rec.deposited, 0, 0, CREATED);
+        if (_records[newId] != 0) revert EscrowExists(newId);
+        _records[newId] = _pack(rec.deposited, 0, 0, CREATED);
         emit ProviderChanged(oldId, newId, newProvider, moved);
     }
 
     /// @notice The provider starts the escrow when the workload runs; accrual begins now.
     function start(Terms calldata t) external nonReentrant {
         bytes32 id = _id(t);
-        Record storage rec = _records[id];
-        uint8 status = rec.status;
-        if (status != CREATED) _revertStatus(id, status);
+        Record memory rec = _load(id);
+        if (rec.status != CREATED) _revertStatus(id, rec.status);
         if (msg.sender != t.provider) revert NotProvider(msg.sender, t.provider);
-        rec.start = uint40(block.timestamp);
-        rec.status = ACTIVE;
+        _records[id] = _pack(rec.deposited, 0, block.timestamp, ACTIVE);
         emit Started(id, uint40(block.timestamp), _u40(_end(block.timestamp, rec.deposited, t.ratePerHour)));
     }
 
@@ -201,12 +212,11 @@ contract Escrow is IEscrow, EIP712 {
     /// @notice The requestor cancels a not-yet-started escrow for a full refund; capacity is released.
     function cancel(Terms calldata t) external nonReentrant {
         bytes32 id = _id(t);
-        Record storage rec = _records[id];
-        uint8 status = rec.status;
-        if (status != CREATED) _revertStatus(id, status);
+        Record memory rec = _load(id);
+        if (rec.status != CREATED) _revertStatus(id, rec.status);
         if (msg.sender != t.requestor) revert NotRequestor(msg.sender, t.requestor);
         uint256 refund = rec.deposited;
-        rec.status = CANCELLED;
+        _records[id] = _pack(refund, 0, 0, CANCELLED);
         emit Cancelled(id, refund);
         REGISTRY.release(t.provider, t.resources, OUTCOME_CANCELLED, 0);
         TOKEN.safeTransfer(t.requestor, refund);
@@ -216,14 +226,14 @@ contract Escrow is IEscrow, EIP712 {
     /// escrow settles in this transaction (status Stopped).
     function stop(Terms calldata t) external nonReentrant {
         bytes32 id = _id(t);
-        Record memory rec = _records[id];
+        Record memory rec = _load(id);
         if (rec.status != ACTIVE) _revertStatus(id, rec.status);
         if (msg.sender != t.requestor) revert NotRequestor(msg.sender, t.requestor);
         uint256 e = _earned(rec, t.ratePerHour);
         if (e == rec.deposited) revert AlreadyEnded(id, _u40(_end(rec.start, rec.deposited, t.ratePerHour)));
         uint256 toProvider = e - rec.withdrawn;
         uint256 refund = rec.deposited - e;
-        _records[id] = Record(rec.deposited, uint96(e), rec.start, STOPPED);
+        _records[id] = _pack(rec.deposited, e, rec.start, STOPPED);
         emit Stopped(id, uint40(block.timestamp), toProvider, refund);
         REGISTRY.release(t.provider, t.resources, OUTCOME_STOPPED, e);
         if (toProvider != 0) TOKEN.safeTransfer(t.provider, toProvider);
@@ -234,12 +244,12 @@ contract Escrow is IEscrow, EIP712 {
     /// refund when an escrow runs to its end). Anyone may call; never reverts for an ended open escrow.
     function finalize(Terms calldata t) external nonReentrant {
         bytes32 id = _id(t);
-        Record memory rec = _records[id];
+        Record memory rec = _load(id);
         if (rec.status != ACTIVE) _revertStatus(id, rec.status);
         uint256 e = _earned(rec, t.ratePerHour);
         if (e != rec.deposited) revert NotEnded(id, _u40(_end(rec.start, rec.deposited, t.ratePerHour)));
         uint256 toProvider = e - rec.withdrawn;
-        _records[id] = Record(rec.deposited, rec.deposited, rec.start, COMPLETED);
+        _records[id] = _pack(rec.deposited, rec.deposited, rec.start, COMPLETED);
         emit Finalized(id, msg.sender, toProvider, 0);
         REGISTRY.release(t.provider, t.resources, OUTCOME_COMPLETED, e);
         if (toProvider != 0) TOKEN.safeTransfer(t.provider, toProvider);
@@ -261,7 +271,7 @@ contract Escrow is IEscrow, EIP712 {
     /// @notice Every figure of one escrow at the current block time.
     function getEscrow(Terms calldata t) external view returns (EscrowView memory v) {
         bytes32 id = _id(t);
-        Record memory rec = _records[id];
+        Record memory rec = _load(id);
         v.id = id;
         v.status = _status(rec, t.ratePerHour);
         v.deposited = rec.deposited;
@@ -282,12 +292,12 @@ contract Escrow is IEscrow, EIP712 {
 
     /// @notice Status now; Ended is derived (started and past its end, not yet finalized).
     function statusOf(Terms calldata t) external view returns (Status) {
-        return _status(_records[_id(t)], t.ratePerHour);
+        return _status(_load(_id(t)), t.ratePerHour);
     }
 
     /// @notice LNQ wei earned by the provider so far (total, including what was withdrawn).
     function earned(Terms calldata t) external view returns (uint256) {
-        Record memory rec = _records[_id(t)];
+        Record memory rec = _load(_id(t));
         if (rec.status == ACTIVE) return _earned(rec, t.ratePerHour);
         if (rec.status == COMPLETED) return rec.deposited;
         if (rec.status == STOPPED) return rec.withdrawn;
@@ -296,14 +306,14 @@ contract Escrow is IEscrow, EIP712 {
 
     /// @notice When the deposit runs out at the escrow's rate (0 if not started).
     function endOf(Terms calldata t) external view returns (uint40) {
-        Record memory rec = _records[_id(t)];
+        Record memory rec = _load(_id(t));
         if (rec.status != ACTIVE && rec.status != COMPLETED) return 0;
         return _u40(_end(rec.start, rec.deposited, t.ratePerHour));
     }
 
     /// @notice The stored slot of escrow `id`.
     function record(bytes32 id) external view returns (uint96 deposited, uint96 withdrawn, uint40 start, uint8 status) {
-        Record memory rec = _records[id];
+        Record memory rec = _load(id);
         return (rec.deposited, rec.withdrawn, rec.start, rec.status);
     }
 
@@ -360,7 +370,7 @@ contract Escrow is IEscrow, EIP712 {
     ) internal returns (bytes32 id) {
         uint128 rate = REGISTRY.reserve(provider, r);
         if (rate > maxRatePerHour) revert RateAboveMax(rate, maxRatePerHour);
-        id = _open(Terms(msg.sender, provider, r, rate, salt), deposit, bytes32(0));
+        id = _open(provider, r, rate, salt, deposit, bytes32(0));
     }
 
     function _createFromOffer(Offer calldata o, bytes calldata signature, uint256 deposit, bytes32 salt)
@@ -380,24 +390,39 @@ contract Escrow is IEscrow, EIP712 {
         _useNonce(o.provider, o.nonce);
         emit OfferUsed(o.provider, o.nonce);
         REGISTRY.reserveAt(o.provider, o.resources);
-        id = _open(Terms(msg.sender, o.provider, o.resources, o.ratePerHour, salt), deposit, digest);
+        id = _open(o.provider, o.resources, o.ratePerHour, salt, deposit, digest);
     }
 
-    /// @dev Records a new escrow and pulls the deposit from the caller.
-    function _open(Terms memory t, uint256 deposit, bytes32 digest) internal returns (bytes32 id) {
+    /// @dev Records a new escrow and pulls the deposit from the caller. The terms are ABI-encoded once: the first
+    /// nine words hash to the id, all eleven are the EscrowCreated data (terms, deposit, offerDigest).
+    function _open(
+        address provider,
+        Resources calldata r,
+        uint128 rate,
+        bytes32 salt,
+        uint256 deposit,
+        bytes32 digest
+    ) internal returns (bytes32 id) {
         if (deposit == 0) revert ZeroAmount();
         if (deposit > type(uint96).max) revert AmountTooLarge(deposit);
-        _checkPrepaid(deposit, t.ratePerHour);
-        id = keccak256(abi.encode(t));
-        if (_records[id].status != 0) revert EscrowExists(id);
-        _records[id] = Record(uint96(deposit), 0, 0, CREATED);
-        emit EscrowCreated(id, t.requestor, t.provider, t, deposit, digest);
+        _checkPrepaid(deposit, rate);
+        bytes memory data = abi.encode(msg.sender, provider, r, rate, salt, deposit, digest);
+        bytes32 topic = EscrowCreated.selector;
+        assembly ("memory-safe") {
+            id := keccak256(add(data, 0x20), 288)
+        }
+        if (_records[id] != 0) revert EscrowExists(id);
+        _records[id] = _pack(deposit, 0, 0, CREATED);
+        assembly ("memory-safe") {
+            log4(add(data, 0x20), 352, topic, id, caller(), provider)
+        }
         TOKEN.safeTransferFrom(msg.sender, address(this), deposit);
     }
 
     /// @dev Marks what is withdrawable as withdrawn and returns it (0 if not Active).
     function _takeEarned(bytes32 id, Terms calldata t) internal returns (uint256 amount) {
-        Record memory rec = _records[id];
+        uint256 word = _records[id];
+        Record memory rec = _unpack(word);
         if (rec.status != ACTIVE) {
             if (rec.status == 0) revert UnknownEscrow(id);
             return 0;
@@ -405,7 +430,8 @@ contract Escrow is IEscrow, EIP712 {
         uint256 e = _earned(rec, t.ratePerHour);
         amount = e - rec.withdrawn;
         if (amount == 0) return 0;
-        _records[id].withdrawn = uint96(e);
+        // withdrawn + amount = earned <= deposited < 2^96: no carry out of the withdrawn field.
+        _records[id] = word + (amount << WITHDRAWN_SHIFT);
         emit Withdrawn(id, t.provider, amount);
     }
 
@@ -428,10 +454,35 @@ contract Escrow is IEscrow, EIP712 {
         if (deposit < required) revert BelowMinPrepaid(deposit, required);
     }
 
+    function _load(bytes32 id) internal view returns (Record memory) {
+        return _unpack(_records[id]);
+    }
+
+    function _unpack(uint256 word) internal pure returns (Record memory) {
+        return Record(
+            uint96(word), uint96(word >> WITHDRAWN_SHIFT), uint40(word >> START_SHIFT), uint8(word >> STATUS_SHIFT)
+        );
+    }
+
+    /// @dev Callers pass deposited and withdrawn < 2^96 and start < 2^40.
+    function _pack(uint256 deposited, uint256 withdrawn, uint256 startTime, uint8 status)
+        internal
+        pure
+        returns (uint256)
+    {
+        return deposited | (withdrawn << WITHDRAWN_SHIFT) | (startTime << START_SHIFT)
+            | (uint256(status) << STATUS_SHIFT);
+    }
+
     function _earned(Record memory rec, uint128 rate) internal view returns (uint256 e) {
         // Cumulative from start, floored; equal to deposited exactly from `end` on.
         e = uint256(rate) * (block.timestamp - rec.start) / 3600;
         if (e > rec.deposited) e = rec.deposited;
+    }
+
+    /// @dev now >= end, without a division: t - start >= ceil(D * 3600 / rate) <=> rate * (t - start) >= D * 3600.
+    function _hasEnded(Record memory rec, uint128 rate) internal view returns (bool) {
+        return uint256(rate) * (block.timestamp - rec.start) >= uint256(rec.deposited) * 3600;
     }
 
     function _end(uint256 startTime, uint256 deposited, uint128 rate) internal pure returns (uint256) {
@@ -448,8 +499,14 @@ contract Escrow is IEscrow, EIP712 {
         revert WrongStatus(id, Status(status));
     }
 
-    function _id(Terms calldata t) internal pure returns (bytes32) {
-        return keccak256(abi.encode(t));
+    /// @dev keccak256(abi.encode(t)) without re-encoding: Terms is static, so its calldata is its encoding. Terms
+    /// with non-canonical (dirty) words hash to an id that does not exist, and reading their fields reverts.
+    function _id(Terms calldata t) internal pure returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, t, 288)
+            id := keccak256(ptr, 288)
+        }
     }
 
     function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {

@@ -10,17 +10,13 @@ import {Resources} from "./interfaces/Types.sol";
 /// @dev The per-escrow hot path (reserve/release) touches one packed slot (`Hot`), the prices slot on reserve and
 /// the reputation slot on release. Capacity can never be lowered below what is in use, so release cannot underflow.
 contract ProviderRegistry is IProviderRegistry {
-    /// @dev Used and total capacity, active flag and registration time in one slot (240 bits).
-    struct Hot {
-        uint32 usedCpu;
-        uint32 usedMemory;
-        uint32 usedStorage;
-        uint32 totalCpu;
-        uint32 totalMemory;
-        uint32 totalStorage;
-        bool active;
-        uint40 registeredAt;
-    }
+    /// @dev The hot word of a provider: used capacity (bits 0-95: cpu, memory, storage, 32 bits each), total
+    /// capacity (bits 96-191, same order), active flag (bit 192) and registration time (bits 200-239). One slot is
+    /// all that reserve/release read and write for capacity.
+    uint256 internal constant M32 = 0xffffffff;
+    uint256 internal constant TOTAL_SHIFT = 96;
+    uint256 internal constant ACTIVE_BIT = 1 << 192;
+    uint256 internal constant REGISTERED_SHIFT = 200;
 
     uint8 internal constant CPU = 0;
     uint8 internal constant MEMORY = 1;
@@ -34,7 +30,7 @@ contract ProviderRegistry is IProviderRegistry {
     address public escrow;
 
     address[] internal _providers;
-    mapping(address provider => Hot) internal _hot;
+    mapping(address provider => uint256 word) internal _hot;
     mapping(address provider => BaseRanges) internal _prices;
     mapping(address provider => Reputation) internal _reputation;
     mapping(address provider => bytes32) internal _region;
@@ -48,7 +44,7 @@ contract ProviderRegistry is IProviderRegistry {
     }
 
     modifier onlyRegistered() {
-        if (_hot[msg.sender].registeredAt == 0) revert NotRegistered(msg.sender);
+        if (_hot[msg.sender] >> REGISTERED_SHIFT == 0) revert NotRegistered(msg.sender);
         _;
     }
 
@@ -75,18 +71,9 @@ contract ProviderRegistry is IProviderRegistry {
     function register(Capacity calldata total, BaseRanges calldata prices, bytes32 region, bytes32 metaHash)
         external
     {
-        if (_hot[msg.sender].registeredAt != 0) revert AlreadyRegistered(msg.sender);
+        if (_hot[msg.sender] != 0) revert AlreadyRegistered(msg.sender);
         _checkRegion(region);
-        _hot[msg.sender] = Hot({
-            usedCpu: 0,
-            usedMemory: 0,
-            usedStorage: 0,
-            totalCpu: total.cpuMillis,
-            totalMemory: total.memoryMiB,
-            totalStorage: total.storageGiB,
-            active: true,
-            registeredAt: uint40(block.timestamp)
-        });
+        _hot[msg.sender] = _totalBits(total) | ACTIVE_BIT | (block.timestamp << REGISTERED_SHIFT);
         _prices[msg.sender] = prices;
         _region[msg.sender] = region;
         if (metaHash != bytes32(0)) _meta[msg.sender] = metaHash;
@@ -102,14 +89,15 @@ contract ProviderRegistry is IProviderRegistry {
 
     /// @notice Sets the total capacity; reverts CapacityBelowUsed if any resource would drop below its use.
     function updateCapacity(Capacity calldata total) external onlyRegistered {
-        Hot memory h = _hot[msg.sender];
-        if (total.cpuMillis < h.usedCpu) revert CapacityBelowUsed(CPU, total.cpuMillis, h.usedCpu);
-        if (total.memoryMiB < h.usedMemory) revert CapacityBelowUsed(MEMORY, total.memoryMiB, h.usedMemory);
-        if (total.storageGiB < h.usedStorage) revert CapacityBelowUsed(STORAGE, total.storageGiB, h.usedStorage);
-        h.totalCpu = total.cpuMillis;
-        h.totalMemory = total.memoryMiB;
-        h.totalStorage = total.storageGiB;
-        _hot[msg.sender] = h;
+        uint256 w = _hot[msg.sender];
+        Capacity memory used = _usedOf(w);
+        if (total.cpuMillis < used.cpuMillis) revert CapacityBelowUsed(CPU, total.cpuMillis, used.cpuMillis);
+        if (total.memoryMiB < used.memoryMiB) revert CapacityBelowUsed(MEMORY, total.memoryMiB, used.memoryMiB);
+        if (total.storageGiB < used.storageGiB) {
+            revert CapacityBelowUsed(STORAGE, total.storageGiB, used.storageGiB);
+        }
+        uint256 totalMask = ((1 << 96) - 1) << TOTAL_SHIFT;
+        _hot[msg.sender] = (w & ~totalMask) | _totalBits(total);
         emit CapacityUpdated(msg.sender, total);
     }
 
@@ -147,13 +135,13 @@ contract ProviderRegistry is IProviderRegistry {
 
     /// @notice Stops taking new escrows; open escrows run on.
     function deactivate() external onlyRegistered {
-        _hot[msg.sender].active = false;
+        _hot[msg.sender] &= ~ACTIVE_BIT;
         emit ProviderDeactivated(msg.sender);
     }
 
     /// @notice Takes new escrows again.
     function reactivate() external onlyRegistered {
-        _hot[msg.sender].active = true;
+        _hot[msg.sender] |= ACTIVE_BIT;
         emit ProviderReactivated(msg.sender);
     }
 
@@ -178,12 +166,13 @@ contract ProviderRegistry is IProviderRegistry {
         onlyEscrow
     {
         if (outcome > 3) revert InvalidOutcome(outcome);
-        Hot memory h = _hot[provider];
-        // Checked: used >= every open reservation (invariant), so this never reverts for a real release.
-        h.usedCpu -= r.cpuMillis;
-        h.usedMemory -= r.memoryMiB;
-        h.usedStorage -= r.storageGiB;
-        _hot[provider] = h;
+        uint256 w = _hot[provider];
+        // used >= every open reservation (invariant), so these checks never fail for a real release; they keep a
+        // borrow from crossing into the neighbouring field if that invariant were ever broken.
+        if (r.cpuMillis > w & M32 || r.memoryMiB > (w >> 32) & M32 || r.storageGiB > (w >> 64) & M32) {
+            revert InsufficientCapacity(CPU, r.cpuMillis, w & M32);
+        }
+        _hot[provider] = w - (uint256(r.cpuMillis) | (uint256(r.memoryMiB) << 32) | (uint256(r.storageGiB) << 64));
         if (r.gpuCount != 0) _gpu[provider][r.gpuClass].used -= r.gpuCount;
         if (outcome == 0) return;
         Reputation memory rep = _reputation[provider];
@@ -218,14 +207,14 @@ contract ProviderRegistry is IProviderRegistry {
 
     /// @notice One provider's full record (zero values and active=false if unregistered).
     function getProvider(address provider) public view returns (ProviderView memory v) {
-        Hot memory h = _hot[provider];
+        uint256 w = _hot[provider];
         v.provider = provider;
-        v.active = h.active;
-        v.registeredAt = h.registeredAt;
+        v.active = w & ACTIVE_BIT != 0;
+        v.registeredAt = uint40(w >> REGISTERED_SHIFT);
         v.region = _region[provider];
         v.metaHash = _meta[provider];
-        v.total = Capacity(h.totalCpu, h.totalMemory, h.totalStorage);
-        v.used = Capacity(h.usedCpu, h.usedMemory, h.usedStorage);
+        v.total = _usedOf(w >> TOTAL_SHIFT);
+        v.used = _usedOf(w);
         v.prices = _prices[provider];
         v.reputation = _reputation[provider];
         v.gpuClassIds = _gpuClassIds[provider];
@@ -241,8 +230,7 @@ contract ProviderRegistry is IProviderRegistry {
 
     /// @notice Capacity currently reserved by open escrows.
     function usedCapacity(address provider) external view returns (Capacity memory) {
-        Hot memory h = _hot[provider];
-        return Capacity(h.usedCpu, h.usedMemory, h.usedStorage);
+        return _usedOf(_hot[provider]);
     }
 
     /// @notice GPU class `classId` of `provider` (all zero if unknown).
@@ -252,36 +240,49 @@ contract ProviderRegistry is IProviderRegistry {
 
     /// @notice Rate for `r` at `provider`'s current prices, LNQ wei per hour.
     function quote(address provider, Resources calldata r) external view returns (uint128 ratePerHour) {
-        if (_hot[provider].registeredAt == 0) revert NotRegistered(provider);
+        if (_hot[provider] >> REGISTERED_SHIFT == 0) revert NotRegistered(provider);
         return _quote(provider, r);
     }
 
     /// @notice Whether `provider` has a record.
     function isRegistered(address provider) external view returns (bool) {
-        return _hot[provider].registeredAt != 0;
+        return _hot[provider] >> REGISTERED_SHIFT != 0;
     }
 
     // ------------------------------------------------------------------ internals
 
     function _take(address provider, Resources calldata r) internal {
-        Hot memory h = _hot[provider];
-        if (h.registeredAt == 0) revert NotRegistered(provider);
-        if (!h.active) revert ProviderInactive(provider);
-        h.usedCpu = _add(CPU, h.usedCpu, r.cpuMillis, h.totalCpu);
-        h.usedMemory = _add(MEMORY, h.usedMemory, r.memoryMiB, h.totalMemory);
-        h.usedStorage = _add(STORAGE, h.usedStorage, r.storageGiB, h.totalStorage);
-        _hot[provider] = h;
+        uint256 w = _hot[provider];
+        if (w >> REGISTERED_SHIFT == 0) revert NotRegistered(provider);
+        if (w & ACTIVE_BIT == 0) revert ProviderInactive(provider);
+        _fits(CPU, r.cpuMillis, w);
+        _fits(MEMORY, r.memoryMiB, w >> 32);
+        _fits(STORAGE, r.storageGiB, w >> 64);
+        // Each used field stays <= its total < 2^32, so the additions never carry into the next field.
+        _hot[provider] = w + (uint256(r.cpuMillis) | (uint256(r.memoryMiB) << 32) | (uint256(r.storageGiB) << 64));
         if (r.gpuCount != 0) {
             GpuClass storage g = _gpu[provider][r.gpuClass];
             if (g.model == bytes32(0)) revert UnknownGpuClass(provider, r.gpuClass);
-            g.used = _add(GPU, g.used, r.gpuCount, g.total);
+            uint32 used = g.used;
+            if (r.gpuCount > g.total - used) revert InsufficientCapacity(GPU, r.gpuCount, g.total - used);
+            g.used = used + r.gpuCount;
         }
     }
 
-    function _add(uint8 resource, uint32 used, uint32 amount, uint32 total) internal pure returns (uint32) {
-        // used <= total always holds, so total - used cannot underflow.
-        if (amount > total - used) revert InsufficientCapacity(resource, amount, total - used);
-        return used + amount;
+    /// @dev Reverts unless `amount` fits in the free part of the field at the bottom of `w` (used) / `w >> 96` (total).
+    function _fits(uint8 resource, uint256 amount, uint256 w) internal pure {
+        uint256 free = ((w >> TOTAL_SHIFT) & M32) - (w & M32);
+        if (amount > free) revert InsufficientCapacity(resource, amount, free);
+    }
+
+    function _totalBits(Capacity calldata total) internal pure returns (uint256) {
+        return (uint256(total.cpuMillis) | (uint256(total.memoryMiB) << 32) | (uint256(total.storageGiB) << 64))
+            << TOTAL_SHIFT;
+    }
+
+    /// @dev The capacity in the low 96 bits of `w` (used capacity; pass `w >> 96` for the total).
+    function _usedOf(uint256 w) internal pure returns (Capacity memory) {
+        return Capacity(uint32(w), uint32(w >> 32), uint32(w >> 64));
     }
 
     function _quote(address provider, Resources calldata r) internal view returns (uint128 ratePerHour) {

@@ -30,7 +30,7 @@ ADAPTER = CONTRACTS_DIR / "tools" / "solc"
 SETTINGS: dict[str, Any] = {
     "evmVersion": "prague",
     "optimizer": {"enabled": True, "runs": 10000},
-    "viaIR": False,
+    "viaIR": True,
     "metadata": {"bytecodeHash": "none", "appendCBOR": False},
     "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"],
 }

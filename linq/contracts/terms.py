@@ -1,0 +1,227 @@
+"""The contracts' structs in Python (Resources, Terms, Offer, PermitSig) and the exact hashing/signing rules.
+
+Values are plain ints in the contracts' units: CPU millicores, memory MiB, storage GiB, GPU count of a class;
+rates and amounts in LNQ wei (per hour for rates). Tuples are in ABI order, ready for web3 calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, replace
+from typing import Any
+
+from eth_abi import encode
+from eth_account import Account
+from eth_utils import keccak, to_checksum_address
+
+ESCROW_DOMAIN_NAME = "LinqEscrow"
+ESCROW_DOMAIN_VERSION = "1"
+SECONDS_PER_HOUR = 3600
+
+RESOURCES_ABI = "(uint32,uint32,uint32,uint16,uint16)"
+TERMS_ABI = f"(address,address,{RESOURCES_ABI},uint128,bytes32)"
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_millis: int = 0
+    memory_mib: int = 0
+    storage_gib: int = 0
+    gpu_class: int = 0
+    gpu_count: int = 0
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        return astuple(self)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an escrow id commits to; every call on an escrow passes these back."""
+
+    requestor: str
+    provider: str
+    resources: Resources
+    rate_per_hour: int
+    salt: bytes
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            to_checksum_address(self.requestor),
+            to_checksum_address(self.provider),
+            self.resources.as_tuple(),
+            self.rate_per_hour,
+            self.salt,
+        )
+
+    @property
+    def escrow_id(self) -> bytes:
+        """keccak256(abi.encode(terms)), as the Escrow contract computes it."""
+        return keccak(encode([TERMS_ABI], [self.as_tuple()]))
+
+    def with_provider(self, provider: str, rate_per_hour: int) -> Terms:
+        return replace(self, provider=provider, rate_per_hour=rate_per_hour)
+
+    @classmethod
+    def from_event(cls, terms: Any) -> Terms:
+        """From the `terms` of an EscrowCreated / ProviderChanged event (a dict or a tuple)."""
+        if isinstance(terms, dict):
+            r = terms["resources"]
+            res = Resources(r["cpuMillis"], r["memoryMiB"], r["storageGiB"], r["gpuClass"], r["gpuCount"])
+            return cls(terms["requestor"], terms["provider"], res, terms["ratePerHour"], bytes(terms["salt"]))
+        requestor, provider, r, rate, salt = terms
+        return cls(requestor, provider, Resources(*r), rate, bytes(salt))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A provider's signed price for `resources`; requestor "0x0…0" means anyone may take it."""
+
+    provider: str
+    requestor: str
+    resources: Resources
+    rate_per_hour: int
+    min_duration: int
+    max_duration: int
+    nonce: int
+    deadline: int
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            to_checksum_address(self.provider),
+            to_checksum_address(self.requestor),
+            self.resources.as_tuple(),
+            self.rate_per_hour,
+            self.min_duration,
+            self.max_duration,
+            self.nonce,
+            self.deadline,
+        )
+
+    def typed_data(self, chain_id: int, escrow: str) -> dict[str, Any]:
+        """EIP-712 typed data for eth_account's sign_typed_data(full_message=...)."""
+        r = self.resources
+        return {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Resources": [
+                    {"name": "cpuMillis", "type": "uint32"},
+                    {"name": "memoryMiB", "type": "uint32"},
+                    {"name": "storageGiB", "type": "uint32"},
+                    {"name": "gpuClass", "type": "uint16"},
+                    {"name": "gpuCount", "type": "uint16"},
+                ],
+                "Offer": [
+                    {"name": "provider", "type": "address"},
+                    {"name": "requestor", "type": "address"},
+                    {"name": "resources", "type": "Resources"},
+                    {"name": "ratePerHour", "type": "uint128"},
+                    {"name": "minDuration", "type": "uint64"},
+                    {"name": "maxDuration", "type": "uint64"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint64"},
+                ],
+            },
+            "primaryType": "Offer",
+            "domain": {
+                "name": ESCROW_DOMAIN_NAME,
+                "version": ESCROW_DOMAIN_VERSION,
+                "chainId": chain_id,
+                "verifyingContract": to_checksum_address(escrow),
+            },
+            "message": {
+                "provider": to_checksum_address(self.provider),
+                "requestor": to_checksum_address(self.requestor),
+                "resources": {
+                    "cpuMillis": r.cpu_millis,
+                    "memoryMiB": r.memory_mib,
+                    "storageGiB": r.storage_gib,
+                    "gpuClass": r.gpu_class,
+                    "gpuCount": r.gpu_count,
+                },
+                "ratePerHour": self.rate_per_hour,
+                "minDuration": self.min_duration,
+                "maxDuration": self.max_duration,
+                "nonce": self.nonce,
+                "deadline": self.deadline,
+            },
+        }
+
+    def sign(self, private_key: Any, chain_id: int, escrow: str) -> bytes:
+        """The provider's 65-byte signature over the offer for escrow contract `escrow` on `chain_id`."""
+        signed = Account.sign_typed_data(private_key, full_message=self.typed_data(chain_id, escrow))
+        return bytes(signed.signature)
+
+
+def permit_signature(
+    private_key: Any,
+    *,
+    chain_id: int,
+    token: str,
+    owner: str,
+    spender: str,
+    value: int,
+    nonce: int,
+    deadline: int,
+) -> tuple[int, int, int, bytes, bytes]:
+    """An EIP-2612 LNQ permit as the IEscrow.PermitSig tuple (value, deadline, v, r, s)."""
+    message = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": "Linq",
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(token),
+        },
+        "message": {
+            "owner": to_checksum_address(owner),
+            "spender": to_checksum_address(spender),
+            "value": value,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
+    }
+    signed = Account.sign_typed_data(private_key, full_message=message)
+    return (value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
+
+
+def earned(deposited: int, rate_per_hour: int, start: int, now: int) -> int:
+    """The contract's accrual, exactly: min(deposited, rate * (now - start) // 3600)."""
+    if now <= start:
+        return 0
+    return min(deposited, rate_per_hour * (now - start) // SECONDS_PER_HOUR)
+
+
+def end_time(deposited: int, rate_per_hour: int, start: int) -> int:
+    """When the deposit runs out: start + ceil(deposited * 3600 / rate)."""
+    return start + -(-deposited * SECONDS_PER_HOUR // rate_per_hour)
+
+
+def encode_region(region: str) -> bytes:
+    """A short ASCII region name ("eu-west") right-padded into bytes32."""
+    raw = region.encode("ascii", errors="strict") if region.isascii() else b""
+    if not raw or len(raw) > 32 or not region.isprintable():
+        raise ValueError(f"region={region!r} must be 1-32 printable ASCII characters, e.g. 'eu-west'")
+    return raw.ljust(32, b"\0")
+
+
+def decode_region(raw: bytes) -> str:
+    return bytes(raw).rstrip(b"\0").decode("ascii", errors="replace")
