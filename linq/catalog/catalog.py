@@ -52,6 +52,13 @@ class Catalog:
                     f"the template needs {template.gpu.count} GPU(s) but this plan has fewer",
                     "set minPlan to a GPU plan (gpu-small, gpu-large)",
                 )  # fmt: skip
+            needed = sum(v.size_gib for v in template.volumes)
+            if needed > plans.get(template.min_plan).storage_gib:
+                raise InvalidTemplate(
+                    f"{template.id}.volumes", needed,
+                    f"the volumes need more than the {template.min_plan} plan's storage",
+                    "shrink the volumes or raise minPlan",
+                )  # fmt: skip
             self._by_id[template.id] = template
 
     def __iter__(self) -> Iterator[Template]:

@@ -90,6 +90,7 @@ class EnvVar(Strict):
     pattern: str | None = None
     values: list[str] | None = Field(default=None, description="choices when type is enum")
     required: bool = False
+    example: str | None = Field(default=None, description="a valid sample value (docs, tests)")
 
     @model_validator(mode="after")
     def _default_is_valid(self) -> EnvVar:
@@ -97,10 +98,13 @@ class EnvVar(Strict):
             re.compile(self.pattern)
         if self.type == "enum" and not self.values:
             raise ValueError(f"env {self.name}: type enum needs `values`")
-        if self.default is not None:
-            problem, _ = value_problem(to_text(self.default), self.type, self.pattern, self.values)
-            if problem:
-                raise ValueError(f"env {self.name}: default {self.default!r} {problem}")
+        for what, sample in (("default", self.default), ("example", self.example)):
+            if sample is not None:
+                problem, _ = value_problem(to_text(sample), self.type, self.pattern, self.values)
+                if problem:
+                    raise ValueError(f"env {self.name}: {what} {sample!r} {problem}")
+        if self.required and self.default is None and self.example is None:
+            raise ValueError(f"env {self.name}: a required variable without default needs an `example`")
         return self
 
     @property
@@ -115,6 +119,17 @@ class UserSecret(Strict):
     description: str
     required: bool = True
     pattern: str | None = None
+    example: str | None = Field(default=None, description="a sample value of the right shape (docs, tests)")
+
+    @model_validator(mode="after")
+    def _example_is_valid(self) -> UserSecret:
+        if self.pattern is not None:
+            re.compile(self.pattern)
+            if self.example is not None and not re.fullmatch(self.pattern, self.example):
+                raise ValueError(f"secret {self.name}: example does not match the pattern {self.pattern}")
+        if self.required and self.example is None:
+            raise ValueError(f"secret {self.name}: a required secret needs an `example` (a fake, never a real one)")
+        return self
 
 
 class GeneratedSecret(Strict):
