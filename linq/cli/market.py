@@ -287,7 +287,8 @@ def providers_list(rpc, addresses, index_path, as_json, regions, active_only) ->
         )
         return
     table = Table(title=f"{len(rows)} providers", caption=_stale_note(index, stats))
-    for col in ("provider", "region", "active", "CPU m free/total", "memory MiB", "storage GiB",
+    table.add_column("provider", no_wrap=True)
+    for col in ("region", "active", "CPU m free/total", "memory MiB", "storage GiB",
                 "CPU LNQ/core-h", "GPUs", "reputation"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for p in rows:
@@ -357,8 +358,9 @@ def _print_match(result: MatchResult, explain: bool, note: str) -> None:
     req = result.requirements
     table = Table(title=f"{len(result.candidates)} of {result.considered} providers match", caption=note)
     total_col = f"total for {format_duration(req.duration_seconds)}"
-    for col in ("#", "provider", "region", "GPU class", "rate LNQ/h", total_col,
-                "price", "reputation", "headroom", "score"):  # fmt: skip
+    table.add_column("#")
+    table.add_column("provider", no_wrap=True)
+    for col in ("region", "GPU class", "rate LNQ/h", total_col, "price", "reputation", "headroom", "score"):
         table.add_column(col, overflow="fold")
     for c in result.candidates:
         table.add_row(
@@ -372,7 +374,7 @@ def _print_match(result: MatchResult, explain: bool, note: str) -> None:
         return
     if explain:
         rejected = Table(title=f"{len(result.rejected)} rejected")
-        rejected.add_column("provider")
+        rejected.add_column("provider", no_wrap=True)
         rejected.add_column("reasons", overflow="fold")
         for r in result.rejected:
             rejected.add_row(r.provider, "; ".join(reason.message for reason in r.reasons))

@@ -74,7 +74,7 @@ class LocalAnvil:
             "timeout", str(self.ttl_seconds),  # stops itself even if our process is killed
             str(require("anvil")),
             "--host", "127.0.0.1", "--port", str(self.port), "--silent",
-            "--auto-impersonate", "--disable-block-gas-limit",
+            "--hardfork", "prague", "--auto-impersonate", "--disable-block-gas-limit",
             *self.extra_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -163,9 +163,9 @@ def random_specs(count: int, *, seed: int = 0, gpu_share: float = 0.25) -> list[
                 cpu_millis=rng.choice((4_000, 8_000, 16_000, 32_000, 64_000)),
                 memory_mib=rng.choice((8_192, 16_384, 65_536, 262_144)),
                 storage_gib=rng.choice((100, 500, 2_000)),
-                cpu_price=rng.randrange(2 * 10**10, 10**11, 10**6),  # ~0.02-0.1 LNQ per core-hour
-                memory_price=rng.randrange(10**9, 10**10, 10**6),
-                storage_price=rng.randrange(10**11, 10**12, 10**6),
+                cpu_price=rng.randrange(2 * 10**13, 10**14, 10**6),  # 0.02-0.1 LNQ per core-hour
+                memory_price=rng.randrange(10**12, 10**13, 10**6),  # 0.001-0.01 LNQ per GiB-hour
+                storage_price=rng.randrange(10**13, 10**14, 10**6),  # 0.00001-0.0001 LNQ per GiB-hour
                 region=rng.choice(REGIONS),
                 meta_hash=keccak(f"meta-{seed}-{i}".encode()),
                 gpus=gpus,
