@@ -136,6 +136,7 @@ class Devnet:
             (self.pulumi_dir / "backend").mkdir(parents=True, exist_ok=True)
             (self.pulumi_dir / "home").mkdir(parents=True, exist_ok=True)
             self.passphrase_file()
+            self._install_pulumi_plugins()
             endpoints.pulumi_backend = f"file://{self.pulumi_dir / 'backend'}"
             records.append(self._start_watchdog(deadline))
             self._write(records, endpoints, deadline)
@@ -157,6 +158,16 @@ class Devnet:
         if self.state_file.exists():
             self._write([], endpoints, 0)
         return stopped
+
+    def _install_pulumi_plugins(self) -> None:
+        """Put the locally built Kubernetes provider into this devnet's plugin cache (no download)."""
+        plugin = locate.require("pulumi-resource-kubernetes")
+        env = dict(locate.tool_path_env(), **self.environment())
+        subprocess.run(
+            [str(locate.require("pulumi")), "plugin", "install", "resource", "kubernetes",
+             f"v{versions.PULUMI_KUBERNETES}", "--file", str(plugin)],
+            env=env, check=True, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
 
     def _start_watchdog(self, deadline: float) -> process.ProcessRecord:
         # The devnet's servers stop themselves: this process runs `down` when the TTL expires.

@@ -168,7 +168,7 @@ def _start_controller_manager(kubeconfig: Path, log_dir: Path, certs: dict[str, 
         "--leader-elect=false",
         "--bind-address", "127.0.0.1",
         "--secure-port", str(process.free_port()),
-        "--controllers", "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle",
+        "--controllers", "*,-nodeipam,-cloud-node-lifecycle",
         "--concurrent-namespace-syncs", "5",
         "--v", "1",
     ]  # fmt: skip

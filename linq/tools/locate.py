@@ -94,9 +94,13 @@ def require(binary: str) -> Path:
 
 
 def tool_path_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """An environment whose PATH has the venv, the Pulumi engine and its Kubernetes plugin first."""
+    """An environment whose PATH has the venv and the Pulumi engine first.
+
+    The Kubernetes provider plugin is deliberately not on PATH: the devnet installs it into its plugin cache
+    at its exact version, which is how the engine matches plugins to the SDK's request.
+    """
     env = dict(os.environ if base is None else base)
     venv_bin = PROJECT_ROOT / ".venv" / "bin"
-    extra = [str(venv_bin), str(PULUMI.bin_dir), str(PULUMI_KUBERNETES.bin_dir)]
+    extra = [str(venv_bin), str(PULUMI.bin_dir)]
     env["PATH"] = os.pathsep.join([*extra, env.get("PATH", "")])
     return env

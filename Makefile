@@ -1,0 +1,32 @@
+# Thin entry points; the logic lives in linq/ (see README.md).
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: setup test lint unit demo devnet-up devnet-down clean-state
+
+setup:            ## install every real part offline (cached in ~/.cache/linq)
+	python3 -m linq.tools.setup
+
+lint: setup       ## ruff + mypy
+	$(PY) -m ruff check linq components lpstack stacks tests bench
+	$(PY) -m mypy
+
+test: setup lint  ## the whole suite: unit, integration on the real devnet, contracts (forge)
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: setup       ## fast tests only (no servers)
+	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+demo: setup       ## the main job end to end on the embedded devnet
+	.venv/bin/linq demo
+
+devnet-up: setup
+	.venv/bin/linq devnet up
+
+devnet-down:
+	.venv/bin/linq devnet down
+
+clean-state:      ## forget the local devnet (stops it first)
+	-.venv/bin/linq devnet down
+	rm -rf .linq

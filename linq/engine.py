@@ -1,0 +1,78 @@
+"""Running the real Pulumi engine offline against a devnet, through the Automation API.
+
+The CLI binary, its plugins and the backend all come from the devnet and the tools cache; no plugin is
+ever downloaded (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION). Pulumi is imported lazily so the rest of
+`linq` stays usable without it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from linq.devnet import Devnet
+from linq.tools import locate
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+
+def engine_env(devnet: Devnet) -> dict[str, str]:
+    """Environment for the engine and its plugins: devnet backend, offline switches, tool PATH."""
+    env = locate.tool_path_env({})
+    env.update(devnet.environment())
+    # Dynamic providers run under this interpreter, which has the toolkit installed.
+    env["PULUMI_PYTHON_CMD"] = sys.executable
+    return env
+
+
+def pulumi_command() -> auto.PulumiCommand:
+    from pulumi import automation as auto
+
+    cli = locate.require("pulumi")
+    return auto.PulumiCommand(root=str(cli.parent.parent))
+
+
+def inline_stack(
+    devnet: Devnet,
+    *,
+    project: str,
+    stack: str,
+    program: Callable[[], None],
+    work_dir: Path | None = None,
+    config: dict[str, Any] | None = None,
+) -> auto.Stack:
+    """Create or select a stack whose program is a Python function in this process."""
+    from pulumi import automation as auto
+
+    settings = auto.ProjectSettings(
+        name=project, runtime="python", backend=auto.ProjectBackend(url=devnet.environment()["PULUMI_BACKEND_URL"])
+    )
+    options = auto.LocalWorkspaceOptions(
+        work_dir=str(work_dir) if work_dir else None,
+        pulumi_home=devnet.environment()["PULUMI_HOME"],
+        env_vars=engine_env(devnet),
+        project_settings=settings,
+        secrets_provider="passphrase",
+        pulumi_command=pulumi_command(),
+    )
+    stack_ = auto.create_or_select_stack(stack_name=stack, project_name=project, program=program, opts=options)
+    for key, value in (config or {}).items():
+        stack_.set_config(key, value if isinstance(value, auto.ConfigValue) else auto.ConfigValue(str(value)))
+    return stack_
+
+
+def project_stack(devnet: Devnet, *, stack: str, work_dir: Path) -> auto.Stack:
+    """Create or select a stack of the Pulumi project at `work_dir` (Pulumi.yaml), run by the CLI."""
+    from pulumi import automation as auto
+
+    options = auto.LocalWorkspaceOptions(
+        work_dir=str(work_dir),
+        pulumi_home=devnet.environment()["PULUMI_HOME"],
+        env_vars=engine_env(devnet),
+        secrets_provider="passphrase",
+        pulumi_command=pulumi_command(),
+    )
+    return auto.create_or_select_stack(stack_name=stack, work_dir=str(work_dir), opts=options)

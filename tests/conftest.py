@@ -1,0 +1,44 @@
+"""Session fixtures: one real devnet (anvil, contracts, Kubernetes control plane, Pulumi backend) shared by
+the integration tests, started on first use and stopped at the end.
+
+No skips: a missing tool or a part that will not start fails the run with the reason (CI or not), because
+the README's test command runs `make setup` first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from linq.devnet import Devnet
+from linq.devnet.kube import NodeSpec
+
+# Node sizes chosen so quota and capacity tests have real limits to hit.
+TEST_NODES = [
+    NodeSpec(name="lp-node-0", cpu_millis=8_000, memory_mib=32_768, region="local"),
+    NodeSpec(name="lp-gpu-0", cpu_millis=16_000, memory_mib=65_536, gpus=2, gpu_model="nvidia-a100", region="local"),
+]
+
+
+@pytest.fixture(scope="session")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    net = Devnet(tmp_path_factory.mktemp("devnet"))
+    # TTL: if pytest is killed, the devnet still stops itself.
+    net.up(nodes=TEST_NODES, ttl_seconds=int(os.environ.get("LINQ_TEST_DEVNET_TTL", "5400")))
+    try:
+        yield net
+    finally:
+        net.down()
+
+
+@pytest.fixture(scope="session")
+def rpc_url(devnet: Devnet) -> str:
+    return devnet.read()[1].rpc_url
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(devnet: Devnet) -> Path:
+    return devnet.kubeconfig
