@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import uuid
@@ -107,3 +108,35 @@ def test_pulumi_engine_deploys_to_kwok_node_and_destroys(devnet: Devnet, tmp_pat
         time.sleep(0.5)
     assert name not in names
     stack.workspace.remove_stack(name)
+
+
+def test_pulumi_cli_runs_a_python_project_through_our_language_host(devnet: Devnet, tmp_path) -> None:
+    """`pulumi up` on a Pulumi.yaml project: the CLI starts `pulumi-language-python` (ours) and the program."""
+    from linq.engine import project_stack
+
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: langhost\nruntime:\n  name: python\n  options:\n"
+        f"    virtualenv: {locate.PROJECT_ROOT / '.venv'}\n"
+    )
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\n"
+        "config = pulumi.Config()\n"
+        "pulumi.export('greeting', 'hello ' + config.require('who'))\n"
+        "pulumi.export('secret_len', config.require_secret('token').apply(len))\n"
+    )
+    stack = project_stack(devnet, stack="dev", work_dir=tmp_path)
+    from pulumi import automation as auto
+
+    stack.set_config("who", auto.ConfigValue("devnet"))
+    stack.set_config("token", auto.ConfigValue("s3cr3t-value", secret=True))
+    result = stack.up()
+    assert result.outputs["greeting"].value == "hello devnet"
+    assert result.outputs["secret_len"].value == len("s3cr3t-value")
+    assert result.outputs["secret_len"].secret
+    state_text = json.dumps(stack.export_stack().deployment)
+    assert "s3cr3t-value" not in state_text
+    # A program error is reported as a failed update, not a hang.
+    (tmp_path / "__main__.py").write_text("raise SystemExit('boom from the program')\n")
+    with pytest.raises(auto.CommandError, match="boom from the program"):
+        stack.up()
+    stack.destroy()
