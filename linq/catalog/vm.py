@@ -43,7 +43,7 @@ def cloud_config(vm: VmSpec, with_data_disk: bool) -> str:
         # Format only a blank disk (overwrite false): a redeploy keeps the data.
         config["fs_setup"] = [{"label": "data", "filesystem": "ext4", "device": device, "overwrite": False}]
         config["mounts"] = [[device, "/data", "ext4", "defaults,nofail", "0", "2"]]
-    return "#cloud-config\n" + yaml.safe_dump(config, sort_keys=False)
+    return "#cloud-config\n" + yaml.safe_dump(config, sort_keys=False, width=4096)
 
 
 def data_claim(name: str, ns: str, labels: dict[str, str], storage_gib: int, options: RenderOptions) -> Manifest:
