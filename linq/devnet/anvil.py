@@ -53,7 +53,7 @@ def dev_addresses(state_dir: Path, count: int = DEV_ACCOUNTS) -> list[str]:
 
 def rpc_call(url: str, method: str, params: list | None = None, timeout: float = 5.0) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310 - loopback http URL we built
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback URL we built
         reply = json.loads(response.read())
     if "error" in reply:

@@ -6,6 +6,7 @@ accepts (a kwok Node without full nodeInfo, for one); the devnet only needs raw 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import urllib.error
@@ -38,7 +39,7 @@ class KubeAPI:
 
     def request(self, method: str, path: str, body: dict | None = None, content_type: str = "application/json"):
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - the kubeconfig's https server
             self.server + path,
             data=data,
             method=method,
@@ -51,10 +52,8 @@ class KubeAPI:
                 payload = response.read()
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")
-            try:
+            with contextlib.suppress(ValueError):
                 detail = json.loads(detail).get("message", detail)
-            except ValueError:
-                pass
             raise KubeError(error.code, detail) from None
         return json.loads(payload) if payload else None
 

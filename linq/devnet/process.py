@@ -8,6 +8,7 @@ no identity: it reads empty while a large binary is still being exec'd.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -98,18 +99,14 @@ def stop(record: ProcessRecord, *, timeout: float = 10.0) -> None:
             _reap(record.pid)
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(record.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     _reap(record.pid)
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def log_tail(record: ProcessRecord, lines: int = 30) -> str:

@@ -20,12 +20,10 @@ import subprocess
 import sys
 import threading
 from concurrent import futures
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import grpc
-from importlib.metadata import version as package_version
-
-from google.protobuf import empty_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
 # The exec script exits with this code after it has shown the user an actionable message.
@@ -71,35 +69,35 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
     def __init__(self, engine_address: str) -> None:
         self.engine_address = engine_address
 
-    def Handshake(self, request, context):  # noqa: N802 - gRPC method names
+    def Handshake(self, request, context):
         self.engine_address = request.engine_address or self.engine_address
         return language_pb2.LanguageHandshakeResponse()
 
-    def GetPluginInfo(self, request, context):  # noqa: N802
+    def GetPluginInfo(self, request, context):
         return plugin_pb2.PluginInfo(version=package_version("pulumi"))
 
-    def GetRequiredPlugins(self, request, context):  # noqa: N802
+    def GetRequiredPlugins(self, request, context):
         # Providers load on first use from the local plugin lookup (PATH or plugin cache); nothing to download.
         return language_pb2.GetRequiredPluginsResponse(plugins=[])
 
-    def GetRequiredPackages(self, request, context):  # noqa: N802
+    def GetRequiredPackages(self, request, context):
         return language_pb2.GetRequiredPackagesResponse(packages=[])
 
-    def InstallDependencies(self, request, context):  # noqa: N802
+    def InstallDependencies(self, request, context):
         # `make setup` owns the virtualenv; the engine asks here during `pulumi install`.
         yield language_pb2.InstallDependenciesResponse(stdout=b"dependencies are managed by `make setup`\n")
 
-    def About(self, request, context):  # noqa: N802
+    def About(self, request, context):
         version = sys.version.split()[0]
         return language_pb2.AboutResponse(executable=sys.executable, version=version)
 
-    def GetProgramDependencies(self, request, context):  # noqa: N802
+    def GetProgramDependencies(self, request, context):
         return language_pb2.GetProgramDependenciesResponse(dependencies=[])
 
-    def RuntimeOptionsPrompts(self, request, context):  # noqa: N802
+    def RuntimeOptionsPrompts(self, request, context):
         return language_pb2.RuntimeOptionsResponse(prompts=[])
 
-    def Run(self, request, context):  # noqa: N802
+    def Run(self, request, context):
         try:
             argv = [python_for(request.info), "-u", find_exec_script(), *self.arguments(request)]
         except RuntimeError as error:

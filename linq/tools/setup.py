@@ -123,7 +123,7 @@ def npm_tools() -> str:
         cached.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "package.json", cached / "package.json")
         shutil.copy2(lock, cached / "package-lock.json")
-        say("npm install from package-lock.json (solc-js, @openzeppelin/contracts, @foundry-rs/forge+anvil+cast, solhint)")
+        say("npm install from package-lock.json (solc-js, OpenZeppelin, Foundry forge+anvil+cast, solhint)")
         run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error"], cwd=cached, quiet=True)
         outcome = f"installed into {cached}"
     else:
@@ -209,7 +209,8 @@ def build_pulumi_kubernetes() -> str:
     run(["go", "mod", "edit", "-dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4"], cwd=build, env=go_env())
     env = dict(go_env(), VERSION=versions.PULUMI_KUBERNETES)
     run(["go", "generate", "./cmd/pulumi-resource-kubernetes"], cwd=build, env=env, quiet=True)
-    version_flag = f"-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version={versions.PULUMI_KUBERNETES}"
+    version_var = "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version"
+    version_flag = f"-X {version_var}={versions.PULUMI_KUBERNETES}"
     bundle.bin_dir.mkdir(parents=True, exist_ok=True)
     run(["go", "build", "-trimpath", "-ldflags", f"-s -w {version_flag}", "-o",
          str(bundle.path("pulumi-resource-kubernetes")), "./cmd/pulumi-resource-kubernetes"],

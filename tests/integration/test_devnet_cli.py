@@ -39,7 +39,8 @@ def test_up_status_down(tmp_path: Path) -> None:
         assert mnemonic not in (Path(state) / "devnet.json").read_text()
         assert mnemonic not in status.stdout + up.stdout + up.stderr
         env = linq("devnet", "env", "--state-dir", state)
-        assert "PULUMI_BACKEND_URL=file://" in env.stdout and "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION" in env.stdout
+        assert "PULUMI_BACKEND_URL=file://" in env.stdout
+        assert "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION" in env.stdout
         # a second `up` on a running devnet is refused with a clear message
         again = linq("devnet", "up", "--state-dir", state)
         assert again.returncode != 0 and "already running" in again.stderr
