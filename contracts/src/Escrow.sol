@@ -312,7 +312,11 @@ contract Escrow is IEscrow, EIP712 {
     }
 
     /// @notice The stored slot of escrow `id`.
-    function record(bytes32 id) external view returns (uint96 deposited, uint96 withdrawn, uint40 start, uint8 status) {
+    function record(bytes32 id)
+        external
+        view
+        returns (uint96 deposited, uint96 withdrawn, uint40 startTime, uint8 status)
+    {
         Record memory rec = _load(id);
         return (rec.deposited, rec.withdrawn, rec.start, rec.status);
     }
