@@ -250,11 +250,7 @@ class Template(Strict):
         return self
 
     def variable_names(self) -> list[str]:
-        return (
-            [s.name for s in self.secrets]
-            + [g.name for g in self.generated_secrets]
-            + [e.name for e in self.env]
-        )
+        return [s.name for s in self.secrets] + [g.name for g in self.generated_secrets] + [e.name for e in self.env]
 
     def env_var(self, name: str) -> EnvVar | None:
         return next((e for e in self.env if e.name == name), None)

@@ -53,8 +53,12 @@ def parse_patches(text: str, source: str = "patch") -> list[Patch]:
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise InvalidPatch(f"{source}[{index}].{where}", first.get("input"), first["msg"],
-                               "each entry needs target: {kind, name}, optional type, and patch: {...}") from None
+            raise InvalidPatch(
+                f"{source}[{index}].{where}",
+                first.get("input"),
+                first["msg"],
+                "each entry needs target: {kind, name}, optional type, and patch: {...}",
+            ) from None
     return patches
 
 
@@ -93,13 +97,13 @@ def strategic_patch(target: Any, patch: Any) -> Any:
         return out
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
+    merged = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
-            out.pop(key, None)
+            merged.pop(key, None)
         else:
-            out[key] = strategic_patch(out.get(key), value)
-    return out
+            merged[key] = strategic_patch(merged.get(key), value)
+    return merged
 
 
 def apply_patches(manifests: list[dict[str, Any]], patches: list[Patch]) -> list[dict[str, Any]]:

@@ -56,9 +56,7 @@ class Plans(BaseModel):
     def _name_plans(cls, data: object) -> object:
         if isinstance(data, dict) and isinstance(data.get("plans"), dict):
             data = dict(data)
-            data["plans"] = {
-                k: ({"name": k, **v} if isinstance(v, dict) else v) for k, v in data["plans"].items()
-            }
+            data["plans"] = {k: ({"name": k, **v} if isinstance(v, dict) else v) for k, v in data["plans"].items()}
         return data
 
     @model_validator(mode="after")

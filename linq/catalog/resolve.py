@@ -3,6 +3,7 @@ secrets checked and merged. Every user mistake surfaces here, before any manifes
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -164,13 +165,13 @@ def _template_secrets(template: Template, spec: DeploymentSpec) -> dict[str, str
             raise MissingSecret(f"secrets.{secret.name}", None, f"required: {secret.description}",
                                 f"pass --secret {secret.name}=… or --secret-file")  # fmt: skip
     for gen in template.generated_secrets:
-        value = spec.secrets.get(gen.name) or spec.generated.get(gen.name)
-        if not value:
+        given = spec.secrets.get(gen.name) or spec.generated.get(gen.name)
+        if not given:
             raise MissingSecret(
                 f"generated.{gen.name}", None, f"no value for the generated secret ({gen.description})",
                 "generate it with linq.catalog.generate_secrets(template) and pass it in `generated`",
             )  # fmt: skip
-        data[gen.name] = value
+        data[gen.name] = given
     unknown_generated = sorted(set(spec.generated) - set(generated))
     if unknown_generated:
         raise InvalidSecret(f"generated.{unknown_generated[0]}", "********", "the template generates no such secret",
@@ -179,8 +180,6 @@ def _template_secrets(template: Template, spec: DeploymentSpec) -> dict[str, str
 
 
 def _fullmatch(pattern: str, value: str) -> bool:
-    import re
-
     return re.fullmatch(pattern, value) is not None
 
 

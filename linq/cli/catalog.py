@@ -68,7 +68,7 @@ def _port(text: str) -> Port:
     number, _, proto = rest.partition("/")
     if not sep or not number.isdigit():
         raise click.BadParameter(f"{text!r} is not NAME:PORT[/TCP|UDP] (e.g. http:8080)", param_hint="--port")
-    return Port(name=name, container_port=int(number), protocol=(proto.upper() or "TCP"))  # type: ignore[arg-type]
+    return Port.model_validate({"name": name, "containerPort": int(number), "protocol": proto.upper() or "TCP"})
 
 
 def _spec_error(error: ValidationError) -> click.ClickException:
@@ -98,7 +98,7 @@ def _spec_error(error: ValidationError) -> click.ClickException:
 @click.option("--secret-file", "secret_files", multiple=True, type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Secrets from a dotenv or YAML file; repeatable.")  # fmt: skip
 @click.option("--patch", "patch_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Patch file (list of {target: {kind, name}, type: merge|strategic, patch}); repeatable.")  # fmt: skip
+              help="Patch file: a list of {target: {kind, name}, type: merge|strategic, patch}.")  # fmt: skip
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of masking them.")
 @click.option("--ingress-namespace", default="linq-ingress", show_default=True,
@@ -125,8 +125,8 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
     if cpu_millis is not None or memory_mib is not None:
         if cpu_millis is None or memory_mib is None:
             raise click.UsageError("explicit resources need both --cpu (millicores) and --memory (MiB)")
-        resources = Resources(cpu_millis=cpu_millis, memory_mib=memory_mib, storage_gib=storage_gib,
-                              gpu_count=gpu_count)  # fmt: skip
+        resources = Resources.model_validate({"cpuMillis": cpu_millis, "memoryMiB": memory_mib,
+                                              "storageGiB": storage_gib, "gpuCount": gpu_count})  # fmt: skip
     spec_data: dict[str, Any] = {
         "plan": plan, "resources": resources, "env": _pairs(env, "--env"), "gpu_model": gpu_model,
     }  # fmt: skip
@@ -144,7 +144,7 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
                 spec_data["ports"] = [_port(p) for p in ports]
             if endpoint:
                 port_name, _, kind = endpoint.partition(":")
-                spec_data["endpoint"] = Endpoint(port=port_name, kind=(kind or "http"))  # type: ignore[arg-type]
+                spec_data["endpoint"] = Endpoint.model_validate({"port": port_name, "kind": kind or "http"})
         elif template_id:
             template = catalog.get(template_id)
             generated = generate_secrets(template, keep=secret_values)

@@ -49,9 +49,9 @@ def test_plan_below_the_template_minimum() -> None:
     error = _fails(example_spec(CATALOG.get("metabase"), plan="basic"), PlanTooSmall)
     assert (error.field, error.value) == ("plan", "basic")
     assert "standard" in error.problem and "use plan standard or larger" in error.fix
-    small = Resources(cpu_millis=1000, memory_mib=1024, storage_gib=5)
-    error = _fails(example_spec(CATALOG.get("metabase"), plan=None).model_copy(update={"resources": small, "plan": None}),
-                   PlanTooSmall)  # fmt: skip
+    small = Resources.model_validate({"cpuMillis": 1000, "memoryMiB": 1024, "storageGiB": 5})
+    spec = example_spec(CATALOG.get("metabase")).model_copy(update={"resources": small, "plan": None})
+    error = _fails(spec, PlanTooSmall)
     assert error.field == "resources"
 
 

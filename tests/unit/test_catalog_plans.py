@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from linq.catalog import load_plans
@@ -14,7 +16,7 @@ PLANS = load_plans()
 def test_the_ladder_grows_in_every_dimension() -> None:
     ladder = PLANS.ladder()
     assert [p.name for p in ladder] == ["starter", "basic", "standard", "pro", "gpu-small", "gpu-large"]
-    for smaller, larger in zip(ladder, ladder[1:], strict=False):
+    for smaller, larger in pairwise(ladder):
         assert larger.covers(smaller), (smaller.name, larger.name)
         assert larger.ephemeral_storage_gib >= smaller.ephemeral_storage_gib
         assert larger.gpu_count >= smaller.gpu_count
@@ -23,10 +25,11 @@ def test_the_ladder_grows_in_every_dimension() -> None:
 
 
 def test_smallest_covering_plan() -> None:
-    need = Resources(cpu_millis=1500, memory_mib=3000, storage_gib=20)
+    need = Resources.model_validate({"cpuMillis": 1500, "memoryMiB": 3000, "storageGiB": 20})
     assert PLANS.smallest_covering(need).name == "standard"
     assert PLANS.smallest_covering(need, gpus=1).name == "gpu-small"
-    assert PLANS.smallest_covering(Resources(cpu_millis=10**6, memory_mib=1, storage_gib=0)) is None
+    huge = Resources.model_validate({"cpuMillis": 10**6, "memoryMiB": 1, "storageGiB": 0})
+    assert PLANS.smallest_covering(huge) is None
 
 
 def test_unknown_plan_suggests_a_name() -> None:

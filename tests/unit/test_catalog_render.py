@@ -125,8 +125,11 @@ def test_custom_container_gets_the_same_isolation() -> None:
 
 
 def test_virtual_machine_with_ssh() -> None:
-    spec = DeploymentSpec(name="dev box", plan="standard",
-                          vm=VmSpec(image="quay.io/containerdisks/ubuntu:24.04", ssh_public_keys=[SSH_KEY]))
+    spec = DeploymentSpec(
+        name="dev box",
+        plan="standard",
+        vm=VmSpec(image="quay.io/containerdisks/ubuntu:24.04", ssh_public_keys=[SSH_KEY]),
+    )
     manifests = render(spec)
     for manifest in manifests:
         validate_manifest(manifest)
@@ -165,8 +168,13 @@ def test_same_input_gives_byte_identical_yaml() -> None:
         "from linq.catalog import DeploymentSpec, render, to_yaml; import sys, json;"
         "print(to_yaml(render(DeploymentSpec.model_validate_json(sys.argv[1]))), end='')"
     )
-    other = subprocess.run([sys.executable, "-c", program, spec.model_dump_json(by_alias=True)],
-                           capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "12345"}).stdout
+    other = subprocess.run(
+        [sys.executable, "-c", program, spec.model_dump_json(by_alias=True)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345"},
+    ).stdout
     assert other == first
     changed = to_yaml(render(spec.model_copy(update={"plan": "pro"})))
     assert changed != first

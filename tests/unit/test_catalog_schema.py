@@ -71,8 +71,10 @@ def _valid() -> dict:
         ({"category": "games"}, "Input should be"),
         ({"security": {"addCapabilities": ["SYS_ADMIN"]}}, "Input should be"),
         ({"args": ["--password", "$(NOT_DECLARED)"]}, "names no declared env var"),
-        ({"env": [{"name": "MODE", "type": "enum", "values": ["a"], "default": "b", "description": "d"}]},
-         "expected one of a"),
+        (
+            {"env": [{"name": "MODE", "type": "enum", "values": ["a"], "default": "b", "description": "d"}]},
+            "expected one of a",
+        ),
         ({"env": [{"name": "URL", "type": "url", "required": True, "description": "d"}]}, "needs an `example`"),
         ({"env": [{"name": "N", "type": "int", "default": "ten", "description": "d"}]}, "expected an integer"),
         ({"id": "Bad_Id"}, "not a valid slug"),
@@ -97,7 +99,7 @@ def test_catalog_rejects_a_gpu_template_with_a_cpu_minimum_plan(tmp_path: Path) 
 
 def test_catalog_rejects_a_file_named_unlike_its_id(tmp_path: Path) -> None:
     (tmp_path / "pg.yaml").write_text((templates_dir() / "postgresql.yaml").read_text())
-    with pytest.raises(InvalidTemplate, match="rename the file to postgresql.yaml"):
+    with pytest.raises(InvalidTemplate, match=r"rename the file to postgresql\.yaml"):
         read_templates(tmp_path)
 
 
@@ -111,8 +113,13 @@ def test_catalog_rejects_volumes_larger_than_the_minimum_plan(tmp_path: Path) ->
 
 @pytest.mark.parametrize(
     "reference",
-    ["nginx:1.27.4", "ghcr.io/org/app:v1.2.3", "localhost:5000/team/app:2025.01.02",
-     "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", "library/redis:7.4.11@sha256:" + "a" * 64],
+    [
+        "nginx:1.27.4",
+        "ghcr.io/org/app:v1.2.3",
+        "localhost:5000/team/app:2025.01.02",
+        "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+        "library/redis:7.4.11@sha256:" + "a" * 64,
+    ],
 )
 def test_image_references_that_are_pinned_parse(reference: str) -> None:
     ref = parse_image(reference)
