@@ -52,9 +52,7 @@ def load_address_book(path: str | Path | None) -> dict[str, str | int]:
     try:
         data = json.loads(Path(where).read_text())
     except FileNotFoundError:
-        raise NetworkError(
-            f"--addresses {where} does not exist; pass the address book the devnet wrote"
-        ) from None
+        raise NetworkError(f"--addresses {where} does not exist; pass the address book the devnet wrote") from None
     except json.JSONDecodeError as err:
         raise NetworkError(f"--addresses {where} is not JSON ({err}); pass the address book file") from None
     book: dict[str, str | int] = {}

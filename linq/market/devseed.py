@@ -209,8 +209,11 @@ def seed_registry(url: str, registry: Any, specs: Sequence[ProviderSpec], *, chu
 
 
 def send_and_check(url: str, txs: Sequence[tuple[str, dict[str, Any]]], *, chunk: int = 500) -> int:
-    """eth_sendTransaction in batches with explicit nonces (a sender's transactions keep their order),
-    then check every receipt."""
+    """eth_sendTransaction in batches with explicit nonces, then check every receipt.
+
+    A sender's k-th transaction goes out in round k, after round k-1 is mined: within one JSON-RPC
+    batch anvil may admit a later nonce first, and such a transaction can be lost from its pool.
+    """
     senders = list(dict.fromkeys(who for who, _ in txs))
     next_nonce: dict[str, int] = {}
     for start in range(0, len(senders), chunk):
@@ -218,16 +221,27 @@ def send_and_check(url: str, txs: Sequence[tuple[str, dict[str, Any]]], *, chunk
         rpc_batch(url, [("anvil_setBalance", [who, hex(SENDER_BALANCE)]) for who in who_part])
         counts = rpc_batch(url, [("eth_getTransactionCount", [who, "pending"]) for who in who_part])
         next_nonce.update((who, int(n, 16)) for who, n in zip(who_part, counts, strict=True))
-    numbered = []
+    rounds: list[list[tuple[str, dict[str, Any]]]] = []
+    seen: dict[str, int] = {}
     for who, tx in txs:
-        numbered.append((who, {**tx, "nonce": hex(next_nonce[who])}))
-        next_nonce[who] += 1
-    txs = numbered
-    hashes: list[tuple[str, str]] = []
-    for start in range(0, len(txs), chunk):
-        batch = txs[start : start + chunk]
-        sent = rpc_batch(url, [("eth_sendTransaction", [tx]) for _, tx in batch])
-        hashes += [(who, h) for (who, _), h in zip(batch, sent, strict=True)]
+        k = seen.get(who, 0)
+        seen[who] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append((who, {**tx, "nonce": hex(next_nonce[who] + k)}))
+    sent = 0
+    for round_txs in rounds:
+        hashes: list[tuple[str, str]] = []
+        for start in range(0, len(round_txs), chunk):
+            batch = round_txs[start : start + chunk]
+            answers = rpc_batch(url, [("eth_sendTransaction", [tx]) for _, tx in batch])
+            hashes += [(who, h) for (who, _), h in zip(batch, answers, strict=True)]
+        _wait_for_receipts(url, hashes, chunk)
+        sent += len(hashes)
+    return sent
+
+
+def _wait_for_receipts(url: str, hashes: list[tuple[str, str]], chunk: int) -> None:
     pending = hashes
     deadline = time.monotonic() + 120
     while pending:
@@ -239,13 +253,10 @@ def send_and_check(url: str, txs: Sequence[tuple[str, dict[str, Any]]], *, chunk
                 if receipt is None:
                     waiting.append((who, h))
                 elif int(receipt["status"], 16) != 1:
-                    raise RpcError(
-                        f"transaction {h} from {who} reverted (gas used {int(receipt['gasUsed'], 16)})"
-                    )
+                    raise RpcError(f"transaction {h} from {who} reverted (gas used {int(receipt['gasUsed'], 16)})")
         if waiting and time.monotonic() > deadline:
             raise RpcError(f"{len(waiting)} transactions were not mined in 120 s, e.g. {waiting[0][1]}")
         if waiting:
-            rpc_batch(url, [("evm_mine", [])])  # queued follow-up nonces go into the next block
-            time.sleep(0.05)
+            rpc_batch(url, [("evm_mine", [])])
+            time.sleep(0.02)
         pending = waiting
-    return len(hashes)

@@ -16,8 +16,7 @@ def text_to_bytes32(text: str, *, field: str = "value") -> bytes:
     raw = text.encode()
     if len(raw) > BYTES32:
         raise EncodingError(
-            f"{field} {text!r} is {len(raw)} bytes long; the registry stores at most 32 bytes"
-            " — use a shorter name"
+            f"{field} {text!r} is {len(raw)} bytes long; the registry stores at most 32 bytes — use a shorter name"
         )
     if b"\x00" in raw:
         raise EncodingError(f"{field} {text!r} contains a NUL character; remove it")
@@ -48,9 +47,7 @@ def bytes32_hex(value: bytes | str) -> str:
 def checksum(address: str, *, field: str = "address") -> str:
     """An EIP-55 checksummed address, or an error naming the field."""
     if not isinstance(address, str) or not is_address(address):
-        raise EncodingError(
-            f"{field} {address!r} is not an Ethereum address; expected 0x followed by 40 hex digits"
-        )
+        raise EncodingError(f"{field} {address!r} is not an Ethereum address; expected 0x followed by 40 hex digits")
     return to_checksum_address(address)
 
 

@@ -18,15 +18,25 @@ Only those providers are re-read (at the new head). If the cached block is no lo
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import event_abi_to_log_topic, to_checksum_address
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import (
+    event_abi_to_log_topic,
+    function_abi_to_4byte_selector,
+    get_abi_input_types,
+    get_abi_output_types,
+    to_checksum_address,
+)
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from linq.market.abi_fast import DECODERS
 from linq.market.chain import escrow_contract, registry_contract
 from linq.market.encoding import bytes32_hex, bytes32_to_text
 from linq.market.models import (
@@ -97,6 +107,63 @@ class UpdateStats:
     reason: str = ""
 
 
+class RawCalls:
+    """eth_call without web3's per-value ABI normalisation: eth_abi encode/decode, JSON-RPC batches.
+
+    web3's contract `call()` spends most of its time normalising decoded values; for 10,000 provider
+    views that dominates the index build, so the index encodes and decodes itself (types from the ABI).
+    """
+
+    def __init__(self, w3: Web3, contract: Contract, calls_per_batch: int = 50) -> None:
+        self.w3 = w3
+        self.address = contract.address
+        self.calls_per_batch = calls_per_batch
+        self.requests = 0
+        self._fns: dict[str, tuple[bytes, list[str], list[str]]] = {}
+        for item in contract.abi:
+            if item.get("type") == "function":
+                fn: Any = item
+                self._fns[fn["name"]] = (
+                    function_abi_to_4byte_selector(fn),
+                    get_abi_input_types(fn),
+                    get_abi_output_types(fn),
+                )
+
+    def call(self, name: str, args: Sequence[Any], block: int) -> Any:
+        return self.many(name, [args], block)[0]
+
+    def many(self, name: str, arg_lists: Sequence[Sequence[Any]], block: int) -> list[Any]:
+        """Each call's decoded outputs (a single output is unwrapped), in order."""
+        selector, inputs, outputs = self._fns[name]
+        tag = hex(block)
+        payloads = [
+            ("eth_call", [{"to": self.address, "data": "0x" + (selector + abi_encode(inputs, list(args))).hex()}, tag])
+            for args in arg_lists
+        ]
+        raw: list[Any] = []
+        for start in range(0, len(payloads), self.calls_per_batch):
+            raw += self._send(payloads[start : start + self.calls_per_batch])
+        fast = DECODERS.get(name)
+        if fast is not None:
+            return [fast(bytes.fromhex(r.removeprefix("0x"))) for r in raw]
+        decoded = [abi_decode(outputs, bytes.fromhex(r.removeprefix("0x"))) for r in raw]
+        return [d[0] if len(outputs) == 1 else d for d in decoded]
+
+    def _send(self, payloads: list[tuple[str, list[Any]]]) -> list[Any]:
+        self.requests += 1
+        provider: Any = self.w3.provider
+        if len(payloads) > 1 and hasattr(provider, "make_batch_request"):
+            replies = provider.make_batch_request(payloads)
+        else:
+            replies = [provider.make_request(method, params) for method, params in payloads]
+        out = []
+        for (method, params), reply in zip(payloads, replies, strict=True):
+            if "error" in reply:
+                raise IndexError_(f"{method} to {params[0]['to']} failed: {reply['error']}")
+            out.append(reply["result"])
+        return out
+
+
 class RegistryIndex:
     """The provider list of one registry on one chain, optionally cached at `cache_path`."""
 
@@ -121,9 +188,9 @@ class RegistryIndex:
         self.page = page
         self.snapshot: IndexSnapshot | None = None
         self._calls = 0
+        self._raw = RawCalls(w3, self.registry)
         self._topics = {
-            name: "0x" + event_abi_to_log_topic(self.escrow.events[name]().abi).hex()
-            for name in _ESCROW_EVENTS
+            name: "0x" + event_abi_to_log_topic(self.escrow.events[name]().abi).hex() for name in _ESCROW_EVENTS
         }
         self._escrow_bound = "0x" + event_abi_to_log_topic(self.registry.events.EscrowBound().abi).hex()
 
@@ -197,9 +264,7 @@ class RegistryIndex:
         for record in fresh:
             by_address[record.address] = record
         known = set(snap.providers[i].address for i in range(len(snap.providers)))
-        ordered = [by_address[p.address] for p in snap.providers] + [
-            r for r in fresh if r.address not in known
-        ]
+        ordered = [by_address[p.address] for p in snap.providers] + [r for r in fresh if r.address not in known]
         self.snapshot = self._snapshot(head, ordered, open_escrows)
         self.save()
         return UpdateStats(False, first, number, len(fresh), self._calls, time.perf_counter() - started,
@@ -234,35 +299,21 @@ class RegistryIndex:
         return ""
 
     def _all_addresses(self, block: int) -> list[str]:
-        count = self._call(self.registry.functions.providerCount(), block)
-        addresses: list[str] = []
-        for offset in range(0, count, self.page):
-            addresses += self._call(self.registry.functions.providersPage(offset, self.page), block)
-        return [to_checksum_address(a) for a in addresses]
+        count = self._raw_call("providerCount", [()], block)[0]
+        pages = self._raw_call("providersPage", [(o, self.page) for o in range(0, count, self.page)], block)
+        return [_checksum(a) for page in pages for a in page]
 
     def _read_providers(self, addresses: Sequence[str], block: int) -> list[ProviderRecord]:
-        views: list[Any] = []
-        for start in range(0, len(addresses), self.batch):
-            chunk = list(addresses[start : start + self.batch])
-            views += self._call(self.registry.functions.getProviders(chunk), block)
+        chunks = [(list(addresses[s : s + self.batch]),) for s in range(0, len(addresses), self.batch)]
+        views = [v for chunk in self._raw_call("getProviders", chunks, block) for v in chunk]
         gpu_reads = [(v[0], class_id) for v in views for class_id in v[9]]
-        gpus = self._read_gpu_classes(gpu_reads, block)
+        gpus = dict(zip(gpu_reads, self._raw_call("gpuClass", gpu_reads, block), strict=True))
         return [_record(v, gpus) for v in views]
 
-    def _read_gpu_classes(self, reads: list[tuple[str, int]], block: int) -> dict[tuple[str, int], Any]:
-        if not reads:
-            return {}
-        out: dict[tuple[str, int], Any] = {}
-        for start in range(0, len(reads), self.batch):
-            chunk = reads[start : start + self.batch]
-            with self.w3.batch_requests() as batch:  # one HTTP round trip per chunk
-                for provider, class_id in chunk:
-                    batch.add(
-                        self.registry.functions.gpuClass(provider, class_id).call(block_identifier=block)
-                    )
-                results = batch.execute()
-            self._calls += 1
-            out.update(zip(chunk, results, strict=True))
+    def _raw_call(self, name: str, arg_lists: Sequence[Sequence[Any]], block: int) -> list[Any]:
+        before = self._raw.requests
+        out = self._raw.many(name, arg_lists, block)
+        self._calls += self._raw.requests - before
         return out
 
     def _apply_escrow_logs(
@@ -305,17 +356,11 @@ class RegistryIndex:
             self._calls += 1
             yield from self.w3.eth.get_logs(params)  # type: ignore[arg-type]
 
-    def _call(self, fn: Any, block: int) -> Any:
-        self._calls += 1
-        return fn.call(block_identifier=block)
-
     def _block(self, ident: int | str) -> Any:
         self._calls += 1
         return self.w3.eth.get_block(ident)  # type: ignore[arg-type]
 
-    def _snapshot(
-        self, head: Any, providers: Sequence[ProviderRecord], open_escrows: dict[str, str]
-    ) -> IndexSnapshot:
+    def _snapshot(self, head: Any, providers: Sequence[ProviderRecord], open_escrows: dict[str, str]) -> IndexSnapshot:
         return IndexSnapshot(
             chain_id=int(self.w3.eth.chain_id),
             registry=self.registry.address,
@@ -333,7 +378,7 @@ def _record(view: Any, gpus: dict[tuple[str, int], Any]) -> ProviderRecord:
     """A ProviderView tuple (+ its GPU classes) as a ProviderRecord."""
     address, active, registered_at, region, meta, total, used, prices, rep, class_ids = view
     return ProviderRecord.model_construct(
-        address=to_checksum_address(address),
+        address=_checksum(address),
         active=bool(active),
         registered_at=int(registered_at),
         region=bytes32_to_text(region),
@@ -358,6 +403,12 @@ def _record(view: Any, gpus: dict[tuple[str, int], Any]) -> ProviderRecord:
             for g in (gpus[(address, class_id)],)
         ),
     )
+
+
+@functools.lru_cache(maxsize=200_000)
+def _checksum(address: str) -> str:
+    """EIP-55 costs a keccak per call; an index checksums each provider several times."""
+    return to_checksum_address(address)
 
 
 def _hex(value: Any) -> str:

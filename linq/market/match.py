@@ -78,8 +78,7 @@ def compile_providers(providers: Sequence[ProviderRecord]) -> CompiledProviders:
     for p in providers:
         total, used, prices = p.total, p.used, p.prices
         gpus = tuple(
-            (g.class_id, g.model.lower(), max(g.total - g.used, 0), g.total, g.price_per_hour)
-            for g in p.gpu_classes
+            (g.class_id, g.model.lower(), max(g.total - g.used, 0), g.total, g.price_per_hour) for g in p.gpu_classes
         )
         rows.append((
             p.address, p.address.lower(), p.active, normalise_region(p.region),
@@ -203,9 +202,7 @@ def _rank(
         price = 1.0 if rate == 0 else cheapest / rate
         reputation = row[_REP]
         headroom = _headroom(row, wants, chosen, gpu_count)
-        score = (
-            weights.price * price + weights.reputation * reputation + weights.headroom * headroom
-        ) / w_sum
+        score = (weights.price * price + weights.reputation * reputation + weights.headroom * headroom) / w_sum
         scored.append((-score, row[_LOWER], row, rate, total, chosen, price, reputation, headroom, score))
     scored.sort(key=lambda s: (s[0], s[1]))
 
@@ -218,19 +215,13 @@ def _rank(
             rate_per_hour=rate,
             total_cost=total,
             reputation=reputation,
-            score=ScoreBreakdown.model_construct(
-                price=price, reputation=reputation, headroom=headroom, total=score
-            ),
+            score=ScoreBreakdown.model_construct(price=price, reputation=reputation, headroom=headroom, total=score),
         )
-        for i, (_, _, row, rate, total, chosen, price, reputation, headroom, score) in enumerate(
-            scored, start=1
-        )
+        for i, (_, _, row, rate, total, chosen, price, reputation, headroom, score) in enumerate(scored, start=1)
     ]
 
 
-def _headroom(
-    row: tuple[Any, ...], wants: tuple[int, int, int], chosen: tuple[Any, ...] | None, gpus: int
-) -> float:
+def _headroom(row: tuple[Any, ...], wants: tuple[int, int, int], chosen: tuple[Any, ...] | None, gpus: int) -> float:
     """Mean fraction of capacity left after placement over the requested dimensions (all if none asked)."""
     dims = [
         (row[_FCPU], row[_TCPU], wants[0]),
@@ -283,9 +274,7 @@ def _reason(code: ReasonCode, data: Any, req: Requirements) -> Reason:
         }
     else:  # ReasonCode.TOTAL
         over, total = data
-        message = (
-            f"total cost above ceiling by {format_lnq(over)} for {format_duration(req.duration_seconds)}"
-        )
+        message = f"total cost above ceiling by {format_lnq(over)} for {format_duration(req.duration_seconds)}"
         detail = {"over_wei": str(over), "total_wei": str(total), "ceiling_wei": str(req.max_total)}
     return Reason.model_construct(code=code, message=message, detail=detail)
 

@@ -184,9 +184,7 @@ class RankingWeights(_Frozen):
     @model_validator(mode="after")
     def _not_all_zero(self) -> RankingWeights:
         if self.price + self.reputation + self.headroom <= 0:
-            raise ValueError(
-                "weights: price, reputation and headroom are all 0; give at least one a positive weight"
-            )
+            raise ValueError("weights: price, reputation and headroom are all 0; give at least one a positive weight")
         return self
 
 
@@ -212,9 +210,7 @@ class Requirements(_Frozen):
     def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         out = tuple(normalise_region(r) for r in value)
         if any(not r for r in out):
-            raise ValueError(
-                "regions: an empty region name was given; remove it or name a region like eu-west"
-            )
+            raise ValueError("regions: an empty region name was given; remove it or name a region like eu-west")
         return out
 
     def resources(self, gpu_class_id: int = 0) -> Resources:

@@ -235,9 +235,7 @@ class SignedOffer(BaseModel):
             raise OfferError(f"{source}: kind is {data.get('kind') if isinstance(data, dict) else data!r}; "
                              f"expected {FILE_KIND!r} — is this an offer file?")  # fmt: skip
         if str(data.get("version")) != str(FILE_VERSION):
-            raise OfferError(
-                f"{source}: version {data.get('version')!r} is not supported; expected {FILE_VERSION}"
-            )
+            raise OfferError(f"{source}: version {data.get('version')!r} is not supported; expected {FILE_VERSION}")
         for key in ("domain", "offer", "signature"):
             if key not in data:
                 raise OfferError(f"{source}: {key} is missing; re-create the file with `linq offer sign`")
@@ -320,9 +318,7 @@ def verify_offer(
             signable = encode_typed_data(full_message=typed_data(offer, domain))
             report.signer = Account.recover_message(signable, signature=sig)
         except Exception as err:  # eth_keys raises several types for a bad point
-            report.problems.append(
-                f"signature does not recover a signer ({err}); sign again with `linq offer sign`"
-            )
+            report.problems.append(f"signature does not recover a signer ({err}); sign again with `linq offer sign`")
     report.checked.append("signature")
     if report.signer is not None and report.signer != offer.provider:
         report.problems.append(

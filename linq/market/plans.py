@@ -28,9 +28,7 @@ def plan_size(name: str) -> PlanSize:
 
     path = plans_file()
     if not path.exists():
-        raise PlanError(
-            f"--plan {name!r} needs {path}, which does not exist; give --cpu/--memory/--storage instead"
-        )
+        raise PlanError(f"--plan {name!r} needs {path}, which does not exist; give --cpu/--memory/--storage instead")
     try:
         plans = load_plans(path)
         plan = plans.get(name, field="--plan")

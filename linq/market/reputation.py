@@ -50,9 +50,7 @@ class ReputationScore:
     capped_by_earnings: bool
 
 
-def score_reputation(
-    completed: int, stopped_early: int, cancelled: int, total_earned: int
-) -> ReputationScore:
+def score_reputation(completed: int, stopped_early: int, cancelled: int, total_earned: int) -> ReputationScore:
     for name, value in (
         ("completed", completed),
         ("stoppedEarly", stopped_early),

@@ -35,9 +35,7 @@ def parse_cpu_millis(text: str | int, *, field: str = "cpu") -> int:
         return _non_negative(field, text * 1000, str(text))
     match = _NUMBER.match(text)
     if not match:
-        raise UnitError(
-            f"{field} {text!r} is not a CPU quantity; use cores (e.g. 2 or 0.5) or millicores (1500m)"
-        )
+        raise UnitError(f"{field} {text!r} is not a CPU quantity; use cores (e.g. 2 or 0.5) or millicores (1500m)")
     whole, frac, suffix = match.groups()
     hint = "use whole millicores, e.g. 1500m"
     if suffix == "m":
