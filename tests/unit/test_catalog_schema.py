@@ -124,3 +124,9 @@ def test_catalog_rejects_volumes_larger_than_the_minimum_plan(tmp_path: Path) ->
 def test_image_references_that_are_pinned_parse(reference: str) -> None:
     ref = parse_image(reference)
     assert str(ref) == reference
+
+
+def test_templates_readme_lists_every_template() -> None:
+    readme = (templates_dir() / "README.md").read_text()
+    missing = [t.id for t in CATALOG if f"| `{t.id}` |" not in readme]
+    assert not missing, f"add these to templates/README.md: {missing}"
