@@ -34,9 +34,7 @@ class Link:
 
 
 def addresses_in_use() -> set[ipaddress.IPv4Address]:
-    out = subprocess.run(
-        ["ip", "-json", "-4", "addr", "show"], text=True, capture_output=True, check=True
-    ).stdout
+    out = subprocess.run(["ip", "-json", "-4", "addr", "show"], text=True, capture_output=True, check=True).stdout
     used: set[ipaddress.IPv4Address] = set()
     for link in json.loads(out or "[]"):
         for info in link.get("addr_info", []):

@@ -60,13 +60,9 @@ class Host:
             f"{self.user}@{self.address}", *command,
         ]  # fmt: skip
 
-    def run(
-        self, command: str, *, check: bool = True, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
+    def run(self, command: str, *, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run a shell command on the host over real SSH."""
-        done = subprocess.run(
-            self.ssh_argv(command), text=True, capture_output=True, timeout=timeout, check=False
-        )
+        done = subprocess.run(self.ssh_argv(command), text=True, capture_output=True, timeout=timeout, check=False)
         if check and done.returncode != 0:
             raise TestHostError(f"{self.name}: `{command}` exited {done.returncode}: {done.stderr.strip()}")
         return done
@@ -137,9 +133,7 @@ def test_hosts(
         cleanup.callback(_close_ssh_masters, run_dir / "cp")
         for host in started:
             _wait_ready(host, host_dir=run_dir / "hosts" / host.name)
-        inventory = write_inventory(
-            run_dir / "inventory.yml", started, groups or {}, control_dir=run_dir / "cp"
-        )
+        inventory = write_inventory(run_dir / "inventory.yml", started, groups or {}, control_dir=run_dir / "cp")
         yield HostList(started, run_dir, inventory)
 
 
@@ -263,9 +257,7 @@ def _wait_ready(host: Host, host_dir: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if _reaped(host.pid):
-            raise TestHostError(
-                f"{host.name}: the host exited while booting:\n{_tail(host_dir / 'sshd.log')}"
-            )
+            raise TestHostError(f"{host.name}: the host exited while booting:\n{_tail(host_dir / 'sshd.log')}")
         try:
             with socket.create_connection((host.address, host.port), timeout=1):
                 pass

@@ -34,8 +34,7 @@ def inventory_data(hosts: Sequence[Host], groups: dict[str, list[int]], control_
                 "ansible_user": first.user,
                 "ansible_ssh_private_key_file": str(first.key_path),
                 "ansible_ssh_common_args": (
-                    f"-o UserKnownHostsFile={first.known_hosts} -o StrictHostKeyChecking=yes"
-                    " -o IdentitiesOnly=yes"
+                    f"-o UserKnownHostsFile={first.known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
                 ),
                 # Ansible's persistent connections live here, so teardown can close them all.
                 "ansible_control_path_dir": str(control_dir),
@@ -45,9 +44,7 @@ def inventory_data(hosts: Sequence[Host], groups: dict[str, list[int]], control_
     }
 
 
-def write_inventory(
-    path: Path, hosts: Sequence[Host], groups: dict[str, list[int]], control_dir: Path
-) -> Path:
+def write_inventory(path: Path, hosts: Sequence[Host], groups: dict[str, list[int]], control_dir: Path) -> Path:
     control_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(inventory_data(hosts, groups, control_dir), sort_keys=False))
     return path

@@ -32,7 +32,10 @@ class PlaybookRun:
         return self.status == "successful" and self.rc == 0
 
     def changed(self) -> dict[str, int]:
-        return dict(self.stats.get("changed", {}))
+        """Changed-task count for every host the run touched (Ansible's stats list only non-zero ones)."""
+        seen = {host for counts in self.stats.values() if isinstance(counts, dict) for host in counts}
+        changed = self.stats.get("changed", {})
+        return {host: int(changed.get(host, 0)) for host in sorted(seen)}
 
     def describe(self) -> str:
         """The failing tasks and the tail of the output, for an assertion message."""

@@ -67,9 +67,7 @@ def ensure_rootfs(cache: Path | None = None) -> RootfsBuild:
         return RootfsBuild(final, 0.0, True)
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
-        raise RootfsError(
-            "debootstrap is not installed: run `apt-get install -y debootstrap` (or `make setup`)"
-        )
+        raise RootfsError("debootstrap is not installed: run `apt-get install -y debootstrap` (or `make setup`)")
     cache.mkdir(parents=True, exist_ok=True)
     # Build beside the final path and rename, so an interrupted build is never mistaken for a good one.
     partial = cache / f"{final.name}.partial-{os.getpid()}"

@@ -1,0 +1,295 @@
+"""site.yml / reset.yml over real SSH against two network-namespace test hosts (one server, one agent).
+
+Kernel-wide changes (sysctl apply, modprobe, swapoff) and systemd are gated off, because the test hosts share
+the machine's kernel and have no systemd; the nftables ruleset IS loaded, inside each host's own network
+namespace, and its drops are checked with real connections. k3s itself is not installed (no binary offline):
+the real runs stop before it with lpstack_install_k3s=false, and the whole play including the k3s install and
+the LPStack roles is exercised in check mode against an air-gap directory.
+
+The tests run in file order and share one pair of hosts: check mode on fresh hosts, first run, re-run, check
+mode after the run, a failing minimum, reset.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from linq.testhosts import HostList, in_ci, missing_requirements, test_hosts
+from linq.testhosts.playbook import PlaybookRun, run_playbook
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TOKEN = "lpstack-test-token-" + "7" * 32  # what the vault decrypts to; must never show in Ansible's output
+VAULT_PASSWORD = "test-vault-password"
+MANIFESTS = {
+    "namespace.yaml": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lpstack-system"}},
+    "config.yaml": {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "lpstack-version", "namespace": "lpstack-system"},
+        "data": {"version": "test"},
+    },
+}
+TIMINGS: dict[str, float] = {}
+
+
+def _require_tools() -> None:
+    reasons = missing_requirements()
+    if reasons:
+        message = "test hosts cannot start: " + "; ".join(reasons)
+        if in_ci():
+            pytest.fail(message)  # CI must prove the playbooks, never skip them
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def hosts(request: pytest.FixtureRequest) -> Iterator[HostList]:
+    _require_tools()
+    with test_hosts(2, groups={"servers": [0], "agents": [1]}) as started:
+        yield started
+    if TIMINGS:
+        summary = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in TIMINGS.items())
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"playbook wall times (2 test hosts): {summary}")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory, hosts: HostList) -> dict[str, Path]:
+    """Controller-side inputs: an encrypted vault next to the inventory, manifests, an air-gap directory."""
+    base = tmp_path_factory.mktemp("playbooks")
+    password_file = base / "vault-password"
+    password_file.write_text(VAULT_PASSWORD + "\n")
+    vault_dir = hosts.inventory.parent / "group_vars" / "k3s_cluster"
+    vault_dir.mkdir(parents=True)
+    vault = vault_dir / "vault.yml"
+    vault.write_text(yaml.safe_dump({"vault_k3s_token": TOKEN}))
+    encrypt = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-vault"), "encrypt", "--vault-password-file",
+         str(password_file), str(vault)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert encrypt.returncode == 0, encrypt.stderr
+    assert vault.read_text().startswith("$ANSIBLE_VAULT;")
+    manifests = base / "manifests"
+    manifests.mkdir()
+    for name, document in MANIFESTS.items():
+        (manifests / name).write_text(yaml.safe_dump(document))
+    # Check mode copies nothing, so these stand in for the release files only by name.
+    airgap = base / "airgap"
+    airgap.mkdir()
+    (airgap / "k3s").write_text("#!/bin/sh\necho 'k3s version v1.33.4+k3s1 (airgap fixture)'\n")
+    (airgap / "install.sh").write_text("#!/bin/sh\nexit 0\n")
+    (airgap / "k3s-airgap-images-amd64.tar.zst").write_bytes(b"\x28\xb5\x2f\xfd")
+    artifacts = base / "artifacts"
+    return {"password": password_file, "manifests": manifests, "airgap": airgap, "artifacts": artifacts}
+
+
+def _vars(workdir: dict[str, Path], **overrides: Any) -> dict[str, Any]:
+    base = {
+        "lpstack_apply_kernel_changes": False,
+        "lpstack_apply_firewall": True,  # nftables is per network namespace: safe to load in a test host
+        "lpstack_manage_services": False,
+        "lpstack_install_k3s": False,
+        "lpstack_register": False,
+        "lpstack_artifacts_dir": str(workdir["artifacts"]),
+        "lpstack_manifests_dir": str(workdir["manifests"]),
+        "lpstack_api_allowed_cidrs": ["198.18.0.0/15"],  # lets the root namespace (.1) reach 6443 only
+        "preflight_min_storage_gib": 1,
+    }
+    return base | overrides
+
+
+def _play(hosts: HostList, workdir: dict[str, Path], playbook: str = "site.yml", **kw: Any) -> PlaybookRun:
+    extravars = kw.pop("extravars", None) or _vars(workdir)
+    return run_playbook(playbook, hosts.inventory, extravars=extravars,
+                        vault_password_file=workdir["password"], **kw)  # fmt: skip
+
+
+def _read(hosts: HostList, index: int, path: str) -> str:
+    return hosts[index].run(f"sudo cat {path}").stdout
+
+
+def _exists(hosts: HostList, index: int, path: str) -> bool:
+    return hosts[index].run(f"sudo test -e {path}", check=False).returncode == 0
+
+
+def _connects(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_check_mode_on_fresh_hosts_runs_the_whole_play(hosts: HostList, workdir: dict[str, Path]) -> None:
+    """--check --diff through every role, k3s air-gap install and LPStack included; nothing is written."""
+    full = _vars(workdir, lpstack_install_k3s=True, k3s_airgap_dir=str(workdir["airgap"]))
+    run = _play(hosts, workdir, check=True, diff=True, extravars=full)
+    assert run.ok, run.describe()
+    assert "Install the k3s binary" in run.stdout and "Copy the manifests into k3s" in run.stdout
+    assert TOKEN not in run.stdout, "the k3s token leaked into the --diff output"
+    assert all(count > 0 for count in run.changed().values()), run.changed()
+    for index in (0, 1):
+        assert not _exists(hosts, index, "/etc/rancher/k3s/config.yaml"), "check mode wrote a file"
+        assert not _exists(hosts, index, "/etc/sysctl.d/90-lpstack.conf")
+
+
+def test_first_run_configures_both_hosts(hosts: HostList, workdir: dict[str, Path]) -> None:
+    # State the run must fix: a swap line in the agent's fstab, a stale LPStack manifest on the server.
+    hosts[1].run("echo '/swapfile none swap sw 0 0' | sudo tee -a /etc/fstab >/dev/null")
+    stale = "/var/lib/rancher/k3s/server/manifests/lpstack-retired.yaml"
+    hosts[0].run(f"sudo mkdir -p {Path(stale).parent} && echo '{{}}' | sudo tee {stale} >/dev/null")
+
+    run = _play(hosts, workdir)
+    TIMINGS["first run"] = run.seconds
+    assert run.ok, run.describe()
+    assert set(run.changed()) == {h.name for h in hosts} and all(run.changed().values())
+    assert TOKEN not in run.stdout
+
+    server = yaml.safe_load(_read(hosts, 0, "/etc/rancher/k3s/config.yaml"))
+    agent = yaml.safe_load(_read(hosts, 1, "/etc/rancher/k3s/config.yaml"))
+    assert server["token"] == TOKEN and agent["token"] == TOKEN  # decrypted from the vault
+    assert server["node-ip"] == hosts[0].address and agent["node-ip"] == hosts[1].address
+    assert agent["server"] == f"https://{hosts[0].address}:6443"
+    assert "server" not in server and "cluster-init" not in server  # one server: no embedded etcd
+    assert server["protect-kernel-defaults"] is True and server["secrets-encryption"] is True
+    assert "admission-control-config-file=/etc/rancher/k3s/psa.yaml" in server["kube-apiserver-arg"]
+    assert "secrets-encryption" not in agent and "kube-apiserver-arg" not in agent
+    assert hosts[0].run("sudo stat -c %a /etc/rancher/k3s/config.yaml").stdout.strip() == "600"
+    psa = yaml.safe_load(_read(hosts, 0, "/etc/rancher/k3s/psa.yaml"))
+    assert psa["plugins"][0]["configuration"]["defaults"]["enforce"] == "baseline"
+    assert not _exists(hosts, 1, "/etc/rancher/k3s/psa.yaml")
+
+    for index in (0, 1):
+        sysctl = dict(
+            line.split(" = ") for line in _read(hosts, index, "/etc/sysctl.d/90-lpstack.conf").splitlines()
+            if " = " in line
+        )  # fmt: skip
+        assert sysctl["net.ipv4.ip_forward"] == "1" and sysctl["kernel.panic"] == "10"
+        assert sysctl["net.bridge.bridge-nf-call-iptables"] == "1" and sysctl["vm.overcommit_memory"] == "1"
+        assert _read(hosts, index, "/etc/modules-load.d/lpstack.conf").split()[-2:] == [
+            "overlay",
+            "br_netfilter",
+        ]
+        # sshd's effective configuration, as sshd itself computes it
+        effective = hosts[index].run("sudo /usr/sbin/sshd -T -C user=root,host=x,addr=198.18.0.1").stdout
+        assert "passwordauthentication no" in effective and "permitrootlogin without-password" in effective
+        assert "kbdinteractiveauthentication no" in effective
+    assert re.search(r"^# /swapfile none swap sw 0 0", _read(hosts, 1, "/etc/fstab"), re.M)
+
+    manifests = hosts[0].run("sudo ls /var/lib/rancher/k3s/server/manifests").stdout.split()
+    assert sorted(manifests) == ["lpstack-config.yaml", "lpstack-namespace.yaml"]  # stale one removed
+    assert (
+        yaml.safe_load(_read(hosts, 0, "/var/lib/rancher/k3s/server/manifests/lpstack-config.yaml"))
+        == (MANIFESTS["config.yaml"])
+    )
+    assert not _exists(hosts, 1, "/var/lib/rancher/k3s/server/manifests")
+
+
+def test_capacity_facts_match_the_real_host(hosts: HostList, workdir: dict[str, Path]) -> None:
+    meminfo = Path("/proc/meminfo").read_text()
+    mem_mib = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1)) // 1024  # type: ignore[union-attr]
+    cpus = sum(1 for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("processor"))
+    assert cpus == os.cpu_count()
+    lspci = subprocess.run(["lspci", "-n"], capture_output=True, text=True, check=False).stdout
+    has_gpu = any(re.search(r" 03[0-9a-f]{2}: (10de|1002):", line) for line in lspci.splitlines())
+    per_host = []
+    for host in hosts:
+        capacity = json.loads((workdir["artifacts"] / host.name / "capacity.json").read_text())
+        disk = os.statvfs(host.upper)  # the host's /var/lib lives on the filesystem under its overlay
+        assert capacity["measured"]["cpu_millicores"] == cpus * 1000
+        assert capacity["measured"]["memory_mib"] == mem_mib
+        assert capacity["measured"]["storage_gib"] == disk.f_blocks * disk.f_frsize // 2**30
+        assert bool(capacity["measured"]["gpus"]) == has_gpu
+        assert capacity["allocatable"]["cpu_millicores"] == cpus * 1000 - 500
+        assert capacity["allocatable"]["memory_mib"] == mem_mib - 1024
+        assert capacity["node_ip"] == host.address
+        per_host.append(capacity["allocatable"])
+    cluster = json.loads((workdir["artifacts"] / "cluster-capacity.json").read_text())
+    assert cluster["nodes"] == sorted(h.name for h in hosts)
+    for key in ("cpu_millicores", "memory_mib", "storage_gib"):
+        assert cluster["allocatable"][key] == sum(c[key] for c in per_host)
+
+
+def test_firewall_is_loaded_and_drops_kubernetes_ports_from_outsiders(hosts: HostList) -> None:
+    ruleset = hosts[0].run("sudo nft list table inet lpstack").stdout
+    assert "elements = { 198.18.0.0/15 }" in ruleset
+    assert f"elements = {{ {hosts[0].address}, {hosts[1].address} }}" in ruleset
+    # Listeners on a guarded API port, a guarded kubelet port and an unguarded port.
+    ports = (6443, 10250, 2222)
+    script = (
+        "import socket, time\nheld = []\n"
+        f"for port in {ports}:\n"
+        "    s = socket.socket()\n    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "    s.bind(('0.0.0.0', port))\n    s.listen()\n    held.append(s)\ntime.sleep(120)\n"
+    )
+    encoded = base64.b64encode(script.encode()).decode()
+    hosts[0].run(
+        f"echo {encoded} | base64 -d > /tmp/listen.py && sudo sh -c 'nohup python3 /tmp/listen.py >/dev/null 2>&1 &'"
+    )
+    deadline = time.monotonic() + 10
+    while not _connects(hosts[0].address, 2222) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # The root namespace (198.18.0.1) is in lpstack_api_allowed_cidrs but is not a cluster node.
+    assert _connects(hosts[0].address, 2222), "the unguarded port must stay open"
+    assert _connects(hosts[0].address, 6443), "the API port must be open to lpstack_api_allowed_cidrs"
+    assert not _connects(hosts[0].address, 10250), "the kubelet port must be closed to non-nodes"
+    counters = hosts[0].run("sudo nft list chain inet lpstack input").stdout
+    assert re.search(r"2379-2380, 6443, 10250 \} counter packets [1-9]", counters), counters
+
+
+def test_second_run_changes_nothing(hosts: HostList, workdir: dict[str, Path]) -> None:
+    run = _play(hosts, workdir)
+    TIMINGS["re-run"] = run.seconds
+    assert run.ok, run.describe()
+    assert run.changed() == {h.name: 0 for h in hosts}, run.describe()
+
+
+def test_check_mode_after_the_run_is_clean(hosts: HostList, workdir: dict[str, Path]) -> None:
+    run = _play(hosts, workdir, check=True, diff=True)
+    TIMINGS["check mode (configured)"] = run.seconds
+    assert run.ok, run.describe()
+    assert run.changed() == {h.name: 0 for h in hosts}, run.describe()
+
+
+def test_upgrade_playbook_in_check_mode(hosts: HostList, workdir: dict[str, Path]) -> None:
+    full = _vars(workdir, lpstack_install_k3s=True, k3s_airgap_dir=str(workdir["airgap"]))
+    run = _play(hosts, workdir, "upgrade.yml", check=True, extravars=full)
+    assert run.ok, run.describe()
+    assert run.stdout.count("PLAY [Upgrade the k3s servers, one at a time]") == 1
+    assert "Install the k3s binary" in run.stdout
+
+
+def test_a_host_below_the_minimum_fails_with_the_field_and_the_fix(hosts: HostList, workdir: dict[str, Path]) -> None:
+    run = _play(hosts, workdir, extravars=_vars(workdir, preflight_min_memory_mib=10**9), limit=hosts[1].name)
+    assert not run.ok
+    assert run.failed_tasks == [f"{hosts[1].name}: Check the node meets the LPStack minimums"]
+    assert "needs preflight_min_memory_mib=1000000000" in run.stdout
+    assert "Give the node more of what is short" in run.stdout
+
+
+def test_reset_removes_k3s_and_lpstack_files_and_is_idempotent(hosts: HostList, workdir: dict[str, Path]) -> None:
+    run = _play(hosts, workdir, "reset.yml")
+    assert run.ok, run.describe()
+    for index in (0, 1):
+        assert not _exists(hosts, index, "/etc/rancher/k3s")
+        assert not _exists(hosts, index, "/var/lib/rancher/k3s")
+        assert not _exists(hosts, index, "/etc/nftables.d/lpstack.nft")
+        assert hosts[index].run("sudo nft list table inet lpstack", check=False).returncode != 0
+        assert _exists(hosts, index, "/etc/ssh/sshd_config.d/00-lpstack.conf")  # never reopen password login
+    again = _play(hosts, workdir, "reset.yml")
+    assert again.ok and again.changed() == {h.name: 0 for h in hosts}, again.describe()
