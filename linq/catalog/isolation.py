@@ -24,7 +24,9 @@ def gib(value: int) -> str:
     return f"{value}Gi"
 
 
-def meta(name: str, namespace: str | None, labels: dict[str, str], annotations: dict[str, str] | None = None):
+def meta(
+    name: str, namespace: str | None, labels: dict[str, str], annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name}
     if namespace is not None:
         out["namespace"] = namespace

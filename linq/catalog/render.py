@@ -12,6 +12,8 @@ import re
 
 from linq.catalog import isolation, workload
 from linq.catalog.catalog import Catalog, load_catalog
+from linq.catalog.errors import InvalidSpec
+from linq.catalog.imageref import parse_image
 from linq.catalog.isolation import Manifest
 from linq.catalog.names import (
     ANNOTATION_ENDPOINT,
@@ -27,6 +29,7 @@ from linq.catalog.names import (
     namespace_for,
     workload_name,
 )
+from linq.catalog.plans import Resources
 from linq.catalog.resolve import Workload, resolve_custom, resolve_size, resolve_template
 from linq.catalog.spec import DeploymentSpec, RenderOptions
 from linq.catalog.vm import SSH_PORT, data_claim, virtual_machine
@@ -90,7 +93,7 @@ def _common(spec: DeploymentSpec, app: str, plan: str, version: str | None, endp
 
 
 def _bundle(ns: str, name: str, labels: dict[str, str], selector: dict[str, str], annotations: dict[str, str],
-            w_size, pvcs: int, storage: int, public: list[tuple[str, str]], options: RenderOptions
+            w_size: Resources, pvcs: int, storage: int, public: list[tuple[str, str]], options: RenderOptions
             ) -> list[Manifest]:  # fmt: skip
     ns_labels = {**labels, LABEL_TENANT_NAMESPACE: "true"}
     return [
@@ -123,12 +126,8 @@ def _render_container(spec: DeploymentSpec, w: Workload, options: RenderOptions)
 
 def _render_vm(spec: DeploymentSpec, catalog: Catalog, options: RenderOptions) -> list[Manifest]:
     assert spec.vm is not None
-    from linq.catalog.imageref import parse_image
-
     parse_image(spec.vm.image, field="vm.image")
     if spec.env or spec.secrets or spec.generated:
-        from linq.catalog.errors import InvalidSpec
-
         raise InvalidSpec("env", sorted({*spec.env, *spec.secrets}), "a VM takes no environment or secrets",
                           "configure the VM over SSH, or deploy a container instead")  # fmt: skip
     plan, size = resolve_size(spec, catalog)
