@@ -76,3 +76,18 @@ def project_stack(devnet: Devnet, *, stack: str, work_dir: Path) -> auto.Stack:
         pulumi_command=pulumi_command(),
     )
     return auto.create_or_select_stack(stack_name=stack, work_dir=str(work_dir), opts=options)
+
+
+def backend_state_text(devnet: Devnet, project: str, stack: str) -> str:
+    """Everything the file:// backend stored for a stack (current state, history, backups), as text.
+
+    For leak scans: the Automation API's export_stack() decrypts secrets (`--show-secrets`), the files do not.
+    """
+    root = devnet.pulumi_dir / "backend" / ".pulumi"
+    patterns = [(root / "stacks" / project, f"{stack}*"), (root / "history" / project / stack, "*"),
+                (root / "backups" / project / stack, "*")]  # fmt: skip
+    files = [p for folder, glob in patterns for p in sorted(folder.glob(glob)) if p.is_file()]
+    texts = [p.read_text(errors="replace") for p in files]
+    if not texts:
+        raise FileNotFoundError(f"no state for {project}/{stack} under {root}")
+    return "\n".join(texts)

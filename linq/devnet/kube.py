@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import secrets
 import ssl
+import sys
 import urllib.request
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field
 
-from linq.devnet import pki, process
+from linq.devnet import pki, process, provisioner
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from linq.tools import versions
 from linq.tools.locate import require
@@ -99,6 +100,7 @@ def start(state_dir: Path, log_dir: Path, nodes: list[NodeSpec]) -> tuple[list[p
         records.append(_start_controller_manager(kubeconfig, log_dir, certs))
         records.append(_start_scheduler(kubeconfig, log_dir))
         records.append(_start_kwok(kubeconfig, log_dir))
+        records.append(_start_provisioner(kubeconfig, log_dir))
         _create_nodes(kubeconfig, nodes)
         _wait_ready(kubeconfig, records, [n.name for n in nodes])
     except BaseException:
@@ -204,6 +206,17 @@ def _start_kwok(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
         "--server-address", f"127.0.0.1:{port}",
     ]  # fmt: skip
     return process.start("kwok", argv, log_dir, ports={"server": port})
+
+
+def _start_provisioner(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
+    api = KubeAPI.from_kubeconfig(kubeconfig)
+    try:
+        api.post("/apis/storage.k8s.io/v1/storageclasses", provisioner.storage_class())
+    except KubeError as error:
+        if error.status != 409:
+            raise
+    argv = [sys.executable, "-m", "linq.devnet.provisioner", str(kubeconfig)]
+    return process.start("provisioner", argv, log_dir)
 
 
 def node_manifest(node: NodeSpec) -> dict:

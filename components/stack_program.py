@@ -1,0 +1,104 @@
+"""The declarative Pulumi program: deployments, providers and network come from `linq:*` stack config.
+
+`stacks/__main__.py` calls `run()`; tests and the demo run the same function inline. A platform team
+writes Pulumi.<stack>.yaml and never touches Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app_deployment import AppDeployment
+from linq.stackconfig import ConfigError, DeploymentConfig, ProviderAccess, StackConfig, load_stack_config
+
+CONFIG_KEYS = ("network", "providers", "deployments")
+
+
+def read_config() -> StackConfig:
+    config = pulumi.Config("linq")
+    raw: dict[str, Any] = {}
+    for key in CONFIG_KEYS:
+        value = config.get_object(key)
+        if value is not None:
+            raw[key] = value
+    return load_stack_config(raw)
+
+
+def secret_config_value(key: str, field: str) -> str:
+    """The plaintext of a secret config key, for in-memory use only: validation, and the Kubernetes Secret's
+    data, where it is wrapped as a Pulumi secret again. The engine hands the program decrypted config."""
+    value = pulumi.runtime.get_config(f"linq:{key}")
+    if value is None:
+        raise ConfigError(f"{field}: secret config key linq:{key} is not set; "
+                          f"run `pulumi config set --secret linq:{key} <value>`")  # fmt: skip
+    return str(value)
+
+
+def devnet_kubeconfig(config: StackConfig) -> str:
+    from linq.devnet import Devnet, default_state_dir
+
+    state_dir = Path(config.network.devnet_dir) if config.network.devnet_dir else default_state_dir()
+    path = Devnet(state_dir).kubeconfig
+    if not path.exists():
+        raise ConfigError(f"linq:network.devnetDir: no devnet kubeconfig at {path}; start one with `linq devnet up`")
+    return path.read_text()
+
+
+def cluster_provider(address: str, access: ProviderAccess, config: StackConfig) -> k8s.Provider:
+    """One Kubernetes provider per compute provider. `cluster_identifier` pins its identity, so rotating the
+    kubeconfig updates the provider in place instead of replacing everything deployed through it."""
+    if access.devnet:
+        kubeconfig: pulumi.Input[str] = pulumi.Output.secret(devnet_kubeconfig(config))
+    else:
+        assert access.kubeconfig_secret is not None
+        kubeconfig = pulumi.Config("linq").require_secret(access.kubeconfig_secret)
+    return k8s.Provider(
+        f"cluster-{access.cluster_id}",
+        kubeconfig=kubeconfig,
+        cluster_identifier=access.cluster_id,
+        delete_unreachable=True,
+    )
+
+
+def provider_for(deployment: DeploymentConfig, config: StackConfig) -> tuple[str, ProviderAccess]:
+    if deployment.provider is None:
+        raise ConfigError(
+            f"linq:deployments.{deployment.name}.provider: not set; pin a provider address "
+            "(matching from the registry is chosen per deployment with `linq providers match`)"
+        )
+    address = deployment.provider.lower()
+    access = config.providers.get(address)
+    if access is None:
+        raise ConfigError(
+            f"linq:deployments.{deployment.name}.provider: {deployment.provider} has no entry under linq:providers; "
+            "add its clusterId and kubeconfigSecret (or devnet: true for the devnet's own cluster)"
+        )
+    return address, access
+
+
+def run() -> None:
+    config = read_config()
+    clusters: dict[str, k8s.Provider] = {}
+    summary: dict[str, Any] = {}
+    for deployment in config.deployments:
+        address, access = provider_for(deployment, config)
+        if address not in clusters:
+            clusters[address] = cluster_provider(address, access, config)
+        secret_values = {
+            env_name: secret_config_value(key, f"linq:deployments.{deployment.name}.secrets.{env_name}")
+            for env_name, key in deployment.secrets.items()
+        }
+        app = AppDeployment(
+            deployment.name, deployment, cluster=clusters[address], access=access, secret_values=secret_values
+        )
+        summary[deployment.name] = {
+            "namespace": app.namespace,
+            "endpoint": app.endpoint,
+            "state": app.state,
+            "provider": address,
+        }
+    pulumi.export("deployments", summary)

@@ -1,0 +1,195 @@
+"""The `linq:*` stack configuration a platform team writes in Pulumi.<stack>.yaml, as typed models.
+
+Everything a user can get wrong is caught here, when the program starts (so at `pulumi preview`, before
+any transaction), with a message naming the field, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from linq.catalog.plans import Resources
+from linq.catalog.spec import VmSpec
+
+WEI_PER_LNQ = 10**18
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+class ConfigError(ValueError):
+    """A stack configuration mistake; the message names the field, the value and the fix."""
+
+
+def parse_duration(value: Any) -> int:
+    """Seconds from '90m', '24h', '7d', '2w' or a plain integer of seconds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"duration {value!r} is not understood: write e.g. '90m', '24h', '7d' or seconds")
+        seconds = int(match[1]) * _SECONDS[match[2]]
+    if seconds <= 0:
+        raise ValueError(f"duration {value!r} must be positive")
+    return seconds
+
+
+def parse_lnq(value: Any) -> int:
+    """LNQ wei from '12.5 LNQ', '0.002LNQ', '1500 wei' or an integer of wei. Exact: never a float."""
+    if isinstance(value, bool | float):
+        raise ValueError(f"amount {value!r}: write LNQ amounts as text ('12.5 LNQ') or integer wei, never a float")
+    if isinstance(value, int):
+        wei = value
+    else:
+        text = str(value).strip()
+        unit = "wei"
+        for suffix in ("lnq", "wei"):
+            if text.lower().endswith(suffix):
+                unit, text = suffix, text[: -len(suffix)].strip()
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"amount {value!r} is not a number: write e.g. '12.5 LNQ' or '1500 wei'") from None
+        scaled = amount * (WEI_PER_LNQ if unit == "lnq" else 1)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"amount {value!r} has more precision than 1 wei")
+        wei = int(scaled)
+    if wei < 0:
+        raise ValueError(f"amount {value!r} must not be negative")
+    return wei
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class NetworkConfig(_Model):
+    """Which chain: the local devnet (read from its state dir) or any JSON-RPC endpoint."""
+
+    kind: Literal["devnet", "rpc"] = "devnet"
+    devnet_dir: str | None = Field(default=None, description="devnet state dir (default: $LINQ_DEVNET_DIR)")
+    rpc_url: str | None = None
+    chain_id: int | None = None
+    addresses: str | None = Field(default=None, description="address book JSON file")
+
+    @model_validator(mode="after")
+    def _complete(self) -> NetworkConfig:
+        if self.kind == "rpc":
+            missing = [k for k in ("rpc_url", "chain_id", "addresses") if getattr(self, k) in (None, "")]
+            if missing:
+                raise ValueError(f"network kind 'rpc' needs {', '.join(to_camel(m) for m in missing)}")
+        return self
+
+
+class ProviderAccess(_Model):
+    """How this stack reaches one provider's cluster. The kubeconfig is secret config; `clusterId` is the
+    cluster's stable identity, so rotating credentials updates the provider instead of replacing every
+    object deployed through it."""
+
+    cluster_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,63}$")
+    kubeconfig_secret: str | None = Field(default=None, description="name of a secret stack config key")
+    devnet: bool = Field(default=False, description="use the devnet's own cluster (local provider)")
+    public_domain: str | None = Field(default=None, description="apps are served at <name>.<publicDomain>")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ProviderAccess:
+        if self.devnet == bool(self.kubeconfig_secret):
+            raise ValueError("give exactly one of kubeconfigSecret (a secret config key) or devnet: true")
+        return self
+
+
+class DeploymentConfig(_Model):
+    """One app deployment, as a platform team declares it."""
+
+    name: str
+    template: str | None = None
+    image: str | None = None
+    vm: VmSpec | None = None
+    plan: str | None = None
+    resources: Resources | None = None
+    env: dict[str, str] = {}
+    secrets: dict[str, str] = Field(default={}, description="env var -> name of a secret stack config key")
+    duration: int = Field(description="prepaid runtime: '24h', '7d', …")
+    max_price_per_hour: int | None = Field(default=None, description="ceiling, e.g. '0.5 LNQ'")
+    deposit: int | None = Field(default=None, description="explicit deposit instead of price x duration")
+    region: str | None = None
+    min_reputation: float | None = Field(default=None, ge=0, le=1)
+    provider: str | None = Field(default=None, description="pin a provider address instead of matching")
+    state: Literal["running", "stopped"] = "running"
+    restarted_at: str | None = Field(default=None, description="change it to roll the pods (restart)")
+    redeploy: str | None = Field(default=None, description="change it to replace the workload (redeploy)")
+    patches: list[dict[str, Any]] = []
+    # custom containers only (same fields as linq render)
+    ports: list[dict[str, Any]] = []
+    endpoint: dict[str, Any] | None = None
+    command: list[str] | None = None
+    args: list[str] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError(
+                f"name {name!r} must be 1-40 lowercase letters, digits or '-', starting and ending alphanumeric"
+            )
+        return name
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> int:
+        return parse_duration(value)
+
+    @field_validator("max_price_per_hour", "deposit", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> int | None:
+        return None if value is None else parse_lnq(value)
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, value: str | None) -> str | None:
+        if value is not None and not _ADDRESS.match(value):
+            raise ValueError(f"provider {value!r} is not an address: write 0x followed by 40 hex digits")
+        return value
+
+
+class StackConfig(_Model):
+    network: NetworkConfig = NetworkConfig()
+    providers: dict[str, ProviderAccess] = {}
+    deployments: list[DeploymentConfig] = []
+
+    @field_validator("providers")
+    @classmethod
+    def _addresses(cls, providers: dict[str, ProviderAccess]) -> dict[str, ProviderAccess]:
+        for address in providers:
+            if not _ADDRESS.match(address):
+                raise ValueError(f"providers key {address!r} is not an address (0x + 40 hex digits)")
+        return {address.lower(): access for address, access in providers.items()}
+
+    @model_validator(mode="after")
+    def _unique(self) -> StackConfig:
+        names = [d.name for d in self.deployments]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"deployment names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+def load_stack_config(raw: dict[str, Any]) -> StackConfig:
+    """Validate raw `linq:*` config; a ConfigError lists every problem as 'linq:<path>: message'."""
+    try:
+        return StackConfig.model_validate(raw)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            path = ".".join(str(p) for p in problem["loc"])
+            given = problem.get("input")
+            shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
+            lines.append(f"linq:{path}: {problem['msg'].removeprefix('Value error, ')}{shown}")
+        raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(lines)) from None
