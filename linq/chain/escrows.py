@@ -1,0 +1,277 @@
+"""Escrow operations on chain: find (by salt, by id), read, create + fund, top up, change provider,
+withdraw, and settle (cancel / stop / finalize, whichever the status allows).
+
+An escrow is addressed by its Terms (the contract hashes them into the id). Salts are derived from a
+seed (Pulumi: project/stack/type/name) and a generation number, so a re-run finds what a crashed run
+created instead of funding twice, and a settled escrow is never adopted again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+from web3.logs import DISCARD
+
+from linq.chain import faults
+from linq.chain.client import ChainClient
+from linq.chain.errors import TxReverted
+from linq.contracts.terms import Resources, Terms
+from linq.market.offers import SignedOffer
+from linq.market.units import format_lnq
+
+SALT_DOMAIN = "linq-escrow-salt/v1"
+STATUSES = ("None", "Created", "Active", "Ended", "Cancelled", "Stopped", "Completed")
+OPEN = frozenset({"Created", "Active", "Ended"})
+SETTLED = frozenset({"Cancelled", "Stopped", "Completed"})
+
+# Approve + create (or top-up) must not interleave for one signer: a second approve would overwrite the
+# first allowance. One lock per (chain, requestor) in this process.
+_FUNDING_LOCKS: dict[tuple[int, str], threading.Lock] = {}
+_FUNDING_LOCKS_GUARD = threading.Lock()
+
+
+def _funding_lock(client: ChainClient) -> threading.Lock:
+    with _FUNDING_LOCKS_GUARD:
+        return _FUNDING_LOCKS.setdefault((client.chain_id, client.address.lower()), threading.Lock())
+
+
+def salt_for(seed: str, generation: int = 0) -> bytes:
+    """keccak256("linq-escrow-salt/v1:<seed>#<generation>"): deterministic and distinct per seed/generation."""
+    if generation < 0:
+        raise ValueError(f"generation={generation}; use 0 or more")
+    return keccak(f"{SALT_DOMAIN}:{seed}#{generation}".encode())
+
+
+@dataclass(frozen=True)
+class EscrowState:
+    terms: Terms
+    status: str
+    deposited: int
+    earned: int
+    withdrawn: int
+    withdrawable: int
+    remaining: int
+    start: int
+    end: int
+    now: int
+
+    @property
+    def escrow_id(self) -> str:
+        return "0x" + self.terms.escrow_id.hex()
+
+    @property
+    def runway(self) -> int:
+        """Seconds of service left: to the end once started; the whole prepaid span before start."""
+        if self.status == "Active":
+            return max(self.end - self.now, 0)
+        if self.status == "Created" and self.terms.rate_per_hour:
+            return -(-self.deposited * 3600 // self.terms.rate_per_hour)
+        return 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+
+def read_state(client: ChainClient, terms: Terms) -> EscrowState:
+    view = client.escrow.functions.getEscrow(terms.as_tuple()).call()
+    _id, status, deposited, earned, withdrawn, withdrawable, remaining, start, end = view
+    return EscrowState(terms, STATUSES[int(status)], int(deposited), int(earned), int(withdrawn), int(withdrawable),
+                       int(remaining), int(start), int(end), client.now())  # fmt: skip
+
+
+def _terms(event_terms: Any) -> Terms:
+    # web3 decodes the struct as an AttributeDict (a Mapping, not a dict).
+    return Terms.from_event(dict(event_terms) if isinstance(event_terms, Mapping) else event_terms)
+
+
+def _from_block(client: ChainClient) -> int:
+    return int(client.profile.book.deployed_block)
+
+
+def follow(client: ChainClient, terms: Terms) -> Terms:
+    """The escrow's current terms: follows ProviderChanged from `terms` to the newest id."""
+    seen = 0
+    while seen < 64:  # a chain of provider changes is short; the cap guards against a malformed log set
+        logs = list(client.escrow.events.ProviderChanged.get_logs(
+            argument_filters={"oldId": terms.escrow_id}, from_block=_from_block(client)))  # fmt: skip
+        if not logs:
+            return terms
+        terms = _terms(logs[-1]["args"]["terms"])
+        seen += 1
+    return terms
+
+
+def find_by_salt(client: ChainClient, requestor: str, salt: bytes) -> Terms | None:
+    """The escrow `requestor` created with `salt` (following provider changes), or None."""
+    logs = client.escrow.events.EscrowCreated.get_logs(
+        argument_filters={"requestor": to_checksum_address(requestor)}, from_block=_from_block(client)
+    )
+    for log in logs:
+        terms = _terms(log["args"]["terms"])
+        if terms.salt == salt:
+            return follow(client, terms)
+    return None
+
+
+def find_by_id(client: ChainClient, escrow_id: bytes) -> Terms | None:
+    start = _from_block(client)
+    created = list(client.escrow.events.EscrowCreated.get_logs(argument_filters={"id": escrow_id}, from_block=start))
+    if created:
+        return _terms(created[0]["args"]["terms"])
+    moved = list(client.escrow.events.ProviderChanged.get_logs(argument_filters={"newId": escrow_id}, from_block=start))
+    if moved:
+        return _terms(moved[0]["args"]["terms"])
+    return None
+
+
+def list_escrows(client: ChainClient, *, requestor: str | None = None, provider: str | None = None) -> list[Terms]:
+    """Current terms of every escrow created by `requestor` and/or now held by `provider`."""
+    filters: dict[str, Any] = {}
+    if requestor:
+        filters["requestor"] = to_checksum_address(requestor)
+    out: dict[bytes, Terms] = {}
+    for log in client.escrow.events.EscrowCreated.get_logs(argument_filters=filters, from_block=_from_block(client)):
+        terms = follow(client, _terms(log["args"]["terms"]))
+        if provider and terms.provider.lower() != provider.lower():
+            continue
+        out[terms.escrow_id] = terms
+    return list(out.values())
+
+
+def settlement(client: ChainClient, escrow_id: bytes) -> dict[str, Any] | None:
+    """Who settled the escrow and how (the Cancelled / Stopped / Finalized event), or None."""
+    start = _from_block(client)
+    for name in ("Finalized", "Stopped", "Cancelled"):
+        logs = list(getattr(client.escrow.events, name).get_logs(argument_filters={"id": escrow_id}, from_block=start))
+        if not logs:
+            continue
+        log = logs[-1]
+        tx = client.w3.eth.get_transaction(log["transactionHash"])
+        args = log["args"]
+        return {
+            "event": name,
+            "by": str(tx["from"]),
+            "to_provider": str(int(args.get("toProvider", 0))),
+            "refund": str(int(args.get("refund", 0))),
+            "tx": "0x" + bytes(log["transactionHash"]).hex(),
+            "block": int(log["blockNumber"]),
+        }
+    return None
+
+
+# ---- writes ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CreatePlan:
+    """What to create: at registry prices (max_rate_per_hour guard) or from a signed offer."""
+
+    provider: str
+    resources: Resources
+    deposit: int
+    salt: bytes
+    max_rate_per_hour: int = 0
+    offer: SignedOffer | None = None
+
+
+def ensure_allowance(client: ChainClient, amount: int, hashes: dict[str, str], *, key: str = "approve") -> None:
+    """Approve the escrow for `amount` unless the allowance already covers it (a crashed run's approve)."""
+    if client.allowance(client.address) >= amount:
+        return
+    result = client.send(client.lnq.functions.approve(client.escrow.address, amount),
+                         what=f"approve {format_lnq(amount)} for the escrow contract", step="approve")  # fmt: skip
+    hashes[key] = result.tx_hash
+
+
+def create(client: ChainClient, plan: CreatePlan) -> tuple[Terms, dict[str, str]]:
+    """approve + create (or createFromOffer); returns the new escrow's terms and the tx hashes."""
+    hashes: dict[str, str] = {}
+    context = {"provider": plan.provider, "action": "create"}
+    with _funding_lock(client):
+        faults.checkpoint("escrow:before-approve")
+        ensure_allowance(client, plan.deposit, hashes)
+        faults.checkpoint("escrow:after-approve")
+        if plan.offer is not None:
+            call = client.escrow.functions.createFromOffer(
+                plan.offer.offer.as_tuple(), plan.offer.signature_bytes, plan.deposit, plan.salt
+            )
+        else:
+            call = client.escrow.functions.create(
+                to_checksum_address(plan.provider), plan.resources.as_tuple(), plan.deposit,
+                plan.max_rate_per_hour, plan.salt,
+            )  # fmt: skip
+        what = f"create escrow of {format_lnq(plan.deposit)} with provider {plan.provider}"
+        result = client.send(call, what=what, context=context, step="create")
+    hashes["create"] = result.tx_hash
+    events = client.escrow.events.EscrowCreated().process_receipt(result.receipt, errors=DISCARD)
+    return _terms(events[0]["args"]["terms"]), hashes
+
+
+def top_up(client: ChainClient, terms: Terms, amount: int) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    with _funding_lock(client):
+        ensure_allowance(client, amount, hashes, key="approve_top_up")
+        result = client.send(client.escrow.functions.topUp(terms.as_tuple(), amount),
+                             what=f"top up escrow 0x{terms.escrow_id.hex()} by {format_lnq(amount)}",
+                             context={"provider": terms.provider, "action": "top-up"}, step="topUp")  # fmt: skip
+    hashes["top_up"] = result.tx_hash
+    return hashes
+
+
+def change_provider(client: ChainClient, terms: Terms, new_provider: str, max_rate_per_hour: int) -> tuple[Terms, str]:
+    result = client.send(
+        client.escrow.functions.changeProvider(terms.as_tuple(), to_checksum_address(new_provider), max_rate_per_hour),
+        what=f"move escrow 0x{terms.escrow_id.hex()} to provider {new_provider}",
+        context={"provider": new_provider, "action": "change provider"}, step="changeProvider",
+    )  # fmt: skip
+    events = client.escrow.events.ProviderChanged().process_receipt(result.receipt, errors=DISCARD)
+    return _terms(events[0]["args"]["terms"]), result.tx_hash
+
+
+def _simple(client: ChainClient, fn: str, terms: Terms, action: str) -> str:
+    call = getattr(client.escrow.functions, fn)(terms.as_tuple())
+    result = client.send(call, what=f"{action} escrow 0x{terms.escrow_id.hex()}",
+                         context={"provider": terms.provider, "action": action}, step=fn)  # fmt: skip
+    return result.tx_hash
+
+
+def withdraw(client: ChainClient, terms: Terms) -> str:
+    return _simple(client, "withdraw", terms, "withdraw from")
+
+
+def stop(client: ChainClient, terms: Terms) -> str:
+    return _simple(client, "stop", terms, "stop")
+
+
+def cancel(client: ChainClient, terms: Terms) -> str:
+    return _simple(client, "cancel", terms, "cancel")
+
+
+def finalize(client: ChainClient, terms: Terms) -> str:
+    return _simple(client, "finalize", terms, "finalize")
+
+
+def settle(client: ChainClient, terms: Terms) -> tuple[str, str | None]:
+    """Cancel (Created), stop (Active) or finalize (Ended); an escrow already settled is success.
+
+    Returns (what happened, tx hash or None). Races (the escrow ending between the read and the send, or
+    someone else finalizing it) are resolved by reading again rather than failing.
+    """
+    for _ in range(3):
+        state = read_state(client, terms)
+        if state.status in SETTLED or state.status == "None":
+            return f"already {state.status.lower()}", None
+        try:
+            if state.status == "Created":
+                return "cancelled", cancel(client, terms)
+            if state.status == "Active":
+                return "stopped", stop(client, terms)
+            return "finalized", finalize(client, terms)
+        except TxReverted as err:
+            if err.error_name not in ("AlreadyEnded", "WrongStatus", "NotEnded"):
+                raise
+    state = read_state(client, terms)
+    return f"left {state.status.lower()}", None
