@@ -1,0 +1,57 @@
+"""User-facing errors: each names the field, the bad value and the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+# What to do about each kind of pydantic error; field-specific validators put the fix in their message.
+_FIXES = {
+    "extra_forbidden": "remove it (secrets are referenced with {name, key} of a Kubernetes Secret, never inlined)",
+    "missing": "add it",
+    "string_pattern_mismatch": "use a value matching the pattern",
+    "literal_error": "use one of the allowed values",
+    "bool_parsing": "use true or false",
+    "bool_type": "use true or false",
+    "int_parsing": "use a whole number",
+    "int_type": "use a whole number",
+    "greater_than": "use a larger number",
+    "greater_than_equal": "use a larger number",
+    "less_than_equal": "use a smaller number",
+    "string_too_long": "shorten it",
+    "string_too_short": "give a non-empty value",
+    "dict_type": "use a mapping",
+    "model_type": "use a mapping",
+    "list_type": "use a list",
+}
+
+
+class LPStackError(ValueError):
+    """A problem a user can fix in the LPStack configuration or its inputs."""
+
+
+class LPStackConfigError(LPStackError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid LPStack configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def from_validation(error: ValidationError, source: str = "config") -> LPStackConfigError:
+    problems = []
+    for item in error.errors(include_url=False):
+        field = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        kind = item["type"]
+        message = item["msg"].removeprefix("Value error, ")
+        fix = _FIXES.get(kind, "")
+        got = "" if kind == "missing" else f" (got {_short(item.get('input'))})"
+        line = f"{source}: {field}: {message}{got}"
+        if fix and kind != "value_error":
+            line += f"; fix: {fix}"
+        problems.append(line)
+    return LPStackConfigError(problems)
