@@ -15,6 +15,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ def source_hash(units: list[str], compiler: str) -> str:
     return digest.hexdigest()
 
 
+@cache
 def compiler_version() -> str:
     out = _run_adapter(["--version"], None)
     for line in out.splitlines():

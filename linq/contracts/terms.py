@@ -63,7 +63,7 @@ class Terms:
     @classmethod
     def from_event(cls, terms: Any) -> Terms:
         """From the `terms` of an EscrowCreated / ProviderChanged event (a dict or a tuple)."""
-        if isinstance(terms, dict):
+        if hasattr(terms, "keys"):  # dict or web3 AttributeDict
             r = terms["resources"]
             res = Resources(r["cpuMillis"], r["memoryMiB"], r["storageGiB"], r["gpuClass"], r["gpuCount"])
             return cls(terms["requestor"], terms["provider"], res, terms["ratePerHour"], bytes(terms["salt"]))
