@@ -199,7 +199,7 @@ class LPStackConfig(_Strict):
     def _cloudflared_token(self) -> LPStackConfig:
         if self.features.cloudflared and self.cloudflared.token_secret is None:
             raise ValueError(
-                "features.cloudflared is on but cloudflared.token_secret is not set; create a Secret holding the "
-                "tunnel token and set cloudflared.token_secret: {name: <secret>, key: <key>}"
+                "cloudflared.token_secret: required when features.cloudflared is true (got None); create a Secret "
+                "holding the tunnel token and set cloudflared.token_secret: {name: <secret>, key: <key>}"
             )
         return self

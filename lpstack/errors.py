@@ -27,6 +27,21 @@ _FIXES = {
 }
 
 
+# What a good value looks like, for fields whose pattern alone does not say it.
+_EXAMPLES = {
+    "cluster_name": "a lowercase DNS label such as provider-eu-1",
+    "public_domain": "a lowercase DNS name such as apps.example.com",
+    "name": "a lowercase DNS label such as lpstack-agent-key",
+    "key": "a Secret data key such as token",
+    "rpc_url": "an http(s):// or ws(s):// URL such as https://rpc.example.com",
+    "local_url": "an http(s):// URL such as https://%{KUBERNETES_API}%/static/charts",
+    "prometheus_retention": "a duration such as 15d",
+    "log_retention": "a duration such as 168h",
+    "runtime_class": "a lowercase DNS label such as gvisor",
+    "handler": "a lowercase DNS label such as runsc",
+}
+
+
 class LPStackError(ValueError):
     """A problem a user can fix in the LPStack configuration or its inputs."""
 
@@ -49,7 +64,14 @@ def from_validation(error: ValidationError, source: str = "config") -> LPStackCo
         kind = item["type"]
         message = item["msg"].removeprefix("Value error, ")
         fix = _FIXES.get(kind, "")
+        example = _EXAMPLES.get(str(item["loc"][-1])) if item["loc"] else None
+        if kind == "string_pattern_mismatch" and example:
+            fix = f"use {example}"
         got = "" if kind == "missing" else f" (got {_short(item.get('input'))})"
+        if not item["loc"] and ": " in message:
+            # A check across fields names its own field and value: "field.path: message (got ...)".
+            field, _, message = message.partition(": ")
+            got = ""
         line = f"{source}: {field}: {message}{got}"
         if fix and kind != "value_error":
             line += f"; fix: {fix}"

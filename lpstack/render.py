@@ -233,6 +233,13 @@ def to_json(objects: list[Manifest]) -> str:
 
 
 ADMISSION_FILE = "admission/pod-security.yaml"
+# A fixed number per component, so a file keeps its name when other components are switched on or off.
+GROUP_FILES = {"namespaces": 0, "scheduling": 10, "agent": 20, "ingress": 30, "observability": 40, "mesh": 50,
+               "vm": 60, "gpu": 70}  # fmt: skip
+
+
+def group_file(group: str) -> str:
+    return f"{GROUP_FILES[group]:02d}-{group}.yaml"
 
 
 def write_dir(config: LPStackConfig, out: Path, versions: Versions | None = None) -> list[Path]:
@@ -242,12 +249,12 @@ def write_dir(config: LPStackConfig, out: Path, versions: Versions | None = None
     out.mkdir(parents=True, exist_ok=True)
     written = []
     groups = render_groups(config, versions)
-    keep = {f"{index:02d}-{name}.yaml" for index, name in enumerate(groups)}
+    keep = {group_file(name) for name in groups}
     for stale in out.glob("[0-9][0-9]-*.yaml"):
         if stale.name not in keep:
             stale.unlink()
-    for index, (name, objects) in enumerate(groups.items()):
-        path = out / f"{index:02d}-{name}.yaml"
+    for name, objects in groups.items():
+        path = out / group_file(name)
         path.write_text(to_yaml(objects))
         written.append(path)
     admission = out / ADMISSION_FILE
