@@ -11,6 +11,7 @@ AREAS = [
     "catalog",
     "devnet",
     "market",
+    "lpstack",
 ]
 
 
