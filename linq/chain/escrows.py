@@ -106,6 +106,18 @@ def follow(client: ChainClient, terms: Terms) -> Terms:
     return terms
 
 
+def created_by(client: ChainClient, requestor: str) -> dict[bytes, Terms]:
+    """salt -> terms of every escrow `requestor` created (as created; `follow` gives the current terms)."""
+    logs = client.escrow.events.EscrowCreated.get_logs(
+        argument_filters={"requestor": to_checksum_address(requestor)}, from_block=_from_block(client)
+    )
+    out: dict[bytes, Terms] = {}
+    for log in logs:
+        terms = _terms(log["args"]["terms"])
+        out.setdefault(terms.salt, terms)
+    return out
+
+
 def find_by_salt(client: ChainClient, requestor: str, salt: bytes) -> Terms | None:
     """The escrow `requestor` created with `salt` (following provider changes), or None."""
     logs = client.escrow.events.EscrowCreated.get_logs(

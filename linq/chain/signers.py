@@ -16,6 +16,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 
 from linq.chain.errors import SignerError
 
@@ -36,8 +37,8 @@ class Signer:
         self.source = source
 
     @property
-    def address(self) -> str:
-        return str(self._account.address)
+    def address(self) -> ChecksumAddress:
+        return self._account.address
 
     def sign_transaction(self, tx: dict[str, Any]) -> Any:
         return self._account.sign_transaction(tx)
