@@ -1,0 +1,45 @@
+"""Shared LPStack test inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lpstack import LPStackConfig, load_config
+
+PROVIDER = "0x" + "ab" * 20
+
+
+def base_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "cluster_name": "provider-eu-1",
+        "provider_address": PROVIDER,
+        "region": "eu-west",
+        "public_domain": "apps.example.com",
+    }
+    data.update(overrides)
+    return data
+
+
+def config(**overrides: Any) -> LPStackConfig:
+    return load_config(base_data(**overrides))
+
+
+def full_config(**overrides: Any) -> LPStackConfig:
+    """Every feature on."""
+    data: dict[str, Any] = {
+        "features": {"observability": True, "istio": True, "cloudflared": True, "kubevirt": True, "gpu": True,
+                     "sandbox_runtime": True},
+        "cloudflared": {"token_secret": {"name": "cloudflared-token", "key": "token"}},
+        "agent": {"addresses": {"Escrow": "0x" + "12" * 20, "ProviderRegistry": "0x" + "34" * 20}},
+    }  # fmt: skip
+    data.update(overrides)
+    return config(**data)
+
+
+def by_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def one(objects: list[dict], kind: str, name: str) -> dict:
+    (found,) = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    return found
