@@ -9,6 +9,7 @@ import click
 # One line per area: module under linq.cli that defines `commands: list[click.Command]`.
 AREAS = [
     "catalog",
+    "chain",
     "devnet",
     "market",
     "lpstack",
