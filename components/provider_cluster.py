@@ -111,6 +111,11 @@ class ProviderCluster(pulumi.ComponentResource):
         )
 
         self.provider_address = pulumi.Output.from_input(stack_config.provider_address)
+        if self.registration is not None:
+            # The wallet that signed the registration must be the one the cluster's agent acts for.
+            self.provider_address = self.registration.provider.apply(  # type: ignore[attr-defined]
+                lambda signer: _same_provider(name, stack_config.provider_address, signer)
+            )
         self.endpoints = pulumi.Output.from_input(endpoints(stack_config))
         self.meta_hash = pulumi.Output.from_input(metadata_hash(stack_config))
         self.namespaces = pulumi.Output.from_input([o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"])
@@ -167,20 +172,23 @@ class ProviderCluster(pulumi.ComponentResource):
         return created
 
     def _create_registration(self, name: str, config: LPStackConfig, spec: Mapping[str, Any]) -> pulumi.CustomResource:
-        """Registration hook: the ProviderRegistration dynamic resource (components/registration.py, the
-        Escrow issue) is created as a child with `spec` as its keyword arguments, plus the provider address
-        and this cluster's metadata hash and region unless `spec` sets them."""
-        try:
-            from components.registration import ProviderRegistration  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            raise ValueError(
-                f"ProviderCluster {name}: registration= was given but components/registration.py "
-                "(ProviderRegistration) is not available in this checkout; leave registration unset and "
-                "register with `linq provider register`, or update the toolkit"
-            ) from None
-        arguments = {"provider_address": config.provider_address, "meta_hash": metadata_hash(config),
-                     "region": config.region, **spec}  # fmt: skip
+        """The on-chain record: a ProviderRegistration (components/registration.py) child, with `spec` as its
+        arguments (cpu, memory, storage, price_cpu, price_memory, price_storage, gpu_classes) and this
+        cluster's region and metadata hash unless `spec` sets them. The signer comes from the stack's
+        linq:* config, as for every chain write."""
+        from components.registration import ProviderRegistration
+
+        arguments = {"region": config.region, "meta": metadata_hash(config), **spec}
         created: pulumi.CustomResource = ProviderRegistration(
-            f"{name}-registration", **arguments, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-registration", **arguments, opts=pulumi.ResourceOptions(parent=self, depends_on=self.resources)
         )
         return created
+
+
+def _same_provider(name: str, configured: str, signer: str | None) -> str:
+    if signer is not None and signer.lower() != configured.lower():
+        raise ValueError(
+            f"ProviderCluster {name}: provider_address is {configured} but the registration was signed by {signer}; "
+            "set provider_address to the signer's address or sign with the provider's key (linq:signerKey)"
+        )
+    return configured
