@@ -39,18 +39,23 @@ class _SignerNonce:
     next: int | None = None  # None: read the pending count from the chain before the next send
 
 
-_NONCES: dict[tuple[int, str], _SignerNonce] = {}
+# Keyed by node too: two local chains may share a chain id (31337) and a dev address.
+_NONCES: dict[tuple[str, int, str], _SignerNonce] = {}
 _NONCES_LOCK = threading.Lock()
 
 
-def _nonce_state(chain_id: int, address: str) -> _SignerNonce:
+def _node(w3: Web3) -> str:
+    return str(getattr(w3.provider, "endpoint_uri", None) or id(w3.provider))
+
+
+def _nonce_state(w3: Web3, chain_id: int, address: str) -> _SignerNonce:
     with _NONCES_LOCK:
-        return _NONCES.setdefault((chain_id, address.lower()), _SignerNonce())
+        return _NONCES.setdefault((_node(w3), chain_id, address.lower()), _SignerNonce())
 
 
-def forget_nonce(chain_id: int, address: str) -> None:
+def forget_nonce(w3: Web3, chain_id: int, address: str) -> None:
     """Drop the cached nonce (e.g. after an outside send) so the next send reads it from the chain."""
-    _nonce_state(chain_id, address).next = None
+    _nonce_state(w3, chain_id, address).next = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,9 @@ class TxResult:
 
 def _is_nonce_too_low(message: str) -> bool:
     text = message.lower()
-    return "nonce too low" in text or "nonce has already been used" in text or "old nonce" in text
+    return any(
+        m in text for m in ("nonce too low", "nonce has already been used", "old nonce", "invalid transaction nonce")
+    )
 
 
 def _is_already_known(message: str) -> bool:
@@ -75,8 +82,16 @@ def _is_already_known(message: str) -> bool:
 class Transactor:
     """Sends contract calls from one signer; thread-safe, one per (web3, signer) is enough."""
 
-    def __init__(self, w3: Web3, signer: Signer, *, chain_id: int, confirmations: int = 1,
-                 receipt_timeout: float = 120.0, gas_margin_percent: int = GAS_MARGIN_PERCENT) -> None:  # fmt: skip
+    def __init__(
+        self,
+        w3: Web3,
+        signer: Signer,
+        *,
+        chain_id: int,
+        confirmations: int = 1,
+        receipt_timeout: float = 120.0,
+        gas_margin_percent: int = GAS_MARGIN_PERCENT,
+    ) -> None:
         if confirmations < 1:
             raise ValueError(f"confirmations={confirmations}; use 1 or more")
         self.w3 = w3
@@ -104,13 +119,24 @@ class Transactor:
             time.sleep(POLL_SECONDS)
 
     # ---- the send path --------------------------------------------------------------------------------
-    def send(self, call: Any, *, what: str, context: Mapping[str, Any] | None = None, step: str = "") -> TxResult:
-        """Estimate, sign, send and wait for `call` (a web3 ContractFunction). `what` names the action in
-        messages ("approve 5 LNQ for the escrow"); `step` names the fault-injection checkpoints."""
+    def send(
+        self,
+        call: Any,
+        *,
+        what: str,
+        context: Mapping[str, Any] | None = None,
+        step: str = "",
+        gas: int | None = None,
+        value: int = 0,
+    ) -> TxResult:
+        """Estimate, sign, send and wait for `call` (a web3 ContractFunction or constructor). `what` names the
+        action in messages ("approve 5 LNQ for the escrow"); `step` names the fault-injection checkpoints.
+        A given `gas` skips the estimate (the transaction is then mined even if it reverts)."""
         context = dict(context or {})
         step = step or what.split()[0]
-        gas = self._estimate(call, what, context)
-        fees = self._fees()
+        if gas is None:
+            gas = self._estimate(call, what, context, value)
+        fees = {"value": value, **self._fees()}
         tx_hash, _nonce = self._sign_and_send(call, gas, fees, what, step)
         faults.checkpoint(f"{step}:after-send")
         receipt = self._wait(tx_hash, what)
@@ -119,9 +145,9 @@ class Transactor:
         faults.checkpoint(f"{step}:after-receipt")
         return TxResult(what, tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]), receipt)
 
-    def _estimate(self, call: Any, what: str, context: dict[str, Any]) -> int:
+    def _estimate(self, call: Any, what: str, context: dict[str, Any], value: int = 0) -> int:
         try:
-            estimate = int(call.estimate_gas({"from": self.signer.address}))
+            estimate = int(call.estimate_gas({"from": self.signer.address, "value": value}))
         except ContractLogicError as err:
             decoded = decode_revert(revert_data(err.data) or revert_data(err.args), context)
             raise TxReverted(what, decoded.sentence, error_name=decoded.name, args=decoded.args) from None
@@ -143,11 +169,14 @@ class Transactor:
         return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base + tip}
 
     def _sign_and_send(self, call: Any, gas: int, fees: dict[str, int], what: str, step: str) -> tuple[str, int]:
-        state = _nonce_state(self.chain_id, self.signer.address)
+        """`fees` carries the fee fields and the value; the nonce is chosen here, under the signer's lock."""
+        state = _nonce_state(self.w3, self.chain_id, self.signer.address)
         with state.lock:
             for _attempt in range(NONCE_RESYNCS + 1):
-                if state.next is None:
-                    state.next = int(self.w3.eth.get_transaction_count(self.signer.address, "pending"))
+                # max(local, chain): the local counter covers our own in-flight sends, the chain's pending count
+                # covers sends made elsewhere (another tool, another process) since our last one.
+                chain_next = int(self.w3.eth.get_transaction_count(self.signer.address, "pending"))
+                state.next = chain_next if state.next is None else max(state.next, chain_next)
                 nonce = state.next
                 tx = call.build_transaction(
                     {
@@ -164,8 +193,8 @@ class Transactor:
                 faults.checkpoint(f"{step}:before-send")
                 try:
                     self.w3.eth.send_raw_transaction(raw)
-                except Web3RPCError as err:
-                    message = _rpc_message(err)
+                except (Web3RPCError, ValueError) as err:  # eth-tester raises ValidationError (a ValueError)
+                    message = _rpc_message(err) if isinstance(err, Web3RPCError) else str(err)
                     if _is_already_known(message):
                         state.next = nonce + 1
                         return tx_hash, nonce
@@ -206,7 +235,7 @@ class Transactor:
                 receipt = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
             except TransactionNotFound:
                 if time.monotonic() > deadline:
-                    forget_nonce(self.chain_id, self.signer.address)
+                    forget_nonce(self.w3, self.chain_id, self.signer.address)
                     raise TxTimeout(
                         f"{what}: transaction {tx_hash} was sent but not mined within {self.receipt_timeout:.0f} s; "
                         "it may still land — run again later (the operation is idempotent) or raise the fee"

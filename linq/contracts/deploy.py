@@ -41,15 +41,23 @@ def _address(sender: Sender) -> str:
 def send_tx(w3: Web3, sender: Sender, call: Any, *, gas: int | None = None, value: int = 0) -> Any:
     """Send a contract call (or deployment) from `sender` and return the receipt; raise if it reverted.
 
-    `sender` is a LocalAccount (signed locally, for anvil and real chains) or an address the node manages
-    (eth-tester's unlocked accounts).
+    `sender` is a LocalAccount (signed locally, for anvil and real chains: contract calls and deployments go
+    through the toolkit's one transaction path, linq.chain.tx, with its nonce lock, gas margin, EIP-1559 fees
+    and decoded reverts) or an address the node manages (eth-tester's unlocked accounts).
     """
+    if not isinstance(sender, str) and hasattr(call, "estimate_gas"):
+        from linq.chain.signers import Signer  # local: linq.chain imports this package
+        from linq.chain.tx import Transactor
+
+        transactor = Transactor(w3, Signer(sender, "send_tx"), chain_id=w3.eth.chain_id, receipt_timeout=60)
+        name = getattr(call, "fn_name", None) or type(call).__name__
+        return transactor.send(call, what=f"{name} from {sender.address}", gas=gas, value=value).receipt
     tx: dict[str, Any] = {"from": _address(sender), "value": value}
     if gas is not None:
         tx["gas"] = gas
     if isinstance(sender, str):
         tx_hash = call.transact(tx)
-    else:
+    else:  # a duck-typed call object (e.g. a plain ether transfer) that only builds its transaction
         tx["nonce"] = w3.eth.get_transaction_count(sender.address, "pending")
         tx["chainId"] = w3.eth.chain_id
         built = call.build_transaction(tx)
@@ -99,6 +107,4 @@ def deploy_all(
             raise ValueError(f"fund[{account}]={amount} is negative; give a wei amount >= 0")
         if amount:
             send_tx(w3, deployer_account, token.functions.transfer(Web3.to_checksum_address(account), amount))
-    return AddressBook(
-        chain_id=w3.eth.chain_id, lnq=lnq, registry=registry, escrow=escrow, deployed_block=first_block
-    )
+    return AddressBook(chain_id=w3.eth.chain_id, lnq=lnq, registry=registry, escrow=escrow, deployed_block=first_block)

@@ -1,0 +1,63 @@
+"""Devnet helpers for demos and tests: fresh funded wallets, a registered provider, moving time.
+
+Only for local chains (anvil's anvil_setBalance / evm_increaseTime); the deployer (dev account 0)
+pays the LNQ. Keys are returned to the caller and never printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_account import Account
+
+from linq.chain import registration as reg
+from linq.chain.client import ChainClient
+from linq.chain.network import devnet_profile
+from linq.chain.signers import Signer, from_dev_account, from_key
+
+
+def deployer(devnet_dir: Path) -> ChainClient:
+    profile = devnet_profile(devnet_dir)
+    return ChainClient(profile, from_dev_account(devnet_dir, 0))
+
+
+def fresh_wallet(bank: ChainClient, *, lnq: int = 1_000 * 10**18, eth: int = 10**21) -> tuple[str, Signer]:
+    """A new random key with `eth` wei of ETH (set directly) and `lnq` wei of LNQ (sent by the deployer)."""
+    key = "0x" + bytes(Account.create().key).hex()
+    signer = from_key(key, source="fresh devnet wallet")
+    bank.w3.provider.make_request("anvil_setBalance", [signer.address, hex(eth)])  # type: ignore[arg-type]
+    if lnq:
+        bank.send(bank.lnq.functions.transfer(signer.address, lnq), what="fund wallet with LNQ")
+    return key, signer
+
+
+def register_provider(
+    client: ChainClient,
+    *,
+    cpu: int = 64_000,
+    memory: int = 262_144,
+    storage: int = 4_000,
+    region: str = "local",
+    gpus: tuple[reg.GpuClassSpec, ...] = (),
+) -> reg.RegistrationSpec:
+    """Register the client's signer with round test prices: 1e12 wei/millicore-h, 1e11/MiB-h, 1e13/GiB-h."""
+    spec = reg.spec(
+        cpu=cpu,
+        memory=memory,
+        storage=storage,
+        price_cpu=10**12,
+        price_memory=10**11,
+        price_storage=10**13,
+        region=region,
+        meta="https://example.invalid/provider.json",
+        gpus=gpus,
+    )
+    reg.apply(client, spec)
+    return spec
+
+
+def advance(client: ChainClient, seconds: int) -> int:
+    """Move the chain's clock forward and mine a block; returns the new block time."""
+    client.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    return client.now()
