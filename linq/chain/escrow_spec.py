@@ -87,7 +87,10 @@ class _Collector:
             return fn()
         except (InputError, UnitError, OfferError, ValueError) as err:
             text = str(err)
-            self.fail(field, text if text.startswith(field) else f"{field}: {text}")
+            # The most precise field wins: InputError carries it, unit errors start their sentence with it.
+            first = text.split(" ", 1)[0].rstrip(":")
+            where = err.field if isinstance(err, InputError) else first if first.startswith(field) else field
+            self.fail(where, text if text.startswith(where) else f"{where}: {text}")
             return None
 
 
