@@ -138,7 +138,7 @@ contract Escrow is IEscrow, EIP712 {
         uint256 before = word & MAX_AMOUNT;
         uint256 deposited = before + amount;
         if (deposited > MAX_AMOUNT) revert AmountTooLarge(deposited);
-        uint256 end;
+        uint256 end = 0; // not started: no end yet
         if (status == ACTIVE) {
             uint256 startTime = uint40(word >> START_SHIFT);
             uint256 rate = t.ratePerHour;
@@ -482,11 +482,6 @@ contract Escrow is IEscrow, EIP712 {
         // Cumulative from start, floored; equal to deposited exactly from `end` on.
         e = uint256(rate) * (block.timestamp - rec.start) / 3600;
         if (e > rec.deposited) e = rec.deposited;
-    }
-
-    /// @dev now >= end, without a division: t - start >= ceil(D * 3600 / rate) <=> rate * (t - start) >= D * 3600.
-    function _hasEnded(Record memory rec, uint128 rate) internal view returns (bool) {
-        return uint256(rate) * (block.timestamp - rec.start) >= uint256(rec.deposited) * 3600;
     }
 
     function _end(uint256 startTime, uint256 deposited, uint128 rate) internal pure returns (uint256) {

@@ -24,8 +24,7 @@ contract ProviderRegistry is IProviderRegistry {
     uint8 internal constant GPU = 3;
     uint256 public constant MAX_GPU_CLASSES = 16;
 
-    /// @inheritdoc IProviderRegistry
-    address public immutable deployer;
+    address internal immutable DEPLOYER;
     /// @inheritdoc IProviderRegistry
     address public escrow;
 
@@ -49,12 +48,12 @@ contract ProviderRegistry is IProviderRegistry {
     }
 
     constructor() {
-        deployer = msg.sender;
+        DEPLOYER = msg.sender;
     }
 
     /// @notice Binds the Escrow contract, once, by the deployer (right after deployment); nobody can change it later.
     function bindEscrow(address escrow_) external {
-        if (msg.sender != deployer) revert NotDeployer(msg.sender);
+        if (msg.sender != DEPLOYER) revert NotDeployer(msg.sender);
         if (escrow != address(0)) revert EscrowAlreadyBound(escrow);
         if (escrow_ == address(0)) revert ZeroEscrow();
         escrow = escrow_;
@@ -109,9 +108,8 @@ contract ProviderRegistry is IProviderRegistry {
         if (model == bytes32(0)) revert InvalidGpuModel(classId);
         GpuClass storage g = _gpu[msg.sender][classId];
         if (g.model == bytes32(0)) {
-            uint16[] storage ids = _gpuClassIds[msg.sender];
-            if (ids.length >= MAX_GPU_CLASSES) revert TooManyGpuClasses(MAX_GPU_CLASSES);
-            ids.push(classId);
+            if (_gpuClassIds[msg.sender].length >= MAX_GPU_CLASSES) revert TooManyGpuClasses(MAX_GPU_CLASSES);
+            _gpuClassIds[msg.sender].push(classId);
         }
         if (total < g.used) revert CapacityBelowUsed(GPU, total, g.used);
         g.model = model;
@@ -178,9 +176,9 @@ contract ProviderRegistry is IProviderRegistry {
         Reputation memory rep = _reputation[provider];
         // Saturating: reputation must never make a settlement revert.
         unchecked {
-            if (outcome == 1 && rep.completed != type(uint32).max) rep.completed++;
-            if (outcome == 2 && rep.stoppedEarly != type(uint32).max) rep.stoppedEarly++;
-            if (outcome == 3 && rep.cancelled != type(uint32).max) rep.cancelled++;
+            if (outcome == 1 && rep.completed != type(uint32).max) ++rep.completed;
+            if (outcome == 2 && rep.stoppedEarly != type(uint32).max) ++rep.stoppedEarly;
+            if (outcome == 3 && rep.cancelled != type(uint32).max) ++rep.cancelled;
             uint256 sum = uint256(rep.totalEarned) + providerEarned;
             rep.totalEarned = sum > type(uint128).max ? type(uint128).max : uint128(sum);
         }
@@ -242,6 +240,11 @@ contract ProviderRegistry is IProviderRegistry {
     function quote(address provider, Resources calldata r) external view returns (uint128 ratePerHour) {
         if (_hot[provider] >> REGISTERED_SHIFT == 0) revert NotRegistered(provider);
         return _quote(provider, r);
+    }
+
+    /// @notice Who deployed the registry (the only account that may bind the escrow).
+    function deployer() external view returns (address) {
+        return DEPLOYER;
     }
 
     /// @notice Whether `provider` has a record.

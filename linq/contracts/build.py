@@ -85,18 +85,22 @@ def _run_adapter(args: list[str], stdin: str | None) -> str:
     return proc.stdout
 
 
-def compile_contracts() -> dict[str, dict[str, Any]]:
-    """Compile contracts/src and return one artifact dict per contract in CONTRACT_NAMES."""
-    units = our_sources()
-    standard_input = {
+def standard_input() -> dict[str, Any]:
+    """The solc standard-JSON input for contracts/src (paths relative to contracts/, imports resolved by the
+    adapter from node_modules); slither compiles the same input."""
+    return {
         "language": "Solidity",
-        "sources": {unit: {"content": (CONTRACTS_DIR / unit).read_text()} for unit in units},
+        "sources": {unit: {"content": (CONTRACTS_DIR / unit).read_text()} for unit in our_sources()},
         "settings": {
             **SETTINGS,
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
         },
     }
-    output = json.loads(_run_adapter(["--standard-json"], json.dumps(standard_input)))
+
+
+def compile_contracts() -> dict[str, dict[str, Any]]:
+    """Compile contracts/src and return one artifact dict per contract in CONTRACT_NAMES."""
+    output = json.loads(_run_adapter(["--standard-json"], json.dumps(standard_input())))
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         messages = "\n".join(e.get("formattedMessage", str(e)) for e in errors)
@@ -171,7 +175,18 @@ def check_artifacts() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m linq.contracts.build", description="Build artifacts")
     parser.add_argument("--check", action="store_true", help="verify the artifacts match the sources")
+    parser.add_argument("--write-input", metavar="PATH", help="only write the solc standard-JSON input to PATH")
     args = parser.parse_args(argv)
+    if args.write_input:
+        # For analysers (slither): full output, and the legacy pipeline, which is faster and analysed the same.
+        data = standard_input()
+        data["settings"]["viaIR"] = False
+        data["settings"]["outputSelection"] = {
+            "*": {"*": ["abi", "devdoc", "userdoc", "evm.bytecode", "evm.deployedBytecode",
+                        "evm.methodIdentifiers"], "": ["ast"]}
+        }  # fmt: skip
+        Path(args.write_input).write_text(json.dumps(data, indent=1))
+        return 0
     try:
         if args.check:
             problems = check_artifacts()

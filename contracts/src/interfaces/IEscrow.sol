@@ -168,7 +168,10 @@ interface IEscrow {
     function statusOf(Terms calldata t) external view returns (Status);
     function earned(Terms calldata t) external view returns (uint256);
     function endOf(Terms calldata t) external view returns (uint40);
-    function record(bytes32 id) external view returns (uint96 deposited, uint96 withdrawn, uint40 start, uint8 status);
+    function record(bytes32 id)
+        external
+        view
+        returns (uint96 deposited, uint96 withdrawn, uint40 startTime, uint8 status);
     function offerDigest(Offer calldata o) external view returns (bytes32);
     function isNonceUsed(address provider, uint256 nonce) external view returns (bool);
     function token() external view returns (address);

@@ -87,7 +87,9 @@ interface IProviderRegistry {
     );
     event BaseRangesUpdated(address indexed provider, BaseRanges prices);
     event CapacityUpdated(address indexed provider, Capacity total);
-    event GpuClassUpdated(address indexed provider, uint16 indexed classId, bytes32 model, uint32 total, uint128 pricePerHour);
+    event GpuClassUpdated(
+        address indexed provider, uint16 indexed classId, bytes32 model, uint32 total, uint128 pricePerHour
+    );
     event MetaUpdated(address indexed provider, bytes32 metaHash);
     event RegionUpdated(address indexed provider, bytes32 region);
     event ProviderDeactivated(address indexed provider);
