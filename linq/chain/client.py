@@ -54,8 +54,9 @@ class ChainClient:
                                           receipt_timeout=self.receipt_timeout)  # fmt: skip
         return self._transactor
 
-    def send(self, call: Any, *, what: str, context: Mapping[str, Any] | None = None, step: str = "") -> TxResult:
-        return self.transactor.send(call, what=what, context=context, step=step)
+    def send(self, call: Any, *, what: str, context: Mapping[str, Any] | None = None, step: str = "",
+             gas: int | None = None) -> TxResult:  # fmt: skip
+        return self.transactor.send(call, what=what, context=context, step=step, gas=gas)
 
     # ---- reads ---------------------------------------------------------------------------------------
     def now(self) -> int:
