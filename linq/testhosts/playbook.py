@@ -52,6 +52,7 @@ def run_playbook(
     diff: bool = False,
     vault_password_file: Path | None = None,
     limit: str | None = None,
+    tags: str | None = None,
     timeout: int = 900,
 ) -> PlaybookRun:
     """Run `playbook` (a file name in playbooks/) and collect status, per-host stats and failed tasks."""
@@ -60,6 +61,8 @@ def run_playbook(
         args.append("--check")
     if diff:
         args.append("--diff")
+    if tags:
+        args += ["--tags", tags]
     if vault_password_file is not None:
         args += ["--vault-password-file", str(vault_password_file)]
     failed: list[str] = []
@@ -83,7 +86,11 @@ def run_playbook(
             extravars=extravars or {},
             cmdline=" ".join(args) or None,
             limit=limit,
-            envvars={"PATH": env_path, "ANSIBLE_FORCE_COLOR": "false", "ANSIBLE_NOCOLOR": "true"},
+            envvars={
+                "PATH": env_path,
+                "ANSIBLE_CONFIG": str(PLAYBOOKS_DIR / "ansible.cfg"),
+                "ANSIBLE_NOCOLOR": "true",
+            },
             quiet=True,
             timeout=timeout,
             event_handler=on_event,

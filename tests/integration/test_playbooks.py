@@ -282,6 +282,46 @@ def test_a_host_below_the_minimum_fails_with_the_field_and_the_fix(hosts: HostLi
     assert "Give the node more of what is short" in run.stdout
 
 
+def test_registration_runs_the_linq_cli_without_leaking_the_key(
+    hosts: HostList, workdir: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real `linq` CLI is called on the controller with the key in its environment only. No chain runs
+    here (the RPC port is closed), so the call fails, and the failure must say what failed without the key."""
+    key = "0x" + "ab" * 32
+    monkeypatch.setenv("LINQ_PRIVATE_KEY", key)
+    addresses = workdir["artifacts"].parent / "addresses.json"
+    addresses.write_text(json.dumps({"chainId": 31337}))
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings = _vars(
+        workdir,
+        lpstack_register=True,
+        lpstack_linq_command=str(Path(sys.executable).parent / "linq"),
+        lpstack_rpc_url=f"http://127.0.0.1:{closed_port}",
+        lpstack_addresses_file=str(addresses),
+        lpstack_region="eu-west",
+        lpstack_meta_hash="0x" + "11" * 32,
+        lpstack_price_cpu_wei="1000000000",
+        lpstack_price_memory_wei="2000000",
+        lpstack_price_storage_wei="3000",
+    )
+    run = _play(hosts, workdir, extravars=settings, tags="preflight,registration")
+    assert not run.ok
+    assert run.failed_tasks == [f"{hosts[0].name}: Report the registration result"], run.describe()
+    assert "registration: `linq provider register` failed" in run.stdout
+    assert key not in run.stdout and key[2:] not in run.stdout
+    assert run.changed() == {h.name: 0 for h in hosts}  # nothing on the hosts changed on the way
+
+
+def test_registration_settings_are_checked_before_the_cli_runs(hosts: HostList, workdir: dict[str, Path]) -> None:
+    bad = _vars(workdir, lpstack_register=True, lpstack_rpc_url="localhost:8545", lpstack_price_cpu_wei="1.5")
+    run = _play(hosts, workdir, extravars=bad, tags="preflight,registration")
+    assert run.failed_tasks == [f"{hosts[0].name}: Check the registration settings"], run.describe()
+    assert "lpstack_rpc_url http(s):// or ws(s):// (got 'localhost:8545')" in run.stdout
+    assert "'1.5'" in run.stdout
+
+
 def test_reset_removes_k3s_and_lpstack_files_and_is_idempotent(hosts: HostList, workdir: dict[str, Path]) -> None:
     run = _play(hosts, workdir, "reset.yml")
     assert run.ok, run.describe()
