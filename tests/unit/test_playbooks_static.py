@@ -19,9 +19,7 @@ PLAYBOOKS = ("site.yml", "upgrade.yml", "reset.yml")
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1")
-    return subprocess.run(
-        argv, cwd=PLAYBOOKS_DIR, env=env, text=True, capture_output=True, timeout=300, check=False
-    )
+    return subprocess.run(argv, cwd=PLAYBOOKS_DIR, env=env, text=True, capture_output=True, timeout=300, check=False)
 
 
 def test_ansible_lint_production_profile_passes() -> None:
