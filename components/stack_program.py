@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_deployment import AppDeployment
+from linq.placement import place
 from linq.stackconfig import ConfigError, DeploymentConfig, ProviderAccess, StackConfig, load_stack_config
 
 CONFIG_KEYS = ("network", "providers", "deployments")
@@ -65,19 +66,17 @@ def cluster_provider(address: str, access: ProviderAccess, config: StackConfig) 
 
 
 def provider_for(deployment: DeploymentConfig, config: StackConfig) -> tuple[str, ProviderAccess]:
-    if deployment.provider is None:
-        raise ConfigError(
-            f"linq:deployments.{deployment.name}.provider: not set; pin a provider address "
-            "(matching from the registry is chosen per deployment with `linq providers match`)"
-        )
-    address = deployment.provider.lower()
-    access = config.providers.get(address)
+    """The pinned provider, or the best registry match among the providers this stack can reach."""
+    placement = place(deployment, list(config.providers), config.network)
+    access = config.providers.get(placement.provider)
     if access is None:
         raise ConfigError(
-            f"linq:deployments.{deployment.name}.provider: {deployment.provider} has no entry under linq:providers; "
+            f"linq:deployments.{deployment.name}.provider: {placement.provider} has no entry under linq:providers; "
             "add its clusterId and kubeconfigSecret (or devnet: true for the devnet's own cluster)"
         )
-    return address, access
+    for line in placement.explanation:
+        pulumi.log.info(f"{deployment.name}: {line}")
+    return placement.provider, access
 
 
 def run() -> None:

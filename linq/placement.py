@@ -1,0 +1,104 @@
+"""Where a deployment runs: the provider it pins, or the best match from the on-chain registry.
+
+Only providers this stack can reach (an entry under `linq:providers`) are candidates, so a match is always
+deployable. When nothing fits, the error lists every provider and why it was rejected — the answer to
+the "no bids and no explanation" complaint of peer networks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from linq.catalog import DeploymentSpec, load_catalog
+from linq.catalog.resolve import resolve_size
+from linq.market.match import match
+from linq.market.models import GpuRequirement, MatchResult, Requirements
+from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig
+
+
+@dataclass(frozen=True)
+class Network:
+    rpc_url: str
+    addresses: dict
+
+    @classmethod
+    def from_config(cls, config: NetworkConfig) -> Network:
+        import json
+
+        if config.kind == "rpc":
+            assert config.rpc_url and config.addresses
+            return cls(rpc_url=config.rpc_url, addresses=json.loads(Path(config.addresses).read_text()))
+        from linq.devnet import Devnet, default_state_dir
+
+        devnet = Devnet(Path(config.devnet_dir) if config.devnet_dir else default_state_dir())
+        _, endpoints = devnet.read()
+        if not endpoints.rpc_url or not devnet.addresses_file.exists():
+            raise ConfigError(
+                f"linq:network: no running devnet with contracts in {devnet.state_dir}; start one with `linq devnet up`"
+            )
+        return cls(rpc_url=endpoints.rpc_url, addresses=json.loads(devnet.addresses_file.read_text()))
+
+
+@dataclass(frozen=True)
+class Placement:
+    provider: str
+    rate_per_hour: int | None = None  # at registry prices, when matched
+    explanation: list[str] = field(default_factory=list)
+
+
+def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requirements:
+    catalog = load_catalog()
+    fields = {"name": deployment.name, "template": deployment.template, "image": deployment.image,
+              "vm": deployment.vm, "plan": deployment.plan, "resources": deployment.resources}  # fmt: skip
+    spec = DeploymentSpec.model_validate({k: v for k, v in fields.items() if v is not None})
+    min_plan = catalog.get(deployment.template).min_plan if deployment.template else "starter"
+    _plan, size = resolve_size(spec, catalog, min_plan)
+    gpu = None
+    if size.gpu_count:
+        need = catalog.get(deployment.template).gpu if deployment.template else None
+        if need is None or not need.model:
+            raise ConfigError(
+                f"linq:deployments.{deployment.name}: GPUs requested but no GPU model is known to match on; "
+                "pin a provider (linq:deployments[].provider) that offers the GPU you need"
+            )
+        gpu = GpuRequirement(model=need.model, count=size.gpu_count)
+    return Requirements(
+        cpu_millis=size.cpu_millis,
+        memory_mib=size.memory_mib,
+        storage_gib=size.storage_gib,
+        gpu=gpu,
+        duration_seconds=deployment.duration,
+        max_price_per_hour=deployment.max_price_per_hour,
+        regions=(deployment.region,) if deployment.region else (),
+        min_reputation=deployment.min_reputation or 0.0,
+        allow=tuple(reachable),
+    )
+
+
+def place(deployment: DeploymentConfig, reachable: list[str], network_config: NetworkConfig) -> Placement:
+    """The pinned provider, or the top-ranked match among the reachable ones."""
+    if deployment.provider:
+        return Placement(provider=deployment.provider.lower(), explanation=["pinned in the stack"])
+    network = Network.from_config(network_config)
+    from linq.market.chain import connect
+    from linq.market.index import RegistryIndex
+
+    index = RegistryIndex(connect(network.rpc_url), network.addresses["registry"],
+                          escrow_address=network.addresses["escrow"])  # fmt: skip
+    index.build()
+    result: MatchResult = match(index.providers, requirements_for(deployment, reachable))
+    if not result.candidates:
+        reasons = [f"{r.provider}: {'; '.join(reason.message for reason in r.reasons)}" for r in result.rejected]
+        listing = "\n    ".join(reasons or ["no provider is registered"])
+        raise ConfigError(
+            f"linq:deployments.{deployment.name}: no provider fits ({result.considered} considered). "
+            f"Why each was rejected:\n    {listing}\n"
+            "  Fix: raise maxPricePerHour, choose a smaller plan, widen the region, or add access to more providers"
+        )
+    best = result.candidates[0]
+    return Placement(
+        provider=best.provider.lower(),
+        rate_per_hour=best.rate_per_hour,
+        explanation=[f"matched {best.provider} at {best.rate_per_hour} wei/h (score {best.score.total:.3f})"],
+    )
