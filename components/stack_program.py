@@ -14,7 +14,14 @@ import pulumi_kubernetes as k8s
 
 from components.app_deployment import AppDeployment
 from linq.placement import place
-from linq.stackconfig import ConfigError, DeploymentConfig, ProviderAccess, StackConfig, load_stack_config
+from linq.stackconfig import (
+    LOCAL_PROVIDER,
+    ConfigError,
+    DeploymentConfig,
+    ProviderAccess,
+    StackConfig,
+    load_stack_config,
+)
 
 CONFIG_KEYS = ("network", "providers", "deployments")
 
@@ -79,8 +86,21 @@ def provider_for(deployment: DeploymentConfig, config: StackConfig) -> tuple[str
     return placement.provider, access
 
 
+def resolve_local_provider(config: StackConfig) -> StackConfig:
+    """`local` under linq:providers is the devnet's own provider account (its address differs per devnet)."""
+    if LOCAL_PROVIDER not in config.providers:
+        return config
+    from linq.devnet import Devnet, anvil, default_state_dir
+
+    state_dir = Path(config.network.devnet_dir) if config.network.devnet_dir else default_state_dir()
+    if not anvil.mnemonic_file(state_dir).exists():
+        raise ConfigError(f"linq:providers.local: no devnet in {state_dir}; start one with `linq devnet up`")
+    address = anvil.dev_addresses(Devnet(state_dir).state_dir)[anvil.LOCAL_PROVIDER_INDEX]
+    return config.with_local_provider(address)
+
+
 def run() -> None:
-    config = read_config()
+    config = resolve_local_provider(read_config())
     clusters: dict[str, k8s.Provider] = {}
     summary: dict[str, Any] = {}
     for deployment in config.deployments:

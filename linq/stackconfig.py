@@ -154,9 +154,12 @@ class DeploymentConfig(_Model):
     @field_validator("provider")
     @classmethod
     def _provider(cls, value: str | None) -> str | None:
-        if value is not None and not _ADDRESS.match(value):
-            raise ValueError(f"provider {value!r} is not an address: write 0x followed by 40 hex digits")
+        if value is not None and value != "local" and not _ADDRESS.match(value):
+            raise ValueError(f"provider {value!r} is not an address: write 0x followed by 40 hex digits, or 'local'")
         return value
+
+
+LOCAL_PROVIDER = "local"  # the devnet's own provider account; its address differs per devnet
 
 
 class StackConfig(_Model):
@@ -167,10 +170,32 @@ class StackConfig(_Model):
     @field_validator("providers")
     @classmethod
     def _addresses(cls, providers: dict[str, ProviderAccess]) -> dict[str, ProviderAccess]:
-        for address in providers:
-            if not _ADDRESS.match(address):
-                raise ValueError(f"providers key {address!r} is not an address (0x + 40 hex digits)")
+        for address, access in providers.items():
+            if address == LOCAL_PROVIDER:
+                if not access.devnet:
+                    raise ValueError(f"providers key {LOCAL_PROVIDER!r} means the devnet's provider: set devnet: true")
+            elif not _ADDRESS.match(address):
+                raise ValueError(
+                    f"providers key {address!r} is not an address (0x + 40 hex digits) nor {LOCAL_PROVIDER!r}"
+                )
         return {address.lower(): access for address, access in providers.items()}
+
+    @model_validator(mode="after")
+    def _local_needs_devnet(self) -> StackConfig:
+        if LOCAL_PROVIDER in self.providers and self.network.kind != "devnet":
+            raise ValueError(f"providers.{LOCAL_PROVIDER} needs network kind 'devnet'")
+        return self
+
+    def with_local_provider(self, address: str) -> StackConfig:
+        """The same config with the `local` provider key replaced by the devnet's provider address."""
+        if LOCAL_PROVIDER not in self.providers:
+            return self
+        providers = {k: v for k, v in self.providers.items() if k != LOCAL_PROVIDER}
+        providers[address.lower()] = self.providers[LOCAL_PROVIDER]
+        deployments = [
+            d.model_copy(update={"provider": address}) if d.provider == LOCAL_PROVIDER else d for d in self.deployments
+        ]
+        return self.model_copy(update={"providers": providers, "deployments": deployments})
 
     @model_validator(mode="after")
     def _unique(self) -> StackConfig:

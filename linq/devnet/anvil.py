@@ -19,6 +19,9 @@ from linq.tools.locate import require
 CHAIN_ID = 31337
 DEV_ACCOUNTS = 10
 DEV_ETH_BALANCE = 10_000  # ether per dev account (anvil --balance takes ether)
+# Roles of the dev accounts: 0 deploys the contracts; 1 is the devnet's own provider (its cluster is the
+# devnet's Kubernetes); 2 is the default requestor of the example stack and the demo.
+DEPLOYER_INDEX, LOCAL_PROVIDER_INDEX, REQUESTOR_INDEX = 0, 1, 2
 
 Account.enable_unaudited_hdwallet_features()
 
