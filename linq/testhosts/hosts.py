@@ -103,36 +103,25 @@ def test_hosts(
         key_path = _client_key(run_dir)
         known_hosts = run_dir / "known_hosts"
         known_hosts.touch()
+        cleanup.callback(_close_ssh_masters, run_dir / "cp")  # Ansible's ControlPersist masters (local processes)
+        # Held until every sshd is up: another run sweeping stale namespaces must not see ours half-built,
+        # and must not pick our /30 blocks.
         with addressing.allocation_lock(rootfs.cache_root() / "addresses.lock"):
+            remove_stale_namespaces()
             links = addressing.free_links(n, addressing.addresses_in_use())
             for index, link in enumerate(links):
-                netns = f"{NETNS_PREFIX}{run_id}{index}"
-                veth = f"lq{run_id}{index}"
+                netns, veth = f"{NETNS_PREFIX}{run_id}{index}", f"lq{run_id}{index}"
                 cleanup.callback(_delete_netns, netns, f"{veth}r")
                 _make_netns(netns, link, veth)
-        for index, link in enumerate(links):
-            name = f"lqhost{index}"
-            netns = f"{NETNS_PREFIX}{run_id}{index}"
-            host_dir = run_dir / "hosts" / name
-            upper = _seed_upper(host_dir, name, key_path, known_hosts, link.host_side)
-            pid = _start_host(name, netns, lower, host_dir, link.host_side)
-            cleanup.callback(_stop_host, pid, host_dir)
-            started.append(
-                Host(
-                    name,
-                    link.host_side,
-                    SSH_PORT,
-                    rootfs.LOGIN_USER,
-                    key_path,
-                    known_hosts,
-                    netns,
-                    upper,
-                    pid,
-                )
-            )
-        cleanup.callback(_close_ssh_masters, run_dir / "cp")
-        for host in started:
-            _wait_ready(host, host_dir=run_dir / "hosts" / host.name)
+                name = f"lqhost{index}"
+                host_dir = run_dir / "hosts" / name
+                upper = _seed_upper(host_dir, name, key_path, known_hosts, link.host_side)
+                pid = _start_host(name, netns, lower, host_dir, link.host_side)
+                cleanup.callback(_stop_host, pid, host_dir)
+                user = rootfs.LOGIN_USER
+                started.append(Host(name, link.host_side, SSH_PORT, user, key_path, known_hosts, netns, upper, pid))
+            for host in started:
+                _wait_ready(host, host_dir=run_dir / "hosts" / host.name)
         inventory = write_inventory(run_dir / "inventory.yml", started, groups or {}, control_dir=run_dir / "cp")
         yield HostList(started, run_dir, inventory)
 
@@ -171,6 +160,20 @@ def _make_netns(netns: str, link: addressing.Link, veth: str) -> None:
     _ip("-n", netns, "link", "set", "lo", "up")
     _ip("-n", netns, "addr", "add", f"{link.host_side}/30", "dev", host_if)
     _ip("-n", netns, "link", "set", host_if, "up")
+
+
+def remove_stale_namespaces() -> list[str]:
+    """Delete test-host network namespaces no process lives in (left by a killed run); return their names.
+
+    A live test host always has its sshd inside, so an empty namespace is never one a running run uses.
+    """
+    removed = []
+    for path in sorted(Path("/run/netns").glob(f"{NETNS_PREFIX}*")):
+        pids = subprocess.run(["ip", "netns", "pids", path.name], capture_output=True, text=True, check=False)
+        if pids.returncode == 0 and not pids.stdout.strip():
+            subprocess.run(["ip", "netns", "delete", path.name], capture_output=True, check=False)
+            removed.append(path.name)
+    return removed
 
 
 def _delete_netns(netns: str, root_if: str) -> None:
