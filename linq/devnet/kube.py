@@ -4,6 +4,10 @@ scheduler, and kwok faking the kubelets of configurable nodes so pods really bec
 What this proves and what it does not: API validation, admission (PodSecurity, LimitRange, ResourceQuota),
 RBAC, server-side apply, controllers and scheduling are real. Containers do not run (no kubelet), so
 NetworkPolicy enforcement, images and probes are not exercised.
+
+Pod logs: kwok plays the kubelet's HTTPS server (at 127.0.0.1, the nodes' InternalIP), so the API's real
+`pods/log` path works; what it serves comes from kwok `Logs` / `ClusterLogs` objects (minimal CRDs below)
+that point at CRI-format log files on this machine.
 """
 
 from __future__ import annotations
@@ -99,7 +103,8 @@ def start(state_dir: Path, log_dir: Path, nodes: list[NodeSpec]) -> tuple[list[p
         write_kubeconfig(kubeconfig, server, certs["ca_cert"], token)
         records.append(_start_controller_manager(kubeconfig, log_dir, certs))
         records.append(_start_scheduler(kubeconfig, log_dir))
-        records.append(_start_kwok(kubeconfig, log_dir))
+        _install_kwok_crds(kubeconfig)
+        records.append(_start_kwok(kubeconfig, log_dir, certs))
         records.append(_start_provisioner(kubeconfig, log_dir))
         _create_nodes(kubeconfig, nodes)
         _wait_ready(kubeconfig, records, [n.name for n in nodes])
@@ -151,6 +156,9 @@ def _start_apiserver(
         "--service-account-key-file", str(certs["sa_pub"]),
         "--service-account-signing-key-file", str(certs["sa_key"]),
         "--allow-privileged=true",
+        # pods/log, exec, port-forward go to the node's InternalIP (kwok's server), verified by our CA
+        "--kubelet-preferred-address-types", "InternalIP",
+        "--kubelet-certificate-authority", str(certs["ca_cert"]),
         "--anonymous-auth=false",
         "--enable-priority-and-fairness=false",
         "--profiling=false",
@@ -191,7 +199,46 @@ def _start_scheduler(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
     return process.start("kube-scheduler", argv, log_dir)
 
 
-def _start_kwok(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
+# kwok's pod log sources; schemas kept open (kwok validates what it reads).
+KWOK_LOG_KINDS = (("Logs", "logs", "Namespaced"), ("ClusterLogs", "clusterlogs", "Cluster"))
+
+
+def _kwok_crd(kind: str, plural: str, scope: str) -> dict:
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.kwok.x-k8s.io"},
+        "spec": {
+            "group": "kwok.x-k8s.io",
+            "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": plural},
+            "scope": scope,
+            "versions": [{"name": "v1alpha1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema},
+                          "subresources": {"status": {}}}],
+        },
+    }  # fmt: skip
+
+
+def _install_kwok_crds(kubeconfig: Path) -> None:
+    api = KubeAPI.from_kubeconfig(kubeconfig)
+    for kind, plural, scope in KWOK_LOG_KINDS:
+        try:
+            api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", _kwok_crd(kind, plural, scope))
+        except KubeError as error:
+            if error.status != 409:
+                raise
+
+    def established() -> bool:
+        for _kind, plural, _scope in KWOK_LOG_KINDS:
+            crd = api.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.kwok.x-k8s.io")
+            if not any(c["type"] == "Established" and c["status"] == "True" for c in crd["status"]["conditions"]):
+                return False
+        return True
+
+    process.wait_until(established, what="kwok Logs CRDs established", timeout=30)
+
+
+def _start_kwok(kubeconfig: Path, log_dir: Path, certs: dict[str, Path]) -> process.ProcessRecord:
     port = process.free_port()
     argv = [
         str(require("kwok")),
@@ -201,9 +248,13 @@ def _start_kwok(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
         "--manage-nodes-with-label-selector=",
         "--manage-single-node=",
         "--cidr", POD_CIDR,
-        "--node-ip", "10.244.0.1",
+        "--node-ip", "127.0.0.1",  # the kubelet address the apiserver dials for pods/log
+        "--node-port", str(port),
         "--node-lease-duration-seconds", "40",
         "--server-address", f"127.0.0.1:{port}",
+        "--tls-cert-file", str(certs["server_cert"]),  # SAN 127.0.0.1, signed by the devnet CA
+        "--tls-private-key-file", str(certs["server_key"]),
+        "--enable-crds", ",".join(kind for kind, _plural, _scope in KWOK_LOG_KINDS),
     ]  # fmt: skip
     return process.start("kwok", argv, log_dir, ports={"server": port})
 
