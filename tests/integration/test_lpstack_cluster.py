@@ -302,3 +302,63 @@ def test_provider_cluster_applies_with_the_pulumi_engine(devnet: Devnet, api: Ku
     finally:
         stack.destroy()
         stack.workspace.remove_stack(stack.name)
+
+
+def test_provider_cluster_registers_the_provider_on_chain(devnet: Devnet, api: KubeAPI, tmp_path: Path) -> None:
+    """With a registration spec, the ProviderRegistration child writes this cluster's region and metadata
+    hash to the real registry on anvil, signed by the provider's wallet; destroy deactivates it."""
+    import pulumi
+    from eth_account import Account
+    from pulumi import automation as auto
+    from web3 import Web3
+
+    from components.provider_cluster import ProviderCluster
+    from linq.chain import ChainClient, resolve_profile
+    from linq.chain import registration as reg
+    from linq.engine import inline_stack
+    from lpstack.metadata import metadata_hash
+
+    wallet = Account.create()
+    w3 = Web3(Web3.HTTPProvider(devnet.read()[1].rpc_url))
+    w3.provider.make_request("anvil_setBalance", [wallet.address, hex(10**19)])  # gas money, nothing else
+    suffix = uuid.uuid4().hex[:6]
+    config = load_config(base_data(
+        cluster_name=f"reg-{suffix}", provider_address=wallet.address, region="eu-north",
+        features={"observability": False, "istio": False},
+        namespaces={"system": f"reg-{suffix}-system", "ingress": f"reg-{suffix}-ingress"},
+    ))  # fmt: skip
+    spec = {"cpu": 24_000, "memory": 98_304, "storage": 500, "price_cpu": "2000000", "price_memory": "30000",
+            "price_storage": "500000"}  # fmt: skip
+
+    def program() -> None:
+        cluster = ProviderCluster("reg", config, kubeconfig=pulumi.Output.secret(devnet.kubeconfig.read_text()),
+                                  registration=spec)  # fmt: skip
+        pulumi.export("provider_address", cluster.provider_address)
+        pulumi.export("meta_hash", cluster.meta_hash)
+
+    stack = inline_stack(devnet, project="lpstack", stack=f"reg-{suffix}", program=program, work_dir=tmp_path,
+                         config={"linq:network": json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}),
+                                 "linq:signerKey": auto.ConfigValue("0x" + wallet.key.hex().removeprefix("0x"),
+                                                                    secret=True)})  # fmt: skip
+    client = ChainClient(resolve_profile(devnet_dir=devnet.state_dir), None)
+    try:
+        up = stack.up()
+        assert up.summary.result == "succeeded"
+        assert up.outputs["provider_address"].value == wallet.address
+        record = reg.read(client, wallet.address)
+        assert record is not None and record.active
+        assert record.region == "eu-north"
+        assert "0x" + record.meta_hash.hex() == metadata_hash(config) == up.outputs["meta_hash"].value
+        assert (record.cpu_millis, record.memory_mib, record.storage_gib) == (24_000, 98_304, 500)
+        assert record.price_cpu == 2_000_000
+        again = stack.up()
+        assert {k: v for k, v in (again.summary.resource_changes or {}).items() if k != "same"} == {}
+        stack.destroy()
+        after = reg.read(client, wallet.address)
+        assert after is not None and not after.active
+        with pytest.raises(KubeError) as caught:
+            api.get(f"/api/v1/namespaces/reg-{suffix}-system")
+        assert caught.value.status == 404
+    finally:
+        stack.destroy()
+        stack.workspace.remove_stack(stack.name)

@@ -105,3 +105,13 @@ def test_registration_is_a_child_with_this_clusters_region_and_meta_hash() -> pu
         assert registration.inputs["cpu"] == 16000
 
     return cluster.registration.urn.apply(check)
+
+
+def test_a_registration_signed_by_another_wallet_is_refused() -> None:
+    from components.provider_cluster import _same_provider
+
+    configured = full_config().provider_address
+    assert _same_provider("pc", configured, configured.lower()) == configured
+    with pytest.raises(ValueError, match=r"provider_address is 0x.* but the registration was signed by 0x1111.*"
+                                         r"set provider_address to the signer's address"):  # fmt: skip
+        _same_provider("pc", configured, "0x" + "11" * 20)
