@@ -278,17 +278,25 @@ class Candidate(_Frozen):
 class MatchResult(BaseModel):
     """Ranked candidates and every rejected provider with all its reasons.
 
-    Matching records each rejection's reason codes and raw numbers in its hot loop; the Rejection
-    objects and their sentences are rendered on first access of `rejected` (or on model_dump), so a
-    caller that only wants the best candidate does not pay for 10,000 sentences.
+    Matching decides everything in its hot loop (ranking, and each rejection's reason codes); the
+    Candidate and Rejection objects and the sentences are made on first access of `candidates` /
+    `rejected` (or on model_dump), and `best` makes only the first candidate. A caller that wants the
+    best provider of 10,000 does not pay for 10,000 objects.
     """
 
     model_config = ConfigDict(frozen=True)
 
     requirements: Requirements
     considered: int
-    candidates: tuple[Candidate, ...]
+    _candidate_count: int = PrivateAttr(default=0)
+    _render_candidate: Callable[[int], Candidate] | None = PrivateAttr(default=None)
     _render_rejections: Callable[[], tuple[Rejection, ...]] = PrivateAttr(default=tuple)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def candidates(self) -> tuple[Candidate, ...]:
+        make = self._render_candidate
+        return tuple(make(k) for k in range(self._candidate_count)) if make else ()
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
@@ -296,8 +304,14 @@ class MatchResult(BaseModel):
         return self._render_rejections()
 
     @property
+    def candidate_count(self) -> int:
+        return self._candidate_count
+
+    @property
     def best(self) -> Candidate | None:
-        return self.candidates[0] if self.candidates else None
+        if self._candidate_count == 0 or self._render_candidate is None:
+            return None
+        return self._render_candidate(0)
 
     def rejection(self, address: str) -> Rejection | None:
         wanted = checksum(address)
