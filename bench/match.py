@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import sys
 import tempfile
@@ -158,16 +159,20 @@ def main(argv: list[str] | None = None) -> int:
         console.print(growth)
 
     failed = []
+    load = os.getloadavg()[0]
     for r in rows:
         if r["size"] >= 10_000:
-            worst = max(r["match_cpu"], r["match_gpu"])
-            verdict = "ok" if worst < TARGET_MATCH_S else "MISSED"
+            wall = max(r["match_cpu"], r["match_gpu"])
+            cpu = max(r["match_cpu_cpu"], r["match_gpu_cpu"])
+            verdict = "ok" if wall < TARGET_MATCH_S else ("MISSED" if cpu >= TARGET_MATCH_S else "MISSED on wall only")
             console.print(
-                f"match {r['size']:,}: {worst * 1000:.1f} ms (target < {TARGET_MATCH_S * 1000:.0f} ms) {verdict}"
+                f"match {r['size']:,}: {wall * 1000:.1f} ms wall, {cpu * 1000:.1f} ms CPU "
+                f"(target < {TARGET_MATCH_S * 1000:.0f} ms; 1-min load average {load:.1f} on {os.cpu_count()} CPUs) "
+                f"{verdict}"
             )
             verdict2 = "ok" if r["build"] < TARGET_INDEX_S else "MISSED"
             console.print(f"index {r['size']:,}: {r['build']:.1f} s (target < {TARGET_INDEX_S:.0f} s) {verdict2}")
-            if worst >= TARGET_MATCH_S or r["build"] >= TARGET_INDEX_S:
+            if wall >= TARGET_MATCH_S or r["build"] >= TARGET_INDEX_S:
                 failed.append(r["size"])
     return 1 if failed else 0
 

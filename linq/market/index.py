@@ -19,6 +19,7 @@ Only those providers are re-read (at the new head). If the cached block is no lo
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -206,9 +207,9 @@ class RegistryIndex:
         if self.cache_path is None or not self.cache_path.exists():
             return None
         try:
-            snap = IndexSnapshot.model_validate_json(self.cache_path.read_bytes())
-        except ValidationError:
-            return None  # an old or foreign file: rebuilt and overwritten by update()
+            snap = _snapshot_from_json(json.loads(self.cache_path.read_bytes()))
+        except (ValueError, KeyError, TypeError, IndexError, ValidationError):
+            return None  # an old, foreign or damaged file: rebuilt and overwritten by update()
         self.snapshot = snap
         return snap
 
@@ -372,6 +373,58 @@ class RegistryIndex:
             open_escrows=open_escrows,
             providers=tuple(providers),
         )
+
+
+def _snapshot_from_json(data: dict[str, Any]) -> IndexSnapshot:
+    """Our own cache file, read without per-field validation (pydantic + EIP-55 on 10,000 records takes
+    seconds). The header is validated; records are built as the chain reader builds them, and any
+    missing or mistyped field raises, which makes update() rebuild from the chain."""
+    providers = data.pop("providers")
+    header = IndexSnapshot.model_validate({**data, "providers": ()})
+    records = tuple(
+        ProviderRecord.model_construct(
+            address=p["address"],
+            active=bool(p["active"]),
+            registered_at=int(p["registered_at"]),
+            region=str(p["region"]),
+            meta_hash=str(p["meta_hash"]),
+            total=_capacity(p["total"]),
+            used=_capacity(p["used"]),
+            prices=BaseRanges.model_construct(
+                cpu_per_milli_hour=int(p["prices"]["cpu_per_milli_hour"]),
+                memory_per_mib_hour=int(p["prices"]["memory_per_mib_hour"]),
+                storage_per_gib_hour=int(p["prices"]["storage_per_gib_hour"]),
+            ),
+            reputation=ReputationCounters.model_construct(
+                completed=int(p["reputation"]["completed"]),
+                stopped_early=int(p["reputation"]["stopped_early"]),
+                cancelled=int(p["reputation"]["cancelled"]),
+                total_earned=int(p["reputation"]["total_earned"]),
+            ),
+            gpu_classes=tuple(
+                GpuClassRecord.model_construct(
+                    class_id=int(g["class_id"]),
+                    model=str(g["model"]),
+                    total=int(g["total"]),
+                    used=int(g["used"]),
+                    price_per_hour=int(g["price_per_hour"]),
+                )
+                for g in p["gpu_classes"]
+            ),
+        )
+        for p in providers
+    )
+    for record in records:  # the fields matching relies on must be present and well-typed
+        if not (isinstance(record.address, str) and len(record.address) == 42):
+            raise ValueError(f"cached provider address {record.address!r} is malformed")
+        _ = (record.total.cpu_millis, record.used.storage_gib, record.prices.cpu_per_milli_hour)
+    return header.model_copy(update={"providers": records})
+
+
+def _capacity(d: dict[str, Any]) -> Capacity:
+    return Capacity.model_construct(
+        cpu_millis=int(d["cpu_millis"]), memory_mib=int(d["memory_mib"]), storage_gib=int(d["storage_gib"])
+    )
 
 
 def _record(view: Any, gpus: dict[tuple[str, int], Any]) -> ProviderRecord:
