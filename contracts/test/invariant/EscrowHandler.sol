@@ -109,7 +109,7 @@ contract EscrowHandler is Test {
             succeeded["offer"]++;
             _track(IEscrow.Terms(requestor, o.provider, r, o.ratePerHour, salt));
             // the same offer again, even by another requestor and salt, must fail
-            vm.prank(requestors[(who + 1) % 2]);
+            vm.prank(requestors[(who % 2 + 1) % 2]);
             try esc.createFromOffer(o, sig, deposit, bytes32(++nextSalt)) {
                 offerReused = true;
             } catch {}
@@ -282,7 +282,7 @@ contract EscrowHandler is Test {
     function _pick(uint256 seed, IEscrow.Status want) internal view returns (uint256) {
         uint256 n = _escrows.length;
         for (uint256 k = 0; k < n; ++k) {
-            uint256 idx = (seed + k) % n;
+            uint256 idx = (seed % n + k) % n;
             if (esc.statusOf(_escrows[idx]) == want) return idx;
         }
         return seed % n;
