@@ -15,14 +15,19 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.escrow import Escrow
 from components.generated_secrets import GeneratedSecrets
 from linq.catalog import DeploymentSpec, RenderOptions, apply_patches, load_catalog, parse_patches, render
 from linq.catalog.names import ANNOTATION_ENDPOINT, namespace_for, workload_name
+from linq.placement import Placement, size_of
 from linq.stackconfig import DeploymentConfig, ProviderAccess
 
 # What a change of these stack fields does to the workload's pod template (restart/redeploy are rollouts).
 ANNOTATION_RESTARTED_AT = "linq.network/restarted-at"
 ANNOTATION_REDEPLOY = "linq.network/redeploy"
+# How the provider's agent finds the escrow that pays for a tenant namespace.
+ANNOTATION_ESCROW_ID = "linq.network/escrow-id"
+ANNOTATION_PROVIDER = "linq.network/provider"
 GENERATED_PLACEHOLDER = "generated-at-deploy-time"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "VirtualMachine")
 
@@ -120,20 +125,27 @@ def _pick(key: str):
 
 
 class AppDeployment(pulumi.ComponentResource):
-    """Outputs: namespace, endpoint, state (Running / Pending / Stopped), provider; escrow figures come
-    from the Escrow child when the stack funds one."""
+    """One deployment: its escrow (funded on chain), and its workload in an isolated tenant namespace on the
+    provider's cluster. Outputs: namespace, endpoint, state (Running / Stopped), provider, escrow figures.
+
+    `state: stopped` stops paying: the workload scales to zero and the escrow is settled early (the provider
+    keeps what it earned, the rest is refunded); `running` again funds a new escrow.
+    """
 
     namespace: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     state: pulumi.Output[str]
+    provider: pulumi.Output[str]
+    escrow: pulumi.Output[dict[str, Any]]
 
     def __init__(
         self,
         name: str,
         config: DeploymentConfig,
         *,
-        cluster: k8s.Provider,
-        access: ProviderAccess,
+        placement: Placement,
+        providers: dict[str, ProviderAccess],
+        cluster_for: Any,  # (address Output, access Output) -> k8s.Provider
         secret_values: dict[str, str],
         render_options: RenderOptions | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -142,19 +154,62 @@ class AppDeployment(pulumi.ComponentResource):
         rendered = render_app(config, secret_values, render_options)
         child = pulumi.ResourceOptions(parent=self)
 
+        escrow = None if config.state == "stopped" else self._escrow(name, config, placement)
+        # A matched escrow keeps its provider (ignore_changes), so the cluster follows the escrow, not a re-match.
+        provider: pulumi.Output[str] = (
+            escrow.terms.apply(lambda t: str(t["provider"]).lower()) if escrow is not None
+            else pulumi.Output.from_input(placement.provider)
+        )  # fmt: skip
+        access = provider.apply(lambda address: providers[address.lower()])
+        cluster = cluster_for(provider, access)
+
         generated_rules = load_catalog().get(config.template).generated_secrets if config.template else []
         generated = GeneratedSecrets(f"{name}-generated", generated_rules, opts=child) if generated_rules else None
         objects = [self._with_secret_outputs(m, secret_values, generated) for m in rendered.manifests]
+        objects = [self._with_escrow_annotations(m, escrow, provider) for m in objects]
 
-        group = k8s.yaml.v2.ConfigGroup(
-            f"{name}-app",
-            objs=objects,
-            opts=pulumi.ResourceOptions(parent=self, provider=cluster),
-        )
+        group = k8s.yaml.v2.ConfigGroup(f"{name}-app", objs=objects,
+                                        opts=pulumi.ResourceOptions(parent=self, provider=cluster))  # fmt: skip
         self.namespace = pulumi.Output.from_input(rendered.namespace)
-        self.endpoint = group.resources.apply(lambda _: endpoint_url(rendered, access))
+        self.provider = provider
+        self.endpoint = pulumi.Output.all(group.resources, access).apply(lambda args: endpoint_url(rendered, args[1]))
         self.state = group.resources.apply(lambda _: "Stopped" if config.state == "stopped" else "Running")
-        self.register_outputs({"namespace": self.namespace, "endpoint": self.endpoint, "state": self.state})
+        self.escrow = (
+            pulumi.Output.all(
+                escrow.escrow_id, escrow.status, escrow.deposited, escrow.earned, escrow.withdrawn,
+                escrow.remaining, escrow.end, escrow.runway, escrow.rate_per_hour,
+            ).apply(lambda v: dict(zip(ESCROW_FIELDS, v, strict=True)))
+            if escrow is not None else pulumi.Output.from_input({})
+        )  # fmt: skip
+        self.register_outputs({"namespace": self.namespace, "endpoint": self.endpoint, "state": self.state,
+                               "provider": self.provider, "escrow": self.escrow})  # fmt: skip
+
+    def _escrow(self, name: str, config: DeploymentConfig, placement: Placement) -> Escrow:
+        size = size_of(config)
+        resources = {
+            "cpu_millis": size.cpu_millis, "memory_mib": size.memory_mib, "storage_gib": size.storage_gib,
+            "gpu_class": placement.gpu_class_id if size.gpu_count else 0, "gpu_count": size.gpu_count,
+        }  # fmt: skip
+        return Escrow(
+            f"{name}-escrow",
+            provider=placement.provider,
+            resources=resources,
+            duration=config.duration,
+            deposit=config.deposit,
+            max_rate_per_hour=config.max_price_per_hour,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=None if placement.pinned else ["provider"]),
+        )
+
+    @staticmethod
+    def _with_escrow_annotations(
+        manifest: dict[str, Any], escrow: Escrow | None, provider: pulumi.Output[str]
+    ) -> dict[str, Any]:
+        if manifest["kind"] != "Namespace" or escrow is None:
+            return manifest
+        metadata = dict(manifest["metadata"])
+        metadata["annotations"] = {**metadata.get("annotations", {}), ANNOTATION_ESCROW_ID: escrow.escrow_id,
+                                   ANNOTATION_PROVIDER: provider}  # fmt: skip
+        return {**manifest, "metadata": metadata}
 
     @staticmethod
     def _with_secret_outputs(
@@ -171,3 +226,6 @@ class AppDeployment(pulumi.ComponentResource):
             else:
                 data[key] = pulumi.Output.secret(secret_values.get(key, value))
         return {**manifest, "stringData": data}
+
+
+ESCROW_FIELDS = ("id", "status", "deposited", "earned", "withdrawn", "remaining", "end", "runway", "ratePerHour")

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_deployment import AppDeployment
-from linq.placement import place
+from linq.placement import Placement, place
 from linq.stackconfig import (
     LOCAL_PROVIDER,
     ConfigError,
@@ -56,34 +56,41 @@ def devnet_kubeconfig(config: StackConfig) -> str:
     return path.read_text()
 
 
-def cluster_provider(address: str, access: ProviderAccess, config: StackConfig) -> k8s.Provider:
-    """One Kubernetes provider per compute provider. `cluster_identifier` pins its identity, so rotating the
-    kubeconfig updates the provider in place instead of replacing everything deployed through it."""
-    if access.devnet:
-        kubeconfig: pulumi.Input[str] = pulumi.Output.secret(devnet_kubeconfig(config))
-    else:
+def cluster_factory(name: str, config: StackConfig):
+    """Builds the deployment's `pulumi_kubernetes.Provider` for whichever provider its escrow is with.
+
+    `cluster_identifier` pins the cluster's identity, so rotating a kubeconfig updates the provider in
+    place instead of replacing everything deployed through it.
+    """
+
+    def kubeconfig_of(access: ProviderAccess) -> pulumi.Output[str]:
+        if access.devnet:
+            return pulumi.Output.secret(devnet_kubeconfig(config))
         assert access.kubeconfig_secret is not None
-        kubeconfig = pulumi.Config("linq").require_secret(access.kubeconfig_secret)
-    return k8s.Provider(
-        f"cluster-{access.cluster_id}",
-        kubeconfig=kubeconfig,
-        cluster_identifier=access.cluster_id,
-        delete_unreachable=True,
-    )
+        return pulumi.Config("linq").require_secret(access.kubeconfig_secret)
+
+    def build(provider: pulumi.Output[str], access: pulumi.Output[ProviderAccess]) -> k8s.Provider:
+        return k8s.Provider(
+            f"{name}-cluster",
+            kubeconfig=pulumi.Output.secret(access.apply(kubeconfig_of)),  # type: ignore[arg-type]
+            cluster_identifier=access.apply(lambda a: a.cluster_id),
+            delete_unreachable=True,
+        )
+
+    return build
 
 
-def provider_for(deployment: DeploymentConfig, config: StackConfig) -> tuple[str, ProviderAccess]:
+def placement_for(deployment: DeploymentConfig, config: StackConfig) -> Placement:
     """The pinned provider, or the best registry match among the providers this stack can reach."""
     placement = place(deployment, list(config.providers), config.network)
-    access = config.providers.get(placement.provider)
-    if access is None:
+    if placement.provider not in config.providers:
         raise ConfigError(
             f"linq:deployments.{deployment.name}.provider: {placement.provider} has no entry under linq:providers; "
             "add its clusterId and kubeconfigSecret (or devnet: true for the devnet's own cluster)"
         )
     for line in placement.explanation:
         pulumi.log.info(f"{deployment.name}: {line}")
-    return placement.provider, access
+    return placement
 
 
 def resolve_local_provider(config: StackConfig) -> StackConfig:
@@ -101,23 +108,20 @@ def resolve_local_provider(config: StackConfig) -> StackConfig:
 
 def run() -> None:
     config = resolve_local_provider(read_config())
-    clusters: dict[str, k8s.Provider] = {}
     summary: dict[str, Any] = {}
     for deployment in config.deployments:
-        address, access = provider_for(deployment, config)
-        if address not in clusters:
-            clusters[address] = cluster_provider(address, access, config)
         secret_values = {
             env_name: secret_config_value(key, f"linq:deployments.{deployment.name}.secrets.{env_name}")
             for env_name, key in deployment.secrets.items()
         }
         app = AppDeployment(
-            deployment.name, deployment, cluster=clusters[address], access=access, secret_values=secret_values
+            deployment.name,
+            deployment,
+            placement=placement_for(deployment, config),
+            providers=config.providers,
+            cluster_for=cluster_factory(deployment.name, config),
+            secret_values=secret_values,
         )
-        summary[deployment.name] = {
-            "namespace": app.namespace,
-            "endpoint": app.endpoint,
-            "state": app.state,
-            "provider": address,
-        }
+        summary[deployment.name] = {"namespace": app.namespace, "endpoint": app.endpoint, "state": app.state,
+                                    "provider": app.provider, "escrow": app.escrow}  # fmt: skip
     pulumi.export("deployments", summary)

@@ -43,17 +43,25 @@ class Network:
 @dataclass(frozen=True)
 class Placement:
     provider: str
+    pinned: bool
     rate_per_hour: int | None = None  # at registry prices, when matched
+    gpu_class_id: int = 0
     explanation: list[str] = field(default_factory=list)
 
 
-def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requirements:
+def size_of(deployment: DeploymentConfig):  # -> linq.catalog.plans.Resources
+    """The resources the deployment reserves: its plan's, its explicit ones, or its template's minimum plan."""
     catalog = load_catalog()
     fields = {"name": deployment.name, "template": deployment.template, "image": deployment.image,
               "vm": deployment.vm, "plan": deployment.plan, "resources": deployment.resources}  # fmt: skip
     spec = DeploymentSpec.model_validate({k: v for k, v in fields.items() if v is not None})
     min_plan = catalog.get(deployment.template).min_plan if deployment.template else "starter"
-    _plan, size = resolve_size(spec, catalog, min_plan)
+    return resolve_size(spec, catalog, min_plan)[1]
+
+
+def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requirements:
+    catalog = load_catalog()
+    size = size_of(deployment)
     gpu = None
     if size.gpu_count:
         need = catalog.get(deployment.template).gpu if deployment.template else None
@@ -79,7 +87,7 @@ def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requ
 def place(deployment: DeploymentConfig, reachable: list[str], network_config: NetworkConfig) -> Placement:
     """The pinned provider, or the top-ranked match among the reachable ones."""
     if deployment.provider:
-        return Placement(provider=deployment.provider.lower(), explanation=["pinned in the stack"])
+        return Placement(provider=deployment.provider.lower(), pinned=True, explanation=["pinned in the stack"])
     network = Network.from_config(network_config)
     from linq.market.chain import connect
     from linq.market.index import RegistryIndex
@@ -99,6 +107,8 @@ def place(deployment: DeploymentConfig, reachable: list[str], network_config: Ne
     best = result.candidates[0]
     return Placement(
         provider=best.provider.lower(),
+        pinned=False,
         rate_per_hour=best.rate_per_hour,
+        gpu_class_id=best.gpu_class_id or 0,
         explanation=[f"matched {best.provider} at {best.rate_per_hour} wei/h (score {best.score.total:.3f})"],
     )

@@ -43,6 +43,7 @@ def _config(devnet: Devnet, providers: list[str], name: str, **extra) -> dict[st
     access = {p: {"clusterId": f"devnet-{i}", "devnet": True} for i, p in enumerate(providers)}
     deployment = {"name": name, "template": "uptime-kuma", "duration": "2h", "region": "local", **extra}
     return {
+        "linq:devAccount": auto.ConfigValue("5"),
         "linq:network": auto.ConfigValue(json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)})),
         "linq:providers": auto.ConfigValue(json.dumps(access)),
         "linq:deployments": auto.ConfigValue(json.dumps([deployment])),
