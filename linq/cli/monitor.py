@@ -1,0 +1,302 @@
+"""`linq status | logs | metrics | issues`: the requestor's dashboard in the terminal.
+
+Where to look: --stack [PROJECT/]STACK reads the stack's `deployments` output from its Pulumi backend (the
+devnet's with --devnet-dir or $LINQ_DEVNET_DIR, else $PULUMI_BACKEND_URL); or name one deployment (its
+namespace follows the catalog's naming) or pass --namespace. The cluster: --kubeconfig, $KUBECONFIG, the
+devnet's kubeconfig, ~/.kube/config. Escrows are read live from the chain (--devnet-dir, or --rpc and
+--addresses) when reachable.
+
+Exit codes: 0 ok; 1 problems found (an issue, a deployment not Running/Stopped, no log line matched);
+2 bad usage or a source (cluster, chain, Prometheus, Pulumi backend) that cannot be reached.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from linq.market.units import UnitError, parse_duration_seconds
+from linq.monitor import logs as log_reader
+from linq.monitor import metrics as metric_reader
+from linq.monitor import render, snapshot, status, targets
+from linq.monitor.cluster import Cluster, default_kubeconfig
+from linq.monitor.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, InputError, MonitorError
+from linq.monitor.escrow import read_live
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Exit(click.ClickException):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code  # type: ignore[misc]  # per-instance exit codes are the point
+
+
+def _errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MonitorError as err:
+            raise Exit(str(err), err.exit_code) from None
+        except UnitError as err:
+            raise Exit(str(err), EXIT_USAGE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _options(fn: F, specs: list[Callable[[F], F]]) -> F:
+    for spec in reversed(specs):
+        fn = spec(fn)
+    return fn
+
+
+def where_options(fn: F) -> F:
+    return _options(fn, [
+        click.option("--namespace", "-n", default=None, help="The deployment's namespace (default: from its name)."),
+        click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="The provider cluster's kubeconfig (default: $KUBECONFIG, the devnet's, ~/.kube/config)."),
+        click.option("--context", default=None, help="Kubeconfig context (default: its current-context)."),
+        click.option("--devnet-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Local devnet state directory (default: $LINQ_DEVNET_DIR or .linq/devnet)."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables."),
+    ])  # fmt: skip
+
+
+def chain_options(fn: F) -> F:
+    return _options(fn, [
+        click.option("--stack", default=None, help="[PROJECT/]STACK whose `deployments` output to read."),
+        click.option("--project", default=None,
+                     help=f"Pulumi project of --stack (default: {targets.DEFAULT_PROJECT})."),
+        click.option("--escrow", "escrow_id", default=None, help="The deployment's escrow id (one deployment only)."),
+        click.option("--rpc", default=None, help="JSON-RPC URL to read escrows from (needs --addresses)."),
+        click.option("--addresses", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Address book JSON of --rpc's chain."),
+        click.option("--runway-threshold", default="2h", show_default=True,
+                     help="Warn when an escrow's runway is below this (e.g. 30m, 2h, 1d)."),
+    ])  # fmt: skip
+
+
+def _cluster(kubeconfig: Path | None, context: str | None, devnet_dir: Path | None) -> Cluster:
+    return Cluster.from_kubeconfig(kubeconfig or default_kubeconfig(devnet_dir), context)
+
+
+def _threshold(text: str) -> int:
+    seconds = parse_duration_seconds(text, field="--runway-threshold")
+    if seconds <= 0:
+        raise InputError("--runway-threshold", text, "must be longer than zero", "use e.g. 2h")
+    return seconds
+
+
+def _escrow_reader(devnet_dir: Path | None, rpc: str | None, addresses: Path | None) -> status.EscrowReader:
+    return lambda escrow_id: read_live(escrow_id, devnet_dir=devnet_dir, rpc_url=rpc, addresses=addresses)
+
+
+def _targets(deployment: str | None, namespace: str | None, stack: str | None, project: str | None,
+             escrow_id: str | None, devnet_dir: Path | None, cluster: Cluster) -> list[targets.Target]:  # fmt: skip
+    if stack:
+        if namespace:
+            raise InputError("--namespace", namespace, "cannot be combined with --stack",
+                             "the stack's outputs name each deployment's namespace; drop one of the two")  # fmt: skip
+        outputs = targets.read_stack_outputs(stack, project=project, devnet_dir=devnet_dir)
+        found = targets.from_outputs(outputs, f"stack {stack}")
+        if deployment:
+            found = [t for t in found if t.name == deployment]
+            if not found:
+                raise InputError("DEPLOYMENT", deployment, f"is not a deployment of stack {stack}",
+                                 "see `linq status --stack` for its names")  # fmt: skip
+        if escrow_id:
+            raise InputError("--escrow", escrow_id, "cannot be combined with --stack",
+                             "the stack records each deployment's escrow")  # fmt: skip
+        return found
+    if deployment or namespace:
+        return [targets.one(deployment, namespace, escrow_id)]
+    if escrow_id:
+        raise InputError("--escrow", escrow_id, "needs one deployment", "name the DEPLOYMENT or pass --namespace")
+    return targets.tenants(cluster)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+# ---- status ----------------------------------------------------------------------------------------------
+@click.command("status")
+@click.argument("deployment", required=False)
+@where_options
+@chain_options
+@click.option("--prometheus", default=None, help="Prometheus URL of the provider's LPStack, for resource use.")
+@_errors
+def status_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, escrow_id, rpc,
+                   addresses, runway_threshold, prometheus) -> None:  # fmt: skip
+    """Every deployment of a stack (or one): state computed live from the cluster, endpoint, provider,
+    resource use against the plan, escrow remaining and runway.
+
+    \b
+    Examples:
+      linq status --stack apps/dev
+      linq status chat --escrow 0x…          # one deployment by name, escrow read live
+      linq status -n lq-chat-1a2b3c4d --kubeconfig provider.yaml --json
+    """
+    threshold = _threshold(runway_threshold)
+    cluster = _cluster(kubeconfig, context, devnet_dir)
+    chosen = _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)
+    reader = _escrow_reader(devnet_dir, rpc, addresses)
+    rows = [status.collect(cluster, t, read_live=reader, runway_threshold=threshold, prometheus=prometheus)
+            for t in chosen]  # fmt: skip
+    healthy = all(r.healthy for r in rows)
+    if as_json:
+        _echo_json({"deployments": [r.to_json() for r in rows], "healthy": healthy})
+    else:
+        console = Console()
+        if not rows:
+            console.print("no deployments found (no tenant namespace on the cluster; try --stack)")
+        else:
+            console.print(render.status_table(rows, threshold))
+        for note in render.status_notes(rows):
+            console.print(f"• {note}", highlight=False)
+    sys.exit(EXIT_OK if healthy else EXIT_PROBLEMS)
+
+
+# ---- issues ----------------------------------------------------------------------------------------------
+@click.command("issues")
+@click.argument("deployment", required=False)
+@where_options
+@chain_options
+@_errors
+def issues_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, escrow_id, rpc,
+                   addresses, runway_threshold) -> None:  # fmt: skip
+    """Problems found automatically, each with a suggested fix: crash loops, OOM kills, image pull errors,
+    pods pending for capacity, failing probes, escrow runway below --runway-threshold, an escrow ended
+    while the workload still runs. Without DEPLOYMENT: every deployment of --stack, or every tenant
+    namespace of the cluster. Exit 1 when any issue is found."""
+    threshold = _threshold(runway_threshold)
+    cluster = _cluster(kubeconfig, context, devnet_dir)
+    chosen = _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)
+    reader = _escrow_reader(devnet_dir, rpc, addresses)
+    rows = [status.collect(cluster, t, read_live=reader, runway_threshold=threshold, with_usage=False)
+            for t in chosen]  # fmt: skip
+    found = [i for r in rows for i in r.issues]
+    if as_json:
+        _echo_json({"issues": [i.to_json() for i in found], "checked": [r.target.name for r in rows],
+                    "states": {r.target.name: r.state for r in rows}})  # fmt: skip
+    elif found:
+        Console().print(render.issues_table(found))
+    else:
+        click.echo(f"no issues in {len(rows)} deployment(s): {', '.join(r.target.name for r in rows) or '-'}")
+    for row in rows:
+        if row.escrow_note and row.target.escrow_id and not as_json:
+            click.echo(f"note: {row.target.name}: {row.escrow_note}", err=True)
+    sys.exit(EXIT_PROBLEMS if found else EXIT_OK)
+
+
+# ---- logs ------------------------------------------------------------------------------------------------
+@click.command("logs")
+@click.argument("deployment", required=False)
+@where_options
+@click.option("--stack", default=None, help="[PROJECT/]STACK to find DEPLOYMENT's namespace in.")
+@click.option("--project", default=None, help="Pulumi project of --stack.")
+@click.option("--follow", "-f", is_flag=True, help="Keep streaming new lines until interrupted.")
+@click.option("--since", default=None, help="Only lines newer than this (e.g. 10m, 1h, 90s).")
+@click.option("--grep", default=None, help="Only lines whose text matches this regular expression.")
+@click.option("--container", "-c", default=None, help="Only this container (default: every container).")
+@click.option("--tail", type=click.IntRange(min=0), default=None, help="Only the last N lines (after --grep).")
+@click.option("--previous", is_flag=True, help="The previous (crashed) instance of each container.")
+@click.option("--timestamps", is_flag=True, help="Show each line's time.")
+@_errors
+def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, follow, since,
+                 grep, container, tail, previous, timestamps) -> None:  # fmt: skip
+    """Container logs of a deployment from the Kubernetes API (pods/log). --json prints one JSON object
+    per line (pod, container, time, text). Exit 1 when --grep matched nothing."""
+    since_seconds = parse_duration_seconds(since, field="--since") if since else None
+    if since_seconds == 0:
+        raise InputError("--since", since, "must be longer than zero", "use e.g. 10m")
+    query = log_reader.LogQuery(container=container, since_seconds=since_seconds, tail=tail,
+                                grep=log_reader.compile_grep(grep), follow=follow, previous=previous)  # fmt: skip
+    cluster = _cluster(kubeconfig, context, devnet_dir)
+    chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster) if (deployment or namespace) \
+        else []  # fmt: skip
+    if len(chosen) != 1:
+        raise InputError("DEPLOYMENT", deployment or "", "is missing", "name one deployment (or pass --namespace)")
+    snap = snapshot.take(cluster, chosen[0])
+    multi = len(log_reader.streams(snap, container)) > 1
+
+    def show(line: log_reader.LogLine) -> None:
+        if as_json:
+            click.echo(json.dumps(line.to_json()))
+            return
+        prefix = f"[{line.pod}/{line.container}] " if multi else ""
+        stamp = f"{line.time} " if timestamps and line.time else ""
+        click.echo(f"{prefix}{stamp}{line.text}")
+
+    printed, failures = 0, []
+    if follow:
+        try:
+            for item in log_reader.follow(cluster, snap, query):
+                if isinstance(item, log_reader.StreamError):
+                    failures.append(item)
+                    click.echo(f"{item.pod}/{item.container}: {item.message}", err=True)
+                else:
+                    show(item)
+                    printed += 1
+        except KeyboardInterrupt:
+            pass
+    else:
+        lines, failures = log_reader.read(cluster, snap, query)
+        for failure in failures:
+            click.echo(f"{failure.pod}/{failure.container}: logs not available: {failure.message}", err=True)
+        for line in lines:
+            show(line)
+        printed = len(lines)
+    if failures and not printed and len(failures) == len(log_reader.streams(snap, container)):
+        raise Exit("no container's logs could be read (see above); the node serving them may be down", EXIT_USAGE)
+    sys.exit(EXIT_PROBLEMS if grep and not printed else EXIT_OK)
+
+
+# ---- metrics ---------------------------------------------------------------------------------------------
+@click.command("metrics")
+@click.argument("deployment", required=False)
+@where_options
+@click.option("--stack", default=None, help="[PROJECT/]STACK to find DEPLOYMENT's namespace in.")
+@click.option("--project", default=None, help="Pulumi project of --stack.")
+@click.option("--prometheus", default=None,
+              help="Prometheus URL of the provider's LPStack (else the Kubernetes API: requests, limits, "
+                   "metrics.k8s.io when served).")  # fmt: skip
+@click.option("--window", default="2m", show_default=True, help="Rate window for CPU and requests (PromQL).")
+@_errors
+def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, prometheus,
+                    window) -> None:  # fmt: skip
+    """CPU, memory and request rate of a deployment, against what its plan requests and limits.
+    Exit 1 when the deployment has no running pod to measure."""
+    window = metric_reader.check_window(window)
+    cluster = _cluster(kubeconfig, context, devnet_dir)
+    chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster) if (deployment or namespace) \
+        else []  # fmt: skip
+    if len(chosen) != 1:
+        raise InputError("DEPLOYMENT", deployment or "", "is missing", "name one deployment (or pass --namespace)")
+    snap = snapshot.take(cluster, chosen[0])
+    if not snap.namespace_exists:
+        raise InputError("DEPLOYMENT", chosen[0].name or chosen[0].namespace,
+                         f"has no namespace {chosen[0].namespace} on the cluster",
+                         "check the name (`linq status`), --namespace, or --kubeconfig")  # fmt: skip
+    usage = metric_reader.collect(cluster, snap, prometheus, window)
+    running = any(p["phase"] == "Running" for p in usage.pods)
+    if as_json:
+        _echo_json(usage.to_json())
+    else:
+        console = Console()
+        console.print(render.metrics_table(usage))
+        console.print(render.pods_table(usage))
+        for note in usage.notes:
+            console.print(f"• {note}", highlight=False)
+    sys.exit(EXIT_OK if running else EXIT_PROBLEMS)
+
+
+commands: list[click.Command] = [status_command, logs_command, metrics_command, issues_command]

@@ -1,0 +1,130 @@
+"""Terminal views: the status table with its runway bars, the issues list, the metrics table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.table import Table
+from rich.text import Text
+
+from linq.market.units import format_duration, format_lnq
+from linq.monitor.escrow import EscrowFigures
+from linq.monitor.issues import Issue
+from linq.monitor.metrics import Usage
+from linq.monitor.quantity import format_mib, format_millis
+from linq.monitor.status import DeploymentStatus
+
+STATE_STYLE = {"Running": "green", "Stopped": "dim", "Pending": "yellow", "Errored": "bold red"}
+BAR_WIDTH = 20
+
+
+def runway_bar(escrow: EscrowFigures, threshold: int, width: int = BAR_WIDTH) -> Text:
+    """remaining/deposited as a bar, coloured by runway against the warning threshold."""
+    filled = (escrow.remaining * width + escrow.deposited // 2) // escrow.deposited if escrow.deposited else 0
+    filled = min(max(filled, 1 if escrow.remaining else 0), width)
+    style = "red" if escrow.runway < threshold else "yellow" if escrow.runway < 4 * threshold else "green"
+    if not escrow.paid_through:
+        style = "red"
+    bar = Text("█" * filled, style=style)
+    bar.append("░" * (width - filled), style="dim")
+    percent = (escrow.remaining * 100 // escrow.deposited) if escrow.deposited else 0
+    bar.append(f" {percent}%")
+    return bar
+
+
+def empties_at(escrow: EscrowFigures) -> str:
+    if escrow.status == "Active" and escrow.end:
+        return dt.datetime.fromtimestamp(escrow.end, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if escrow.status == "Created":
+        return "not started (runway counts from start)"
+    return escrow.status.lower()
+
+
+def _usage_cell(used: int | None, planned: int, fmt: str) -> str:
+    render = format_millis if fmt == "cpu" else format_mib
+    plan = render(planned) if planned else "-"
+    return f"{render(used) if used is not None else '?'} / {plan}"
+
+
+def status_table(rows: list[DeploymentStatus], threshold: int) -> Table:
+    table = Table(title="deployments", title_justify="left", expand=False)
+    for column in ("deployment", "state", "endpoint", "provider", "pods", "cpu use/plan", "memory use/plan",
+                   "escrow remaining", "runway"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        plan = row.snap.plan()
+        usage = row.usage
+        state = Text(row.state, style=STATE_STYLE.get(row.state, ""))
+        provider = row.target.provider
+        provider = f"{provider[:6]}…{provider[-4:]}" if len(provider) > 12 else provider or "-"
+        if row.escrow is not None:
+            bar = runway_bar(row.escrow, threshold)
+            bar.append(f"\n{format_lnq(row.escrow.remaining)} of {format_lnq(row.escrow.deposited)}")
+            escrow_cell: Text | str = bar
+            runway = f"{format_duration(row.escrow.runway)}\nempty: {empties_at(row.escrow)}"
+        else:
+            escrow_cell, runway = "-", "-"
+        table.add_row(
+            row.target.name, state, row.target.endpoint or "-", provider, f"{row.snap.ready}/{row.snap.desired}",
+            _usage_cell(usage.cpu_millis if usage else None, plan["cpu_request_millis"], "cpu"),
+            _usage_cell(usage.memory_bytes if usage else None, plan["memory_request_bytes"], "memory"),
+            escrow_cell, runway,
+        )  # fmt: skip
+    return table
+
+
+def status_notes(rows: list[DeploymentStatus]) -> list[str]:
+    notes = []
+    for row in rows:
+        if row.state != "Running":
+            notes.append(f"{row.target.name}: {row.state} — {row.why}")
+        if row.escrow_note and row.target.escrow_id:
+            notes.append(f"{row.target.name}: {row.escrow_note}")
+        if row.escrow is not None and "stack" in row.escrow.source:
+            notes.append(f"{row.target.name}: escrow figures are from {row.escrow.source}")
+        errors = [i for i in row.issues if i.severity == "error"]
+        if errors or any(i.severity == "warning" for i in row.issues):
+            notes.append(f"{row.target.name}: {len(row.issues)} issue(s) — `linq issues {row.target.name}`")
+    return notes
+
+
+def issues_table(found: list[Issue]) -> Table:
+    table = Table(title=f"{len(found)} issue(s)", title_justify="left", show_lines=True)
+    for column in ("deployment", "severity", "kind", "where", "problem", "suggested fix"):
+        table.add_column(column, overflow="fold")
+    for issue in found:
+        style = "bold red" if issue.severity == "error" else "yellow"
+        table.add_row(issue.deployment, Text(issue.severity, style=style), issue.kind, issue.subject, issue.summary,
+                      issue.fix)  # fmt: skip
+    return table
+
+
+def metrics_table(usage: Usage) -> Table:
+    plan = usage.plan
+    table = Table(title=f"{usage.deployment} ({usage.namespace}) — source: {usage.source}", title_justify="left")
+    table.add_column("metric")
+    table.add_column("now", justify="right")
+    table.add_column("requested", justify="right")
+    table.add_column("limit", justify="right")
+    cpu = format_millis(usage.cpu_millis) if usage.cpu_millis is not None else "?"
+    memory = format_mib(usage.memory_bytes) if usage.memory_bytes is not None else "?"
+    rate = f"{usage.requests_per_second:g}/s" if usage.requests_per_second is not None else "?"
+    table.add_row("cpu", cpu, format_millis(plan.get("cpu_request_millis", 0)),
+                  format_millis(plan.get("cpu_limit_millis", 0)))  # fmt: skip
+    table.add_row("memory", memory, format_mib(plan.get("memory_request_bytes", 0)),
+                  format_mib(plan.get("memory_limit_bytes", 0)))  # fmt: skip
+    table.add_row("requests", rate, "-", "-")
+    return table
+
+
+def pods_table(usage: Usage) -> Table:
+    table = Table(title="pods", title_justify="left")
+    for column in ("pod", "phase", "ready", "restarts", "node", "cpu", "memory"):
+        table.add_column(column)
+    for pod in usage.pods:
+        use = usage.per_pod.get(pod["name"], {})
+        cpu = format_millis(use["cpu_millis"]) if "cpu_millis" in use else "?"
+        memory = format_mib(use["memory_bytes"]) if "memory_bytes" in use else "?"
+        table.add_row(pod["name"], pod["phase"], "yes" if pod["ready"] else "no", str(pod["restarts"]),
+                      pod["node"] or "-", cpu, memory)  # fmt: skip
+    return table
