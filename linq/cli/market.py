@@ -92,27 +92,19 @@ def json_option(fn: F) -> F:
 
 def requirement_options(fn: F) -> F:
     options = [
-        click.option(
-            "--plan", default=None, help="Plan name from templates/plans.yaml (starter … gpu-large)."
-        ),
+        click.option("--plan", default=None, help="Plan name from templates/plans.yaml (starter … gpu-large)."),
         click.option("--cpu", default=None, help="CPU: cores (2, 0.5) or millicores (1500m)."),
         click.option("--memory", default=None, help="Memory: 512Mi, 4Gi, or MiB."),
         click.option("--storage", default=None, help="Storage: 20Gi, 1Ti, or GiB."),
-        click.option(
-            "--gpu", default=None, help="GPUs as MODEL:COUNT (nvidia-a100:2) or #CLASS:COUNT (#1:2)."
-        ),
+        click.option("--gpu", default=None, help="GPUs as MODEL:COUNT (nvidia-a100:2) or #CLASS:COUNT (#1:2)."),
         click.option("--duration", default="1h", show_default=True, help="How long: 3600, 30m, 24h, 7d."),
         click.option("--max-price", default=None, help="Hourly ceiling in LNQ (0.05) or wei (42 wei)."),
         click.option("--max-total", default=None, help="Ceiling for the whole duration, LNQ or wei."),
-        click.option(
-            "--region", "regions", multiple=True, help="Wanted region (repeatable; 'eu' matches eu-*)."
-        ),
+        click.option("--region", "regions", multiple=True, help="Wanted region (repeatable; 'eu' matches eu-*)."),
         click.option("--min-reputation", type=float, default=0.0, show_default=True, help="Score in [0, 1]."),
         click.option("--allow", multiple=True, help="Only these provider addresses (repeatable)."),
         click.option("--deny", multiple=True, help="Never these provider addresses (repeatable)."),
-        click.option(
-            "--weights", default=None, help="Ranking weights, e.g. price=0.6,reputation=0.3,headroom=0.1."
-        ),
+        click.option("--weights", default=None, help="Ranking weights, e.g. price=0.6,reputation=0.3,headroom=0.1."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -133,9 +125,7 @@ def _default_cache(chain_id: int, registry: str) -> Path:
     return Path(base) / "linq" / "market" / f"{chain_id}-{registry.lower()}.json"
 
 
-def _open_index(
-    rpc: str | None, addresses: Path | None, index_path: Path | None
-) -> tuple[RegistryIndex, UpdateStats]:
+def _open_index(rpc: str | None, addresses: Path | None, index_path: Path | None) -> tuple[RegistryIndex, UpdateStats]:
     w3 = connect(rpc)
     book = load_address_book(addresses)
     chain_id = int(w3.eth.chain_id)
@@ -161,9 +151,7 @@ def _gpu_requirement(text: str | None) -> GpuRequirement | None:
         )
     if selector.startswith("#"):
         if not selector[1:].isdigit():
-            raise UnitError(
-                f"--gpu {text!r}: class {selector!r} is not a number; write #CLASS:COUNT, e.g. #1:2"
-            )
+            raise UnitError(f"--gpu {text!r}: class {selector!r} is not a number; write #CLASS:COUNT, e.g. #1:2")
         return GpuRequirement(class_id=int(selector[1:]), count=int(count_text))
     if not selector:
         raise UnitError(f"--gpu {text!r} names no model; write MODEL:COUNT, e.g. nvidia-a100:2")
@@ -199,8 +187,7 @@ def _requirements(
         cpu_m, mem, sto = size.cpu_millis, size.memory_mib, size.storage_gib
         if size.gpu_count and gpu_req is None:
             raise UnitError(
-                f"--plan {plan} includes {size.gpu_count} GPU(s); "
-                f"add --gpu MODEL:{size.gpu_count} to say which model"
+                f"--plan {plan} includes {size.gpu_count} GPU(s); add --gpu MODEL:{size.gpu_count} to say which model"
             )
     if cpu is not None:
         cpu_m = parse_cpu_millis(cpu, field="--cpu")
@@ -209,9 +196,7 @@ def _requirements(
     if storage is not None:
         sto = parse_storage_gib(storage, field="--storage")
     if not (plan or cpu or memory or storage or gpu):
-        raise UnitError(
-            "no resources given; pass --plan NAME or at least one of --cpu/--memory/--storage/--gpu"
-        )
+        raise UnitError("no resources given; pass --plan NAME or at least one of --cpu/--memory/--storage/--gpu")
     return Requirements(
         cpu_millis=cpu_m,
         memory_mib=mem,
@@ -230,10 +215,7 @@ def _requirements(
 
 
 def _gpu_text(p: ProviderRecord) -> str:
-    return (
-        ", ".join(f"{g.model} {g.free}/{g.total} @{format_rate(g.price_per_hour)}" for g in p.gpu_classes)
-        or "-"
-    )
+    return ", ".join(f"{g.model} {g.free}/{g.total} @{format_rate(g.price_per_hour)}" for g in p.gpu_classes) or "-"
 
 
 def _gpu_line(g: GpuClassRecord) -> str:
@@ -282,9 +264,7 @@ def providers_list(rpc, addresses, index_path, as_json, regions, active_only) ->
         and (not regions or any(region_matches(p.region, r) for r in regions))
     ]  # fmt: skip
     if as_json:
-        _echo_json(
-            {"index": _index_meta(index, stats), "providers": [p.model_dump(mode="json") for p in rows]}
-        )
+        _echo_json({"index": _index_meta(index, stats), "providers": [p.model_dump(mode="json") for p in rows]})
         return
     table = Table(title=f"{len(rows)} providers", caption=_stale_note(index, stats))
     table.add_column("provider", no_wrap=True)
@@ -315,8 +295,7 @@ def providers_show(address, rpc, addresses, index_path, as_json) -> None:
     record = next((p for p in index.providers if p.address == wanted), None)
     if record is None:
         raise click.ClickException(
-            f"ADDRESS {wanted} is not registered in {index.registry.address}; "
-            "`linq providers list` shows who is"
+            f"ADDRESS {wanted} is not registered in {index.registry.address}; `linq providers list` shows who is"
         )
     detail = record.reputation.detail
     if as_json:
@@ -411,9 +390,7 @@ def providers_match(rpc, addresses, index_path, as_json, explain, limit, **opts)
 # ----- estimate -----
 @click.command()
 @requirement_options
-@click.option(
-    "--provider", default=None, help="Price at this provider's registry prices (default: the best match)."
-)
+@click.option("--provider", default=None, help="Price at this provider's registry prices (default: the best match).")
 @network_options
 @json_option
 @_friendly
@@ -464,9 +441,7 @@ def estimate(rpc, addresses, index_path, as_json, provider, **opts) -> None:
     table.add_row("resources", f"{r.cpu_millis}m CPU, {r.memory_mib} MiB, {r.storage_gib} GiB"
                   + (f", {r.gpu_count} GPU class #{r.gpu_class}" if r.gpu_count else ""))  # fmt: skip
     table.add_row("rate", f"{format_rate(rate)}  ({rate} wei/h)")
-    table.add_row(
-        f"deposit for {format_duration(req.duration_seconds)}", f"{format_lnq(deposit)}  ({deposit} wei)"
-    )
+    table.add_row(f"deposit for {format_duration(req.duration_seconds)}", f"{format_lnq(deposit)}  ({deposit} wei)")
     table.add_row("runway of that deposit", format_duration(runway) if runway is not None else "unlimited")
     table.add_row("minimum deposit", f"{format_lnq(min_deposit)} ({format_duration(min_prepaid)} prepaid)")
     _console().print(table)
@@ -489,8 +464,7 @@ def _load_key(keystore: Path | None) -> str:
             return "0x" + bytes(Account.decrypt(json.loads(keystore.read_text()), password)).hex()
         except (ValueError, KeyError, json.JSONDecodeError) as err:
             raise click.ClickException(
-                f"--keystore {keystore} could not be decrypted ({type(err).__name__}); "
-                "check the file and password"
+                f"--keystore {keystore} could not be decrypted ({type(err).__name__}); check the file and password"
             ) from None
     key = os.environ.get(ENV_KEY)
     if not key:
@@ -505,9 +479,7 @@ def _load_key(keystore: Path | None) -> str:
 @click.option("--storage", default=None, help="Storage: 20Gi or GiB.")
 @click.option("--gpu-class", type=int, default=0, show_default=True, help="Your GPU class id.")
 @click.option("--gpu-count", type=int, default=0, show_default=True, help="GPUs of that class.")
-@click.option(
-    "--rate", default=None, help="LNQ per hour (default: your registry prices for these resources)."
-)
+@click.option("--rate", default=None, help="LNQ per hour (default: your registry prices for these resources).")
 @click.option("--min-duration", default="10m", show_default=True, help="Shortest escrow accepted.")
 @click.option("--max-duration", default="30d", show_default=True, help="Longest escrow accepted.")
 @click.option("--requestor", default=None, help="Only this requestor may take the offer (default: anyone).")
@@ -532,9 +504,7 @@ def offer_sign(
     try:
         provider = Account.from_key(key).address
     except Exception:
-        raise click.ClickException(
-            f"${ENV_KEY} is not a valid private key; give 0x + 64 hex digits"
-        ) from None
+        raise click.ClickException(f"${ENV_KEY} is not a valid private key; give 0x + 64 hex digits") from None
     cpu_m, mem, sto = 0, 0, 0
     if plan:
         size = plan_size(plan)

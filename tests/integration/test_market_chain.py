@@ -26,9 +26,7 @@ from linq.market.offers import Domain, Offer, SignedOffer, offer_digest
 
 pytestmark = pytest.mark.integration
 
-ANVIL_KEY0 = (
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's well-known dev key
-)
+ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's well-known dev key
 LNQ = 10**18
 REQUESTOR = "0x00000000000000000000000000000000000A11cE"
 
@@ -96,9 +94,7 @@ def test_python_offer_digest_equals_the_contracts(chain: Chain) -> None:
         on_chain = bytes(chain.escrow.functions.offerDigest(offer.as_tuple()).call())
         assert on_chain == offer_digest(offer, domain)
     other = Domain(chain_id=1, verifying_contract=chain.book.escrow)
-    assert bytes(chain.escrow.functions.offerDigest(offers[2].as_tuple()).call()) != offer_digest(
-        offers[2], other
-    )
+    assert bytes(chain.escrow.functions.offerDigest(offers[2].as_tuple()).call()) != offer_digest(offers[2], other)
 
 
 def test_offer_signed_by_the_cli_is_accepted_by_create_from_offer(chain: Chain, tmp_path: Path) -> None:

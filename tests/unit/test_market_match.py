@@ -50,9 +50,7 @@ def provider(
         meta_hash="0x" + "ab" * 32,
         total=Capacity(cpu_millis=total[0], memory_mib=total[1], storage_gib=total[2]),
         used=Capacity(cpu_millis=used[0], memory_mib=used[1], storage_gib=used[2]),
-        prices=BaseRanges(
-            cpu_per_milli_hour=prices[0], memory_per_mib_hour=prices[1], storage_per_gib_hour=prices[2]
-        ),
+        prices=BaseRanges(cpu_per_milli_hour=prices[0], memory_per_mib_hour=prices[1], storage_per_gib_hour=prices[2]),
         reputation=ReputationCounters(
             completed=completed, stopped_early=stopped, cancelled=cancelled, total_earned=completed * LNQ
         ),
@@ -61,9 +59,7 @@ def provider(
 
 
 def a100(class_id: int = 1, total: int = 4, used: int = 0, price: int = LNQ) -> GpuClassRecord:
-    return GpuClassRecord(
-        class_id=class_id, model="nvidia-a100", total=total, used=used, price_per_hour=price
-    )
+    return GpuClassRecord(class_id=class_id, model="nvidia-a100", total=total, used=used, price_per_hour=price)
 
 
 def test_exact_capacity_fit_is_accepted_and_one_unit_more_is_rejected_with_the_shortfall() -> None:
@@ -146,9 +142,7 @@ def test_gpu_by_model_picks_the_cheapest_class_with_room_and_prices_it() -> None
     dear_free = a100(class_id=2, total=8, used=0, price=3 * LNQ)
     p = provider(1, prices=(0, 0, 0), gpus=(cheap_full, dear_free))
     no_gpu = provider(2)
-    h100 = provider(
-        3, gpus=(GpuClassRecord(class_id=1, model="nvidia-h100", total=8, used=0, price_per_hour=LNQ),)
-    )
+    h100 = provider(3, gpus=(GpuClassRecord(class_id=1, model="nvidia-h100", total=8, used=0, price_per_hour=LNQ),))
     short = provider(4, gpus=(a100(class_id=5, total=4, used=3),))
     req = Requirements(gpu=GpuRequirement(model="nvidia-a100", count=2), duration_seconds=1800)
     result = match([p, no_gpu, h100, short], req)
@@ -260,16 +254,18 @@ def test_matches_ten_thousand_providers_in_under_50_ms() -> None:
         max_price_per_hour=3 * LNQ,
         gpu=GpuRequirement(model="nvidia-a100", count=2),
     )
+    # CPU time of this process: the machine running the suite is shared, wall time is measured by bench/match.py
     best = min(_timed(lambda: match(compiled, req)) for _ in range(5))
     result = match(compiled, req)
     assert result.considered == 10_000 and result.candidates
     assert len(result.candidates) + len(result.rejected) == 10_000
+    assert result.best == result.candidates[0]
     assert best < 0.050, f"match of 10,000 took {best * 1000:.1f} ms"
     expected = deposit_for(result.candidates[0].rate_per_hour, req.duration_seconds)
     assert result.candidates[0].total_cost == expected
 
 
 def _timed(fn) -> float:  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
+    start = time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.process_time() - start

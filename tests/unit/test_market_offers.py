@@ -46,9 +46,7 @@ DOMAIN = Domain(chain_id=31337, verifying_contract=ESCROW)
 def test_digest_equals_a_hand_computed_eip712_hash() -> None:
     """Independent of eth_account's encoder: the struct hashes written out as the contract does."""
     offer = make_offer()
-    resources_type = (
-        b"Resources(uint32 cpuMillis,uint32 memoryMiB,uint32 storageGiB,uint16 gpuClass,uint16 gpuCount)"
-    )
+    resources_type = b"Resources(uint32 cpuMillis,uint32 memoryMiB,uint32 storageGiB,uint16 gpuClass,uint16 gpuCount)"
     offer_type = (
         b"Offer(address provider,address requestor,Resources resources,uint128 ratePerHour,"
         b"uint64 minDuration,uint64 maxDuration,uint256 nonce,uint64 deadline)" + resources_type
@@ -146,9 +144,7 @@ def test_high_s_signature_is_refused() -> None:
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
     s = int.from_bytes(sig[32:64], "big")
     twin = sig[:32] + (n - s).to_bytes(32, "big") + bytes([55 - sig[64]])  # same signer, malleable
-    report = verify_offer(
-        SignedOffer(domain=DOMAIN, offer=signed.offer, signature="0x" + twin.hex()), now=NOW
-    )
+    report = verify_offer(SignedOffer(domain=DOMAIN, offer=signed.offer, signature="0x" + twin.hex()), now=NOW)
     assert not report.ok and "low s" in report.problems[0]
 
 

@@ -75,9 +75,7 @@ def test_offer_deposit_bounds_are_exactly_the_accepted_deposits(rate: int, a: in
 
 
 @given(u32, u32, u32, u64, u64, u64, st.integers(0, 2**16 - 1), st.integers(0, 2**100))
-def test_rate_is_the_exact_integer_sum(
-    c: int, m: int, s: int, pc: int, pm: int, ps: int, g: int, gp: int
-) -> None:
+def test_rate_is_the_exact_integer_sum(c: int, m: int, s: int, pc: int, pm: int, ps: int, g: int, gp: int) -> None:
     expected = c * pc + m * pm + s * ps + g * gp
     if expected > 2**128 - 1:
         with pytest.raises(PricingError, match="uint128"):

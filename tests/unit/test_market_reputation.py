@@ -30,9 +30,7 @@ def test_score_is_strictly_inside_zero_and_one(c: int, s: int, x: int, earned: i
 
 
 @given(st.integers(0, 10_000), st.integers(0, 100), st.integers(0, 100))
-def test_more_completions_never_lower_the_score_and_cancellations_never_raise_it(
-    c: int, s: int, x: int
-) -> None:
+def test_more_completions_never_lower_the_score_and_cancellations_never_raise_it(c: int, s: int, x: int) -> None:
     rich = 10**40
     assert reputation_score(c + 1, s, x, rich) >= reputation_score(c, s, x, rich)
     assert reputation_score(c, s, x + 1, rich) <= reputation_score(c, s, x, rich)
