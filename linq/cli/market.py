@@ -67,7 +67,10 @@ def _friendly(fn: F) -> F:
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "value"
-            raise click.ClickException(f"{where}: {first['msg']} (got {first.get('input')!r})") from None
+            flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "the input"
+            raise click.ClickException(
+                f"{where}: {first['msg']} (got {first.get('input')!r}); correct {flag} and run again"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
