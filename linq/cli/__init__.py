@@ -13,6 +13,7 @@ AREAS = [
     "devnet",
     "market",
     "lpstack",
+    "agent",
     "monitor",
 ]
 

@@ -1,0 +1,287 @@
+"""One reconcile pass of the provider agent: read the chain and the cluster, then act.
+
+    wait for our own pending transactions  (a crashed run's send lands before anything is decided)
+    scan events -> the escrows assigned to us (incremental, cursor in the state file)
+    read every open escrow on chain, list the tenant namespaces on the cluster
+    Created + namespace + workload ready   -> start   (status re-read just before sending)
+    Ended                                  -> finalize, then delete its namespaces
+    Stopped / Cancelled / Completed        -> delete its namespaces
+    Active, withdrawal due                 -> withdrawMany of every escrow with >= --min-withdraw earned
+    namespaces of unknown escrows or of other providers: left alone, reported
+
+Every decision comes from chain and cluster state read in this pass; the state file only saves rescans and
+remembers the last withdrawal (which the Withdrawn events also give). The contract refuses a second
+`start`, and the status is re-read right before sending one, so a restart at any point never double-starts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_utils import to_checksum_address
+from web3.logs import DISCARD
+
+from linq.agent import discovery
+from linq.agent import state as state_file
+from linq.agent.actionlog import ActionLog
+from linq.agent.cluster import Cluster, ClusterError, TenantNamespace
+from linq.chain import escrows as ops
+from linq.chain import faults
+from linq.chain.client import ChainClient
+from linq.chain.errors import ChainError, RpcUnavailable, TxReverted
+from linq.contracts.terms import Terms
+
+WITHDRAW_BATCH = 40  # escrows per withdrawMany: well inside a block's gas limit
+PENDING_WAIT_SECONDS = 120.0
+SETTLED = frozenset({"Cancelled", "Stopped", "Completed"})
+NamespacesByEscrow = dict[str, list[TenantNamespace]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    withdraw_every: int = 3600  # seconds of chain time between withdrawals
+    min_withdraw: int = 1  # wei: an escrow with less withdrawable is left for a later withdrawal
+    state_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.withdraw_every < 0:
+            raise ValueError(f"--withdraw-every {self.withdraw_every}s is negative; give 0 or more seconds")
+        if self.min_withdraw < 0:
+            raise ValueError(f"--min-withdraw {self.min_withdraw} wei is negative; give 0 or more")
+
+
+@dataclass
+class PassReport:
+    """What one pass saw and did (the JSON lines say the same, one event each)."""
+
+    block: int = 0
+    now: int = 0
+    discovered: list[str] = field(default_factory=list)
+    started: dict[str, str] = field(default_factory=dict)  # escrow id -> tx
+    withdrawn: dict[str, int] = field(default_factory=dict)  # escrow id -> wei
+    withdraw_txs: list[str] = field(default_factory=list)
+    finalized: dict[str, str] = field(default_factory=dict)  # escrow id -> tx
+    reclaimed: list[str] = field(default_factory=list)  # namespaces deleted
+    waiting: dict[str, str] = field(default_factory=dict)  # escrow id -> why not started yet
+    left_alone: dict[str, str] = field(default_factory=dict)  # namespace -> why the agent does not touch it
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class Agent:
+    """The reconcile loop's state and one pass of it; one Agent per provider wallet and cluster."""
+
+    def __init__(self, chain: ChainClient, cluster: Cluster, settings: Settings, log: ActionLog | None = None) -> None:
+        self.chain = chain
+        self.cluster = cluster
+        self.settings = settings
+        self.log = log or ActionLog()
+        self.provider = to_checksum_address(chain.address)
+        loaded = state_file.load(settings.state_file, chain_id=chain.chain_id, escrow_contract=chain.escrow.address,
+                                 provider=self.provider)  # fmt: skip
+        self.state = loaded.state
+        if loaded.note:
+            self.log.warning("state-reset", detail=loaded.note)
+        # What was already reported in this process, so a loop does not repeat the same line every interval.
+        self._reported: dict[str, str] = {}
+
+    # ---- the pass --------------------------------------------------------------------------------------
+    def reconcile_once(self) -> PassReport:
+        report = PassReport()
+        # A send of a killed run may still be pending: decide only once it has landed.
+        self.chain.transactor.wait_for_pending(PENDING_WAIT_SECONDS)
+        scan = discovery.scan(self.chain, self.state)
+        report.block = scan.to_block
+        for escrow_id in scan.new:
+            terms = self.state.escrows[escrow_id]
+            report.discovered.append(escrow_id)
+            self.log.info("escrow-discovered", escrow_id=escrow_id, requestor=terms.requestor,
+                          rate_per_hour=str(terms.rate_per_hour))  # fmt: skip
+
+        states = {eid: ops.read_state(self.chain, terms) for eid, terms in sorted(self.state.escrows.items())
+                  if eid not in self.state.done}  # fmt: skip
+        report.now = self.chain.now()
+        ours = self._our_namespaces(self.cluster.tenant_namespaces(), report)
+
+        for eid, escrow in states.items():
+            try:
+                self._reconcile_escrow(eid, escrow, ours.get(eid, []), report)
+            except (ChainError, ClusterError) as err:
+                if isinstance(err, RpcUnavailable):
+                    raise
+                report.errors.append(f"{eid}: {err}")
+                self.log.error("action-failed", escrow_id=eid, status=escrow.status, detail=str(err))
+
+        active = [s for s in states.values() if s.status == "Active" and s.escrow_id not in report.finalized]
+        try:
+            self._withdraw(active, report)
+        except (ChainError, ClusterError) as err:
+            if isinstance(err, RpcUnavailable):
+                raise
+            report.errors.append(f"withdraw: {err}")
+            self.log.error("action-failed", action="withdraw", detail=str(err))
+
+        faults.checkpoint("agent:before-save")
+        state_file.save(self.settings.state_file, self.state)
+        return report
+
+    # ---- namespaces ------------------------------------------------------------------------------------
+    def _our_namespaces(self, namespaces: list[TenantNamespace], report: PassReport) -> NamespacesByEscrow:
+        """escrow id -> our tenant namespaces; every other namespace is reported and left alone."""
+        ours: NamespacesByEscrow = defaultdict(list)
+        for ns in namespaces:
+            reason = self._foreign_reason(ns)
+            if reason is None:
+                ours[ns.escrow_key or ""].append(ns)
+                continue
+            report.left_alone[ns.name] = reason
+            self._report_once(f"ns:{ns.name}", reason, "namespace-left-alone", namespace=ns.name,
+                              escrow_id=ns.escrow_id or None, reason=reason)  # fmt: skip
+        return ours
+
+    def _foreign_reason(self, ns: TenantNamespace) -> str | None:
+        key = ns.escrow_key
+        if not ns.escrow_id:
+            return "tenant namespace without a linq.network/escrow-id annotation"
+        if key is None:
+            return f"linq.network/escrow-id {ns.escrow_id!r} is not an escrow id (0x + 64 hex digits)"
+        if ns.provider and ns.provider.lower() != self.provider.lower():
+            return f"belongs to provider {ns.provider}, not {self.provider}"
+        if key not in self.state.escrows:
+            return f"escrow {key} is not an escrow of provider {self.provider} on chain {self.chain.chain_id}"
+        if not ns.is_tenant:
+            return "names one of our escrows but lacks the linq.network/tenant label; not deleting it"
+        return None
+
+    # ---- one escrow --------------------------------------------------------------------------------------
+    def _reconcile_escrow(self, eid: str, escrow: ops.EscrowState, namespaces: list[TenantNamespace],
+                          report: PassReport) -> None:  # fmt: skip
+        status = escrow.status
+        if status == "Created":
+            self._maybe_start(eid, escrow.terms, namespaces, report)
+        elif status == "Ended":
+            self._finalize(eid, escrow.terms, report)
+            self._reclaim(eid, "Completed", namespaces, report)
+        elif status in SETTLED:
+            self._reclaim(eid, status, namespaces, report)
+        elif status == "None":
+            # The requestor moved it to another provider before start (the old id is deleted on chain).
+            self.state.done.add(eid)
+            self.log.info("escrow-moved-away", escrow_id=eid)
+            for ns in namespaces:
+                report.left_alone[ns.name] = f"escrow {eid} no longer exists (moved to another provider)"
+        elif status == "Active" and not namespaces:
+            self._report_once(f"active:{eid}", "no namespace", "active-without-namespace", level="warning",
+                              escrow_id=eid, detail="the escrow runs but no tenant namespace names it")  # fmt: skip
+
+    def _maybe_start(self, eid: str, terms: Terms, namespaces: list[TenantNamespace], report: PassReport) -> None:
+        live = [ns for ns in namespaces if not ns.terminating]
+        if not live:
+            self._wait(eid, "no tenant namespace annotated with this escrow yet", report)
+            return
+        for ns in live:
+            workloads = self.cluster.workloads(ns.name)
+            if not workloads:
+                self._wait(eid, f"namespace {ns.name} has no workload labelled linq.network/deployment yet", report)
+                return
+            not_ready = [w for w in workloads if not w.ready]
+            if not_ready:
+                w = not_ready[0]
+                self._wait(eid, f"{w.kind} {ns.name}/{w.name}: {w.detail}", report)
+                return
+        # Re-read right before sending: the pass's snapshot may be seconds old (a cancel, a move, another agent).
+        current = ops.STATUSES[int(self.chain.escrow.functions.statusOf(terms.as_tuple()).call())]
+        if current != "Created":
+            self.log.info("start-skipped", escrow_id=eid, status=current, detail="status changed before sending")
+            return
+        try:
+            result = self.chain.send(self.chain.escrow.functions.start(terms.as_tuple()), what=f"start escrow {eid}",
+                                     context={"provider": self.provider, "action": "start"}, step="start")  # fmt: skip
+        except TxReverted as err:
+            if err.error_name == "WrongStatus":  # started or cancelled between our read and the estimate
+                self.log.info("start-skipped", escrow_id=eid, detail=err.reason)
+                return
+            raise
+        started = self.chain.escrow.events.Started().process_receipt(result.receipt, errors=DISCARD)
+        end = int(started[0]["args"]["end"]) if started else 0
+        report.started[eid] = result.tx_hash
+        self._reported.pop(f"wait:{eid}", None)
+        self.log.info("escrow-started", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
+                      namespaces=[ns.name for ns in live], end=end)  # fmt: skip
+        faults.checkpoint("agent:after-start")
+
+    def _finalize(self, eid: str, terms: Terms, report: PassReport) -> None:
+        try:
+            result = self.chain.send(self.chain.escrow.functions.finalize(terms.as_tuple()),
+                                     what=f"finalize escrow {eid}", context={"provider": self.provider,
+                                     "action": "finalize"}, step="finalize")  # fmt: skip
+        except TxReverted as err:
+            if err.error_name == "WrongStatus":  # someone else finalized it first: anyone may
+                self.log.info("finalize-skipped", escrow_id=eid, detail=err.reason)
+                return
+            raise
+        events = self.chain.escrow.events.Finalized().process_receipt(result.receipt, errors=DISCARD)
+        to_provider = int(events[0]["args"]["toProvider"]) if events else 0
+        report.finalized[eid] = result.tx_hash
+        self.log.info("escrow-finalized", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
+                      to_provider=to_provider)  # fmt: skip
+        faults.checkpoint("agent:after-finalize")
+
+    def _reclaim(self, eid: str, status: str, namespaces: list[TenantNamespace], report: PassReport) -> None:
+        for ns in namespaces:
+            if ns.terminating:
+                continue
+            if self.cluster.delete_namespace(ns.name):
+                report.reclaimed.append(ns.name)
+                self.log.info("namespace-deleted", escrow_id=eid, namespace=ns.name, status=status)
+        if not namespaces:
+            # Settled and nothing left on the cluster: stop reading it every pass.
+            self.state.done.add(eid)
+
+    # ---- withdrawals ---------------------------------------------------------------------------------------
+    def _withdraw(self, active: list[ops.EscrowState], report: PassReport) -> None:
+        now = report.now
+        due_at = self.state.last_withdraw_at + self.settings.withdraw_every
+        if self.state.last_withdraw_at and now < due_at:
+            return
+        floor = max(self.settings.min_withdraw, 1)
+        batch = [s for s in active if s.withdrawable >= floor]
+        if not batch:
+            return
+        for i in range(0, len(batch), WITHDRAW_BATCH):
+            chunk = batch[i : i + WITHDRAW_BATCH]
+            call = self.chain.escrow.functions.withdrawMany([s.terms.as_tuple() for s in chunk])
+            result = self.chain.send(call, what=f"withdraw from {len(chunk)} escrow(s)",
+                                     context={"provider": self.provider, "action": "withdraw"},
+                                     step="withdrawMany")  # fmt: skip
+            amounts: dict[str, int] = {}
+            for event in self.chain.escrow.events.Withdrawn().process_receipt(result.receipt, errors=DISCARD):
+                key = discovery.escrow_key(event["args"]["id"])
+                amounts[key] = amounts.get(key, 0) + int(event["args"]["amount"])
+            block_time = int(self.chain.w3.eth.get_block(result.block_number)["timestamp"])
+            self.state.last_withdraw_at = max(self.state.last_withdraw_at, block_time)
+            report.withdraw_txs.append(result.tx_hash)
+            report.withdrawn.update(amounts)
+            for key, amount in sorted(amounts.items()):
+                self.log.info("escrow-withdrawn", escrow_id=key, tx=result.tx_hash, amount=amount,
+                              block=result.block_number)  # fmt: skip
+            self.log.info("withdraw-batch", tx=result.tx_hash, escrows=len(chunk), total=sum(amounts.values()),
+                          block=result.block_number)  # fmt: skip
+            faults.checkpoint("agent:after-withdraw")
+
+    # ---- reporting -----------------------------------------------------------------------------------------
+    def _wait(self, eid: str, reason: str, report: PassReport) -> None:
+        report.waiting[eid] = reason
+        self._report_once(f"wait:{eid}", reason, "escrow-waiting", escrow_id=eid, reason=reason)
+
+    def _report_once(self, key: str, value: str, event: str, *, level: str = "info", **fields: object) -> None:
+        """Log `event` when `key` first shows `value` in this process (not again every pass)."""
+        if self._reported.get(key) == value:
+            return
+        self._reported[key] = value
+        self.log.emit(event, level=level, **fields)
