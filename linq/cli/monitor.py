@@ -2,9 +2,9 @@
 
 Where to look: --stack [PROJECT/]STACK reads the stack's `deployments` output from its Pulumi backend (the
 devnet's with --devnet-dir or $LINQ_DEVNET_DIR, else $PULUMI_BACKEND_URL); or name one deployment (its
-namespace follows the catalog's naming) or pass --namespace. The cluster: --kubeconfig, $KUBECONFIG, the
-devnet's kubeconfig, ~/.kube/config. Escrows are read live from the chain (--devnet-dir, or --rpc and
---addresses) when reachable.
+namespace follows the catalog's naming) or pass --namespace. The cluster: --kubeconfig, --devnet-dir's
+kubeconfig, $KUBECONFIG, the default devnet's, ~/.kube/config. Escrows are read live from the chain
+(--devnet-dir, or --rpc and --addresses) when reachable.
 
 Exit codes: 0 ok; 1 problems found (an issue, a deployment not Running/Stopped, no log line matched);
 2 bad usage or a source (cluster, chain, Prometheus, Pulumi backend) that cannot be reached.
@@ -28,7 +28,7 @@ from linq.monitor import metrics as metric_reader
 from linq.monitor import render, snapshot, status, targets
 from linq.monitor.cluster import Cluster, default_kubeconfig
 from linq.monitor.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, InputError, MonitorError
-from linq.monitor.escrow import read_live
+from linq.monitor.escrow import parse_id, read_live
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,6 +117,8 @@ def _targets(deployment: str | None, namespace: str | None, stack: str | None, p
                              "the stack records each deployment's escrow")  # fmt: skip
         return found
     if deployment or namespace:
+        if escrow_id:
+            parse_id(escrow_id)  # a malformed id is a usage error, not a chain that cannot be read
         return [targets.one(deployment, namespace, escrow_id)]
     if escrow_id:
         raise InputError("--escrow", escrow_id, "needs one deployment", "name the DEPLOYMENT or pass --namespace")
@@ -188,7 +190,7 @@ def issues_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
         _echo_json({"issues": [i.to_json() for i in found], "checked": [r.target.name for r in rows],
                     "states": {r.target.name: r.state for r in rows}})  # fmt: skip
     elif found:
-        Console().print(render.issues_table(found))
+        Console().print(render.issues_view(found), highlight=False)
     else:
         click.echo(f"no issues in {len(rows)} deployment(s): {', '.join(r.target.name for r in rows) or '-'}")
     for row in rows:

@@ -38,12 +38,15 @@ class ApiError(MonitorError):
 
 
 def default_kubeconfig(devnet_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    if env.get("KUBECONFIG"):
-        return Path(env["KUBECONFIG"].split(os.pathsep)[0])
+    """An explicit --devnet-dir's kubeconfig, then $KUBECONFIG, the default devnet's, ~/.kube/config."""
     from linq.devnet import Devnet, default_state_dir
 
-    devnet = Devnet(devnet_dir or default_state_dir())
+    env = os.environ if env is None else env
+    if devnet_dir is not None:
+        return Devnet(devnet_dir).kubeconfig
+    if env.get("KUBECONFIG"):
+        return Path(env["KUBECONFIG"].split(os.pathsep)[0])
+    devnet = Devnet(default_state_dir())
     if devnet.kubeconfig.exists():
         return devnet.kubeconfig
     return Path.home() / ".kube" / "config"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -88,15 +89,21 @@ def status_notes(rows: list[DeploymentStatus]) -> list[str]:
     return notes
 
 
-def issues_table(found: list[Issue]) -> Table:
-    table = Table(title=f"{len(found)} issue(s)", title_justify="left", show_lines=True)
-    for column in ("deployment", "severity", "kind", "where", "problem", "suggested fix"):
-        table.add_column(column, overflow="fold")
+def issues_view(found: list[Issue]) -> Group:
+    """One block per issue (problem and fix on their own lines read better than a wrapped table)."""
+    blocks: list[Text] = [Text(f"{len(found)} issue(s)", style="bold")]
     for issue in found:
         style = "bold red" if issue.severity == "error" else "yellow"
-        table.add_row(issue.deployment, Text(issue.severity, style=style), issue.kind, issue.subject, issue.summary,
-                      issue.fix)  # fmt: skip
-    return table
+        block = Text()
+        block.append(f"{'✖' if issue.severity == 'error' else '!'} {issue.severity:<7} ", style=style)
+        block.append(f"{issue.kind}", style="bold")
+        block.append(f"  {issue.deployment} · {issue.subject}\n", style="dim")
+        block.append("  problem: ", style="bold")
+        block.append(issue.summary + "\n")
+        block.append("  fix:     ", style="bold")
+        block.append(issue.fix)
+        blocks.append(block)
+    return Group(*blocks)
 
 
 def metrics_table(usage: Usage) -> Table:
