@@ -190,6 +190,8 @@ def test_first_run_configures_both_hosts(hosts: HostList, workdir: dict[str, Pat
         assert "passwordauthentication no" in effective and "permitrootlogin without-password" in effective
         assert "kbdinteractiveauthentication no" in effective
     assert re.search(r"^# /swapfile none swap sw 0 0", _read(hosts, 1, "/etc/fstab"), re.M)
+    unit = _read(hosts, 0, "/etc/systemd/system/lpstack-firewall.service")
+    assert "ExecStart=/usr/sbin/nft --file /etc/nftables.d/lpstack.nft" in unit
 
     manifests = hosts[0].run("sudo ls /var/lib/rancher/k3s/server/manifests").stdout.split()
     assert sorted(manifests) == ["lpstack-config.yaml", "lpstack-namespace.yaml"]  # stale one removed
@@ -332,6 +334,7 @@ def test_reset_removes_k3s_and_lpstack_files_and_is_idempotent(hosts: HostList, 
         assert not _exists(hosts, index, "/etc/rancher/k3s")
         assert not _exists(hosts, index, "/var/lib/rancher/k3s")
         assert not _exists(hosts, index, "/etc/nftables.d/lpstack.nft")
+        assert not _exists(hosts, index, "/etc/systemd/system/lpstack-firewall.service")
         assert hosts[index].run("sudo nft list table inet lpstack", check=False).returncode != 0
         assert _exists(hosts, index, "/etc/ssh/sshd_config.d/00-lpstack.conf")  # never reopen password login
     again = _play(hosts, workdir, "reset.yml")
