@@ -187,7 +187,7 @@ class AppDeployment(pulumi.ComponentResource):
     def _escrow(self, name: str, config: DeploymentConfig, placement: Placement) -> Escrow:
         size = size_of(config)
         resources = {
-            "cpu_millis": size.cpu_millis, "memory_mib": size.memory_mib, "storage_gib": size.storage_gib,
+            "cpu_millis": size.cpu_millis, "memory_mib": size.memory_mib, "storage_gib": size.reserved_storage_gib,
             "gpu_class": placement.gpu_class_id if size.gpu_count else 0, "gpu_count": size.gpu_count,
         }  # fmt: skip
         return Escrow(
@@ -195,8 +195,9 @@ class AppDeployment(pulumi.ComponentResource):
             provider=placement.provider,
             resources=resources,
             duration=config.duration,
-            deposit=config.deposit,
-            max_rate_per_hour=config.max_price_per_hour,
+            # wei as decimal strings: Pulumi numbers are doubles and would round them
+            deposit=None if config.deposit is None else str(config.deposit),
+            max_rate_per_hour=None if config.max_price_per_hour is None else str(config.max_price_per_hour),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=None if placement.pinned else ["provider"]),
         )
 

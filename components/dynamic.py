@@ -16,6 +16,7 @@ and holds no client, lock or key until `configure` runs there.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,7 +72,9 @@ def profile_from(network: Mapping[str, Any]) -> NetworkProfile:
             rpc_url=network.get("rpcUrl"), chain_id=network.get("chainId"), addresses=network.get("addresses")
         )
     if kind == "devnet":
-        return resolve_profile(devnet_dir=network.get("devnetDir") or None, chain_id=network.get("chainId"))
+        # An explicit devnet wins over an ambient $LINQ_RPC_URL (which `linq devnet env` also exports).
+        devnet_dir = network.get("devnetDir") or os.environ.get("LINQ_DEVNET_DIR") or None
+        return resolve_profile(devnet_dir=devnet_dir, chain_id=network.get("chainId"))
     return resolve_profile()
 
 

@@ -74,7 +74,7 @@ def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requ
     return Requirements(
         cpu_millis=size.cpu_millis,
         memory_mib=size.memory_mib,
-        storage_gib=size.storage_gib,
+        storage_gib=size.reserved_storage_gib,
         gpu=gpu,
         duration_seconds=deployment.duration,
         max_price_per_hour=deployment.max_price_per_hour,

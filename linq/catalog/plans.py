@@ -24,6 +24,12 @@ class Resources(BaseModel):
     ephemeral_storage_gib: int = Field(default=2, gt=0, alias="ephemeralStorageGiB")
     gpu_count: int = Field(default=0, ge=0)
 
+    @property
+    def reserved_storage_gib(self) -> int:
+        """What the deployment takes of a provider's registered storage: its volumes plus its scratch space.
+        The one rule for escrows, matching and estimates."""
+        return self.storage_gib + self.ephemeral_storage_gib
+
     def covers(self, other: Resources) -> bool:
         """True when this size is at least `other` in CPU, memory and storage (GPUs are checked apart)."""
         return (

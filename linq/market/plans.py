@@ -38,7 +38,7 @@ def plan_size(name: str) -> PlanSize:
         name=plan.name,
         cpu_millis=plan.cpu_millis,
         memory_mib=plan.memory_mib,
-        storage_gib=plan.storage_gib + plan.ephemeral_storage_gib,
+        storage_gib=plan.reserved_storage_gib,
         gpu_count=plan.gpu_count,
     )
 

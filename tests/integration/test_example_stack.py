@@ -1,0 +1,46 @@
+"""The committed example stack (Pulumi.yaml + stacks/Pulumi.devnet.yaml) through the pulumi CLI, as a user runs it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from linq.devnet import Devnet, anvil
+from linq.engine import project_stack
+from linq.tools import locate
+
+pytestmark = pytest.mark.integration
+
+
+def test_pulumi_up_of_the_example_devnet_stack(devnet: Devnet, tmp_path) -> None:
+    from linq.chain.client import ChainClient
+    from linq.chain.devaccounts import register_provider
+    from linq.chain.network import devnet_profile
+    from linq.chain.signers import from_dev_account
+
+    # The devnet's own provider registers (as `linq devnet` + the provider playbook would).
+    provider = ChainClient(devnet_profile(devnet.state_dir),
+                           from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX))  # fmt: skip
+    register_provider(provider)
+
+    # A copy of the project, so `pulumi stack init` writes its salt there, not into the repository.
+    project = yaml.safe_load((locate.PROJECT_ROOT / "Pulumi.yaml").read_text())
+    project["runtime"]["options"]["virtualenv"] = str(locate.PROJECT_ROOT / ".venv")
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    shutil.copytree(locate.PROJECT_ROOT / "stacks", tmp_path / "stacks")
+
+    stack = project_stack(devnet, stack="devnet", work_dir=tmp_path)
+    preview = stack.preview()
+    # the app's objects expand once the escrow (and so the provider's cluster) is known: stack, provider,
+    # component, escrow, generated secrets and the cluster provider show at the first preview
+    assert preview.change_summary.get("create", 0) >= 5
+    up = stack.up()
+    chat = up.outputs["deployments"].value["chat"]
+    assert chat["state"] == "Running"
+    assert chat["provider"] == provider.signer.address.lower()
+    assert chat["escrow"]["status"] == "Created" and int(chat["escrow"]["deposited"]) > 0
+    after = stack.preview().change_summary
+    assert set(after) == {"same"}, after
+    stack.destroy()
