@@ -6,7 +6,7 @@
     Created + namespace + workload ready   -> start   (status re-read just before sending)
     Ended                                  -> finalize, then delete its namespaces
     Stopped / Cancelled / Completed        -> delete its namespaces
-    Active, withdrawal due                 -> withdrawMany of every escrow with >= --min-withdraw earned
+    Active, withdrawal due                 -> withdrawMany of every escrow with >= --min-withdraw withdrawable
     namespaces of unknown escrows or of other providers: left alone, reported
 
 Every decision comes from chain and cluster state read in this pass; the state file only saves rescans and
@@ -245,9 +245,10 @@ class Agent:
 
     # ---- withdrawals ---------------------------------------------------------------------------------------
     def _withdraw(self, active: list[ops.EscrowState], report: PassReport) -> None:
-        now = report.now
-        due_at = self.state.last_withdraw_at + self.settings.withdraw_every
-        if self.state.last_withdraw_at and now < due_at:
+        # Due `withdraw_every` after the last withdrawal; before the first one, after the earliest start (so a
+        # fresh escrow is not paid out in dust). Both times come from the chain, so a lost state file keeps them.
+        since = self.state.last_withdraw_at or min((s.start for s in active), default=0)
+        if report.now < since + self.settings.withdraw_every:
             return
         floor = max(self.settings.min_withdraw, 1)
         batch = [s for s in active if s.withdrawable >= floor]

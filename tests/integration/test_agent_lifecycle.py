@@ -86,7 +86,7 @@ def test_start_when_available_withdraw_finalize_reclaim(
     bank: ChainClient, api: KubeAPI, make_agent: AgentFactory
 ) -> None:
     provider, requestor = new_provider(bank), new_requestor(bank)
-    terms = lab.fund_escrow(requestor, provider.address, seconds=2 * 3600)
+    terms = lab.fund_escrow(requestor, provider.address, seconds=3 * 3600)
     eid = key(terms)
     deposited = ops.read_state(bank, terms).deposited
     agent, out = make_agent(provider, withdraw_every=3600)
@@ -112,8 +112,10 @@ def test_start_when_available_withdraw_finalize_reclaim(
     start = int(started[0]["args"]["start"])
     assert ops.read_state(bank, terms).status == "Active"
 
-    # First withdrawal is due at once (none before); the provider gets exactly what was earned.
+    # The first withdrawal is due an hour after the start; the provider gets exactly what was earned.
     before = bank.lnq_balance(provider.address)
+    advance(bank, 1800)
+    assert agent.reconcile_once().withdraw_txs == []
     advance(bank, 1800)
     report = agent.reconcile_once()
     assert len(report.withdraw_txs) == 1
@@ -132,7 +134,7 @@ def test_start_when_available_withdraw_finalize_reclaim(
     assert len(report.withdraw_txs) == 1 and report.withdrawn[eid] > 0
 
     # Past the end: finalized (the remainder paid), namespace deleted, escrow retired from the state.
-    advance(bank, 7200)
+    advance(bank, 3 * 3600)
     report = agent.reconcile_once()
     assert list(report.finalized) == [eid] and report.reclaimed == [ns]
     lab.wait_namespace_gone(api, ns)
