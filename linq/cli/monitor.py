@@ -161,7 +161,7 @@ def status_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
         if not rows:
             console.print("no deployments found (no tenant namespace on the cluster; try --stack)")
         else:
-            console.print(render.status_table(rows, threshold))
+            console.print(render.status_view(rows, threshold), highlight=False)
         for note in render.status_notes(rows):
             console.print(f"• {note}", highlight=False)
     sys.exit(EXIT_OK if healthy else EXIT_PROBLEMS)

@@ -82,7 +82,8 @@ def from_snapshot(data: Mapping[str, Any]) -> EscrowFigures:
     return EscrowFigures(
         escrow_id=str(data.get("id") or data.get("escrow_id") or ""), status=str(data.get("status", "")),
         deposited=num("deposited"), earned=num("earned"), withdrawn=num("withdrawn"), remaining=num("remaining"),
-        start=num("start"), end=num("end"), now=num("now"), rate_per_hour=num("rate_per_hour"),
+        start=num("start"), end=num("end"), now=num("now"),
+        rate_per_hour=num("rate_per_hour") or num("ratePerHour"),
         runway=num("runway"), source="stack outputs (as of the last pulumi up)",
     )  # fmt: skip
 

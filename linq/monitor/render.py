@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from rich.console import Group
 from rich.table import Table
@@ -41,37 +42,38 @@ def empties_at(escrow: EscrowFigures) -> str:
     return escrow.status.lower()
 
 
-def _usage_cell(used: int | None, planned: int, fmt: str) -> str:
-    render = format_millis if fmt == "cpu" else format_mib
-    plan = render(planned) if planned else "-"
-    return f"{render(used) if used is not None else '?'} / {plan}"
+def _usage(used: int | None, planned: int, render: Callable[[int], str]) -> str:
+    return f"{render(used) if used is not None else '?'} / {render(planned) if planned else '-'}"
 
 
-def status_table(rows: list[DeploymentStatus], threshold: int) -> Table:
-    table = Table(title="deployments", title_justify="left", expand=False)
-    for column in ("deployment", "state", "endpoint", "provider", "pods", "cpu use/plan", "memory use/plan",
-                   "escrow remaining", "runway"):  # fmt: skip
-        table.add_column(column, overflow="fold")
+def status_view(rows: list[DeploymentStatus], threshold: int) -> Group:
+    """One block per deployment: it fits an 80-column terminal, where a nine-column table would not."""
+    blocks: list[Text] = []
     for row in rows:
-        plan = row.snap.plan()
-        usage = row.usage
-        state = Text(row.state, style=STATE_STYLE.get(row.state, ""))
-        provider = row.target.provider
-        provider = f"{provider[:6]}…{provider[-4:]}" if len(provider) > 12 else provider or "-"
+        plan, usage, t = row.snap.plan(), row.usage, row.target
+        cpu = _usage(usage.cpu_millis if usage else None, plan["cpu_request_millis"], format_millis)
+        memory = _usage(usage.memory_bytes if usage else None, plan["memory_request_bytes"], format_mib)
+        block = Text()
+        block.append(t.name, style="bold")
+        block.append(f"  ● {row.state}", style=STATE_STYLE.get(row.state, ""))
+        block.append(f"  {row.snap.ready}/{row.snap.desired} ready  {t.namespace}\n", style="dim")
+        block.append(f"  {'endpoint':<9}", style="bold")
+        block.append(f"{t.endpoint or '-'}\n")
+        block.append(f"  {'provider':<9}", style="bold")
+        block.append(f"{t.provider or '-'}\n")
+        block.append(f"  {'use/plan':<9}", style="bold")
+        block.append(f"cpu {cpu}   memory {memory}")
+        if usage is None or usage.cpu_millis is None:
+            block.append("   (use needs --prometheus)", style="dim")
         if row.escrow is not None:
-            bar = runway_bar(row.escrow, threshold)
-            bar.append(f"\n{format_lnq(row.escrow.remaining)} of {format_lnq(row.escrow.deposited)}")
-            escrow_cell: Text | str = bar
-            runway = f"{format_duration(row.escrow.runway)}\nempty: {empties_at(row.escrow)}"
-        else:
-            escrow_cell, runway = "-", "-"
-        table.add_row(
-            row.target.name, state, row.target.endpoint or "-", provider, f"{row.snap.ready}/{row.snap.desired}",
-            _usage_cell(usage.cpu_millis if usage else None, plan["cpu_request_millis"], "cpu"),
-            _usage_cell(usage.memory_bytes if usage else None, plan["memory_request_bytes"], "memory"),
-            escrow_cell, runway,
-        )  # fmt: skip
-    return table
+            e = row.escrow
+            block.append(f"\n  {'escrow':<9}", style="bold")
+            block.append_text(runway_bar(e, threshold))
+            block.append(f"  {format_lnq(e.remaining)} of {format_lnq(e.deposited)} left ({e.status})")
+            block.append(f"\n  {'runway':<9}", style="bold")
+            block.append(f"{format_duration(e.runway)}  · empty: {empties_at(e)}")
+        blocks.append(block)
+    return Group(*blocks)
 
 
 def status_notes(rows: list[DeploymentStatus]) -> list[str]:

@@ -91,6 +91,7 @@ class Event:
 class Snapshot:
     target: Target
     namespace_exists: bool
+    annotations: dict[str, str] = field(default_factory=dict)  # the namespace's (escrow id, provider)
     workloads: list[Workload] = field(default_factory=list)
     pods: list[Pod] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -175,9 +176,10 @@ def _event(obj: dict[str, Any]) -> Event:
 
 def take(cluster: Cluster, target: Target) -> Snapshot:
     ns = target.namespace
-    if cluster.get_optional(f"/api/v1/namespaces/{ns}") is None:
+    namespace = cluster.get_optional(f"/api/v1/namespaces/{ns}")
+    if namespace is None:
         return Snapshot(target, namespace_exists=False)
-    snap = Snapshot(target, namespace_exists=True)
+    snap = Snapshot(target, namespace_exists=True, annotations=dict(namespace["metadata"].get("annotations", {})))
     for kind, path in WORKLOAD_PATHS:
         for obj in cluster.items(path.format(ns=ns)):
             spec = obj.get("spec", {})

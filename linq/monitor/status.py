@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from linq.monitor import issues as issue_rules
@@ -14,6 +14,9 @@ from linq.monitor.escrow import EscrowFigures, from_snapshot
 from linq.monitor.targets import Target
 
 EscrowReader = Callable[[str], EscrowFigures]
+# Written on the tenant namespace by components.app_deployment (a component; linq never imports components).
+ANNOTATION_ESCROW_ID = "linq.network/escrow-id"
+ANNOTATION_PROVIDER = "linq.network/provider"
 
 
 @dataclass
@@ -60,10 +63,22 @@ def escrow_for(target: Target, read_live: EscrowReader | None) -> tuple[EscrowFi
     return None, "no network given to read the escrow"
 
 
+def with_namespace_records(target: Target, snap: snapshot.Snapshot) -> Target:
+    """Fill the escrow id and provider from the tenant namespace's annotations (AppDeployment writes them
+    for the provider's agent) when the command line or the stack did not give them."""
+    escrow_id = target.escrow_id or snap.annotations.get(ANNOTATION_ESCROW_ID, "")
+    provider = target.provider or snap.annotations.get(ANNOTATION_PROVIDER, "")
+    if (escrow_id, provider) == (target.escrow_id, target.provider):
+        return target
+    return replace(target, escrow_id=escrow_id, provider=provider)
+
+
 def collect(cluster: Cluster, target: Target, *, read_live: EscrowReader | None, runway_threshold: int,
             prometheus: str | None = None, window: str = "2m", with_usage: bool = True
             ) -> DeploymentStatus:  # fmt: skip
     snap = snapshot.take(cluster, target)
+    target = with_namespace_records(target, snap)
+    snap.target = target
     escrow, note = escrow_for(target, read_live)
     found = issue_rules.find(snap, escrow, runway_threshold)
     state, why = snapshot.live_state(snap, [i.summary for i in found
