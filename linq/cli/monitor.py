@@ -294,6 +294,7 @@ def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_j
         _echo_json(usage.to_json())
     else:
         console = Console()
+        console.print(f"{usage.deployment} ({usage.namespace}) — source: {usage.source}", highlight=False)
         console.print(render.metrics_table(usage))
         console.print(render.pods_table(usage))
         for note in usage.notes:

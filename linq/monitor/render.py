@@ -69,7 +69,9 @@ def status_view(rows: list[DeploymentStatus], threshold: int) -> Group:
             e = row.escrow
             block.append(f"\n  {'escrow':<9}", style="bold")
             block.append_text(runway_bar(e, threshold))
-            block.append(f"  {format_lnq(e.remaining)} of {format_lnq(e.deposited)} left ({e.status})")
+            block.append(f"  {e.status}")
+            block.append(f"\n  {'funds':<9}", style="bold")
+            block.append(f"{format_lnq(e.remaining)} left of {format_lnq(e.deposited)}")
             block.append(f"\n  {'runway':<9}", style="bold")
             block.append(f"{format_duration(e.runway)}  · empty: {empties_at(e)}")
         blocks.append(block)
@@ -110,7 +112,7 @@ def issues_view(found: list[Issue]) -> Group:
 
 def metrics_table(usage: Usage) -> Table:
     plan = usage.plan
-    table = Table(title=f"{usage.deployment} ({usage.namespace}) — source: {usage.source}", title_justify="left")
+    table = Table()
     table.add_column("metric")
     table.add_column("now", justify="right")
     table.add_column("requested", justify="right")
@@ -129,7 +131,7 @@ def metrics_table(usage: Usage) -> Table:
 def pods_table(usage: Usage) -> Table:
     table = Table(title="pods", title_justify="left")
     for column in ("pod", "phase", "ready", "restarts", "node", "cpu", "memory"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for pod in usage.pods:
         use = usage.per_pod.get(pod["name"], {})
         cpu = format_millis(use["cpu_millis"]) if "cpu_millis" in use else "?"
