@@ -19,7 +19,7 @@ unit: setup       ## fast tests only (no servers)
 	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 demo: setup       ## the main job end to end on the embedded devnet
-	.venv/bin/linq demo
+	$(PY) -m components.demo
 
 devnet-up: setup
 	.venv/bin/linq devnet up

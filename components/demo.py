@@ -1,0 +1,270 @@
+"""`make demo`: the whole protocol on the embedded devnet, from deployment to settlement, step by step.
+
+devnet up -> a provider installs its LPStack and registers on chain (Pulumi: ProviderCluster) -> the
+requestor runs `pulumi up` of the example stack (stacks/Pulumi.devnet.yaml: Open WebUI, escrow funded) ->
+the provider's agent starts the escrow once the workload is Ready -> chain time advances -> the agent
+withdraws -> the requestor tops up (longer duration, in place) -> the requestor stops early (escrow
+settled) -> the agent reclaims the namespace -> a settlement summary read back from the chain, to the wei,
+with every transaction hash.
+
+Lives beside the components (not in `linq`) because it drives Pulumi programs built from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from linq.devnet import Devnet, anvil
+from linq.tools import locate
+
+HOURS = 3600
+
+
+@dataclass
+class Settlement:
+    escrow_ids: list[str]
+    deposited: int
+    paid_to_provider: int
+    refunded: int
+    requestor_delta: int
+    provider_delta: int
+    transactions: list[tuple[str, str]] = field(default_factory=list)  # (what, tx hash)
+
+    @property
+    def balanced(self) -> bool:
+        return (
+            self.paid_to_provider + self.refunded == self.deposited
+            and self.requestor_delta == self.refunded - self.deposited
+            and self.provider_delta == self.paid_to_provider
+        )
+
+
+class Demo:
+    def __init__(self, state_dir: Path, console: Console) -> None:
+        self.devnet = Devnet(state_dir)
+        self.console = console
+        self.work = state_dir / "demo"
+        self.step_no = 0
+
+    # ---- presentation --------------------------------------------------------------------------------
+    def step(self, title: str) -> None:
+        self.step_no += 1
+        self.console.rule(f"[bold cyan]{self.step_no}. {title}")
+
+    def say(self, text: str) -> None:
+        self.console.print(f"   {text}")
+
+    # ---- chain helpers ------------------------------------------------------------------------------
+    def client(self, index: int):  # -> linq.chain.client.ChainClient
+        from linq.chain.client import ChainClient
+        from linq.chain.network import devnet_profile
+        from linq.chain.signers import from_dev_account
+
+        return ChainClient(devnet_profile(self.devnet.state_dir), from_dev_account(self.devnet.state_dir, index))
+
+    def lnq_balance(self, address: str) -> int:
+        client = self.client(anvil.DEPLOYER_INDEX)
+        return int(client.lnq.functions.balanceOf(client.w3.to_checksum_address(address)).call())
+
+    # ---- the steps ----------------------------------------------------------------------------------
+    def start_devnet(self) -> None:
+        self.step("Start the embedded devnet (anvil + contracts, Kubernetes with kwok nodes, Pulumi backend)")
+        if self.devnet.running():
+            self.devnet.down()
+        if self.devnet.state_dir.exists():
+            shutil.rmtree(self.devnet.state_dir)
+        started = time.monotonic()
+        endpoints = self.devnet.up(progress=lambda m: self.say(f"• {m}"))
+        self.say(f"ready in {time.monotonic() - started:.1f}s: chain {endpoints.rpc_url}, "
+                 f"Kubernetes {endpoints.kube_server}")  # fmt: skip
+        self.work.mkdir(parents=True, exist_ok=True)
+
+    def provider_joins(self) -> str:
+        self.step("The provider installs its LPStack and registers capacity and prices on chain (pulumi up)")
+        import pulumi
+
+        from components.provider_cluster import ProviderCluster
+        from linq.engine import inline_stack
+        from lpstack import load_config
+
+        address = anvil.dev_addresses(self.devnet.state_dir)[anvil.LOCAL_PROVIDER_INDEX]
+        config = load_config({"cluster_name": "devnet", "provider_address": address, "region": "local",
+                              "public_domain": "apps.devnet.local",
+                              "features": {"observability": False, "istio": False}}, source="demo")  # fmt: skip
+        registration = {"cpu": 16_000, "memory": 65_536, "storage": 1_000, "price_cpu": str(10**12),
+                        "price_memory": str(10**11), "price_storage": str(10**13)}  # fmt: skip
+        kubeconfig = self.devnet.kubeconfig.read_text()
+
+        def program() -> None:
+            cluster = ProviderCluster("devnet", config, kubeconfig=pulumi.Output.secret(kubeconfig),
+                                      registration=registration)  # fmt: skip
+            pulumi.export("provider", cluster.provider_address)
+            pulumi.export("objects", cluster.object_count)
+
+        stack = inline_stack(
+            self.devnet, project="provider", stack="devnet", program=program, work_dir=self.work / "provider",
+            config={"linq:network": json.dumps({"kind": "devnet", "devnetDir": str(self.devnet.state_dir)}),
+                    "linq:devAccount": str(anvil.LOCAL_PROVIDER_INDEX)},
+        )  # fmt: skip
+        (self.work / "provider").mkdir(parents=True, exist_ok=True)
+        up = stack.up()
+        self.say(f"provider {up.outputs['provider'].value} registered; LPStack: {up.outputs['objects'].value} objects")
+        return str(up.outputs["provider"].value)
+
+    def requestor_stack(self):  # -> pulumi.automation.Stack
+        from linq.engine import project_stack
+
+        project_dir = self.work / "requestor"
+        project_dir.mkdir(parents=True, exist_ok=True)
+        project = yaml.safe_load((locate.PROJECT_ROOT / "Pulumi.yaml").read_text())
+        project["runtime"]["options"]["virtualenv"] = str(locate.PROJECT_ROOT / ".venv")
+        (project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+        if not (project_dir / "stacks").exists():
+            shutil.copytree(locate.PROJECT_ROOT / "stacks", project_dir / "stacks")
+        return project_stack(self.devnet, stack="devnet", work_dir=project_dir)
+
+    def deploy(self) -> dict[str, Any]:
+        self.step("The requestor deploys Open WebUI from the example stack (pulumi up -s devnet)")
+        stack = self.requestor_stack()
+        up = stack.up(on_output=lambda line: None)
+        chat = up.outputs["deployments"].value["chat"]
+        self.say(f"state [bold]{chat['state']}[/], endpoint {chat['endpoint']}")
+        self.say(f"escrow {chat['escrow']['id']} funded: {lnq(chat['escrow']['deposited'])} LNQ "
+                 f"at {lnq(chat['escrow']['ratePerHour'])} LNQ/h, status {chat['escrow']['status']}")  # fmt: skip
+        return dict(chat)
+
+    def agent_pass(self, title: str) -> list[dict[str, Any]]:
+        self.step(title)
+        argv = [str(locate.PROJECT_ROOT / ".venv" / "bin" / "linq"), "provider", "agent", "--once",
+                "--devnet-dir", str(self.devnet.state_dir), "--dev-key-index", str(anvil.LOCAL_PROVIDER_INDEX),
+                "--kubeconfig", str(self.devnet.kubeconfig), "--withdraw-every", "0",
+                "--state-file", str(self.work / "agent-state.json")]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"the provider agent failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        actions = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        for action in actions:
+            if action.get("tx"):
+                self.say(f"agent: {action.get('event')} escrow {str(action.get('escrow', ''))[:18]}… tx {action['tx']}")
+            elif action.get("event") not in ("pass", "scan"):
+                self.say(f"agent: {action.get('event')} {action.get('namespace', '')}")
+        return actions
+
+    def advance(self, hours: int) -> None:
+        self.step(f"Time passes on the chain: +{hours} h (evm_increaseTime)")
+        from linq.chain.devaccounts import advance
+
+        now = advance(self.client(anvil.DEPLOYER_INDEX), hours * HOURS)
+        self.say(f"chain time is now {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now))} UTC")
+
+    def reconfigure(self, title: str, **changes: Any) -> dict[str, Any]:
+        self.step(title)
+        from pulumi import automation as auto
+
+        stack = self.requestor_stack()
+        settings = yaml.safe_load((self.work / "requestor" / "stacks" / "Pulumi.devnet.yaml").read_text())
+        deployments = settings["config"]["linq:deployments"]
+        deployments[0].update(changes)
+        stack.set_config("linq:deployments", auto.ConfigValue(json.dumps(deployments)))
+        up = stack.up()
+        chat = up.outputs["deployments"].value["chat"]
+        self.say(f"{', '.join(f'{k}={v}' for k, v in changes.items())}: state {chat['state']}")
+        if chat.get("escrow"):
+            self.say(f"escrow deposited {lnq(chat['escrow']['deposited'])} LNQ, runway {chat['escrow']['runway']} s")
+        return dict(chat)
+
+    def settlement(self, escrow_id: str, requestor: str, provider: str, before: dict[str, int]) -> Settlement:
+        self.step("Settlement, read back from the chain")
+        client = self.client(anvil.DEPLOYER_INDEX)
+        escrow = client.escrow
+        from_block = int(client.profile.book.deployed_block)
+        key = bytes.fromhex(escrow_id.removeprefix("0x"))
+        txs: list[tuple[str, str]] = []
+        deposited = paid = refunded = 0
+        for name in ("EscrowCreated", "Started", "ToppedUp", "Withdrawn", "Stopped", "Finalized", "Cancelled"):
+            for log in getattr(escrow.events, name).get_logs(argument_filters={"id": key}, from_block=from_block):
+                args = log["args"]
+                txs.append((name, "0x" + log["transactionHash"].hex().removeprefix("0x")))
+                deposited += int(args.get("deposit", 0)) + (int(args["amount"]) if name == "ToppedUp" else 0)
+                paid += int(args["amount"]) if name == "Withdrawn" else int(args.get("toProvider", 0))
+                refunded += int(args.get("refund", 0))
+        result = Settlement(
+            escrow_ids=[escrow_id], deposited=deposited, paid_to_provider=paid, refunded=refunded,
+            requestor_delta=self.lnq_balance(requestor) - before["requestor"],
+            provider_delta=self.lnq_balance(provider) - before["provider"], transactions=txs,
+        )  # fmt: skip
+        table = Table(show_header=False)
+        table.add_row("deposited (create + top-ups)", f"{lnq(result.deposited)} LNQ", f"{result.deposited} wei")
+        table.add_row("paid to the provider", f"{lnq(result.paid_to_provider)} LNQ", f"{result.paid_to_provider} wei")
+        table.add_row("refunded to the requestor", f"{lnq(result.refunded)} LNQ", f"{result.refunded} wei")
+        table.add_row("requestor balance change", f"{lnq(result.requestor_delta)} LNQ", f"{result.requestor_delta} wei")
+        table.add_row("provider balance change", f"{lnq(result.provider_delta)} LNQ", f"{result.provider_delta} wei")
+        self.console.print(table)
+        for what, tx in txs:
+            self.say(f"{what:<14} {tx}")
+        verdict = "[green]balanced to the wei" if result.balanced else "[red]NOT balanced"
+        self.say(f"provider + refund == deposited, and both balances moved by exactly that: {verdict}")
+        return result
+
+    def run(self) -> Settlement:
+        self.start_devnet()
+        provider = self.provider_joins()
+        requestor = anvil.dev_addresses(self.devnet.state_dir)[anvil.REQUESTOR_INDEX]
+        before = {"requestor": self.lnq_balance(requestor), "provider": self.lnq_balance(provider)}
+        chat = self.deploy()
+        escrow_id = str(chat["escrow"]["id"])
+        self.agent_pass("The provider's agent sees the workload Ready and starts the escrow")
+        self.advance(6)
+        self.agent_pass("The provider's agent withdraws what it earned")
+        self.reconfigure("The requestor extends the runway: duration 24h -> 48h (an in-place top-up)", duration="48h")
+        self.advance(2)
+        self.reconfigure("The requestor stops early: state stopped (provider keeps what it earned, rest refunded)",
+                         state="stopped")  # fmt: skip
+        self.agent_pass("The provider's agent reclaims the stopped deployment's namespace")
+        result = self.settlement(escrow_id, requestor, provider, before)
+        self.step("What to try next")
+        env = f"eval \"$(.venv/bin/linq devnet env --state-dir {self.devnet.state_dir})\""
+        for line in (env, "linq providers list; linq escrow list --open; linq status --stack devnet",
+                     "pulumi -C .linq/devnet/demo/requestor stack output -s devnet",
+                     f".venv/bin/linq devnet down --state-dir {self.devnet.state_dir}   # tear it all down"):
+            self.say(line)
+        return result
+
+
+def lnq(wei: Any) -> str:
+    """Exact LNQ from wei (no float)."""
+    value = int(wei)
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 10**18)
+    return f"{sign}{whole}.{str(frac).rjust(18, '0').rstrip('0') or '0'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--state-dir", type=Path, default=locate.PROJECT_ROOT / ".linq" / "demo-devnet")
+    parser.add_argument("--keep", action="store_true", help="leave the devnet running at the end")
+    args = parser.parse_args(argv)
+    console = Console()
+    demo = Demo(args.state_dir, console)
+    try:
+        result = demo.run()
+    finally:
+        if not args.keep:
+            demo.devnet.down()
+    return 0 if result.balanced else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
