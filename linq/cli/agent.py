@@ -32,6 +32,7 @@ from linq.market.units import UnitError, parse_duration_seconds, parse_lnq
 ENV_PROVIDER_ADDRESS = "LINQ_PROVIDER_ADDRESS"  # set by the LPStack: the wallet this cluster belongs to
 ENV_WITHDRAW_INTERVAL = "LINQ_WITHDRAW_INTERVAL_SECONDS"  # set by the LPStack from agent.withdraw_interval_seconds
 ENV_STATE_FILE = "LINQ_AGENT_STATE_FILE"
+ENV_CLUSTER_NAME = "LINQ_CLUSTER_NAME"  # set by the LPStack; only logged
 EXIT_CLUSTER = 5
 
 
@@ -131,7 +132,8 @@ def _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_
     log = ActionLog()
     worker = Agent(client, cluster, settings, log)
     log.info("agent-started", provider=signer.address, key_source=signer.source, chain_id=profile.chain_id,
-             escrow_contract=client.escrow.address, cluster=cluster.where, interval=pause, once=once,
+             escrow_contract=client.escrow.address, cluster=cluster.where,
+             cluster_name=os.environ.get(ENV_CLUSTER_NAME) or None, interval=pause, once=once,
              withdraw_every=every, min_withdraw=floor, state_file=str(settings.state_file))  # fmt: skip
     if not once:
         run_forever(worker, pause)
