@@ -378,6 +378,7 @@ def check_on_chain(
             expected_contract=client.escrow.address,
             w3=client.w3,
             now=client.now(),
+            escrow_address=client.escrow.address,
         )
         for problem in report.problems:
             c.fail("offer", f"offer: {problem}")
