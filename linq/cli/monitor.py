@@ -222,11 +222,10 @@ def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json
         raise InputError("--since", since, "must be longer than zero", "use e.g. 10m")
     query = log_reader.LogQuery(container=container, since_seconds=since_seconds, tail=tail,
                                 grep=log_reader.compile_grep(grep), follow=follow, previous=previous)  # fmt: skip
+    if not (deployment or namespace):
+        raise InputError("DEPLOYMENT", "", "is missing", "name one deployment (or pass --namespace)")
     cluster = _cluster(kubeconfig, context, devnet_dir)
-    chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster) if (deployment or namespace) \
-        else []  # fmt: skip
-    if len(chosen) != 1:
-        raise InputError("DEPLOYMENT", deployment or "", "is missing", "name one deployment (or pass --namespace)")
+    chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster)
     snap = snapshot.take(cluster, chosen[0])
     multi = len(log_reader.streams(snap, container)) > 1
 
@@ -278,11 +277,10 @@ def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_j
     """CPU, memory and request rate of a deployment, against what its plan requests and limits.
     Exit 1 when the deployment has no running pod to measure."""
     window = metric_reader.check_window(window)
+    if not (deployment or namespace):
+        raise InputError("DEPLOYMENT", "", "is missing", "name one deployment (or pass --namespace)")
     cluster = _cluster(kubeconfig, context, devnet_dir)
-    chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster) if (deployment or namespace) \
-        else []  # fmt: skip
-    if len(chosen) != 1:
-        raise InputError("DEPLOYMENT", deployment or "", "is missing", "name one deployment (or pass --namespace)")
+    chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster)
     snap = snapshot.take(cluster, chosen[0])
     if not snap.namespace_exists:
         raise InputError("DEPLOYMENT", chosen[0].name or chosen[0].namespace,
