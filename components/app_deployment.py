@@ -18,16 +18,20 @@ import pulumi_kubernetes as k8s
 from components.escrow import Escrow
 from components.generated_secrets import GeneratedSecrets
 from linq.catalog import DeploymentSpec, RenderOptions, apply_patches, load_catalog, parse_patches, render
-from linq.catalog.names import ANNOTATION_ENDPOINT, namespace_for, workload_name
+from linq.catalog.names import (
+    ANNOTATION_ENDPOINT,
+    ANNOTATION_ESCROW_ID,
+    ANNOTATION_PROVIDER,
+    namespace_for,
+    workload_name,
+)
 from linq.placement import Placement, size_of
 from linq.stackconfig import DeploymentConfig, ProviderAccess
 
 # What a change of these stack fields does to the workload's pod template (restart/redeploy are rollouts).
 ANNOTATION_RESTARTED_AT = "linq.network/restarted-at"
 ANNOTATION_REDEPLOY = "linq.network/redeploy"
-# How the provider's agent finds the escrow that pays for a tenant namespace.
-ANNOTATION_ESCROW_ID = "linq.network/escrow-id"
-ANNOTATION_PROVIDER = "linq.network/provider"
+
 GENERATED_PLACEHOLDER = "generated-at-deploy-time"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "VirtualMachine")
 

@@ -113,12 +113,12 @@ class Demo:
             pulumi.export("provider", cluster.provider_address)
             pulumi.export("objects", cluster.object_count)
 
+        (self.work / "provider").mkdir(parents=True, exist_ok=True)
         stack = inline_stack(
             self.devnet, project="provider", stack="devnet", program=program, work_dir=self.work / "provider",
             config={"linq:network": json.dumps({"kind": "devnet", "devnetDir": str(self.devnet.state_dir)}),
                     "linq:devAccount": str(anvil.LOCAL_PROVIDER_INDEX)},
         )  # fmt: skip
-        (self.work / "provider").mkdir(parents=True, exist_ok=True)
         up = stack.up()
         self.say(f"provider {up.outputs['provider'].value} registered; LPStack: {up.outputs['objects'].value} objects")
         return str(up.outputs["provider"].value)
@@ -176,6 +176,8 @@ class Demo:
         stack = self.requestor_stack()
         settings = yaml.safe_load((self.work / "requestor" / "stacks" / "Pulumi.devnet.yaml").read_text())
         deployments = settings["config"]["linq:deployments"]
+        if isinstance(deployments, str):  # after a first set_config the file holds it as JSON text
+            deployments = json.loads(deployments)
         deployments[0].update(changes)
         stack.set_config("linq:deployments", auto.ConfigValue(json.dumps(deployments)))
         up = stack.up()

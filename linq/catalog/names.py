@@ -15,6 +15,9 @@ ANNOTATION_NAME = f"{DOMAIN}/deployment-name"
 ANNOTATION_ENDPOINT = f"{DOMAIN}/endpoint"  # "<kind>:<port name>:<port number>"
 ANNOTATION_RESOURCES = f"{DOMAIN}/resources"
 ANNOTATION_SPEC_HASH = f"{DOMAIN}/spec-hash"
+# On the tenant namespace (written by AppDeployment, read by the provider's agent and `linq status`):
+ANNOTATION_ESCROW_ID = f"{DOMAIN}/escrow-id"  # 0x + 64 hex digits: the escrow that pays for it
+ANNOTATION_PROVIDER = f"{DOMAIN}/provider"  # 0x + 40 hex digits: the provider that serves it
 MANAGED_BY = "linq"
 
 NAMESPACE_PREFIX = "lq-"

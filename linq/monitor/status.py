@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from linq.catalog.names import ANNOTATION_ESCROW_ID, ANNOTATION_PROVIDER
 from linq.monitor import issues as issue_rules
 from linq.monitor import metrics, snapshot
 from linq.monitor.cluster import Cluster
@@ -14,9 +15,6 @@ from linq.monitor.escrow import EscrowFigures, from_snapshot
 from linq.monitor.targets import Target
 
 EscrowReader = Callable[[str], EscrowFigures]
-# Written on the tenant namespace by components.app_deployment (a component; linq never imports components).
-ANNOTATION_ESCROW_ID = "linq.network/escrow-id"
-ANNOTATION_PROVIDER = "linq.network/provider"
 
 
 @dataclass

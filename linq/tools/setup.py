@@ -27,8 +27,10 @@ from linq.tools import locate, versions
 
 ROOT = locate.PROJECT_ROOT
 GO_WRAPPERS = Path(__file__).resolve().parent / "go"
-# Debian packages the tests need: sshd and debootstrap for the Ansible test hosts, iproute2 for netns.
-APT_PACKAGES = {"sshd": "openssh-server", "debootstrap": "debootstrap", "ip": "iproute2", "unshare": "util-linux"}
+# Debian packages the tests need: sshd and debootstrap for the Ansible test hosts, iproute2 for netns,
+# Prometheus as the real metrics source of `linq metrics`.
+APT_PACKAGES = {"sshd": "openssh-server", "debootstrap": "debootstrap", "ip": "iproute2", "unshare": "util-linux",
+                "prometheus": "prometheus"}  # fmt: skip
 
 
 class SetupError(RuntimeError):
@@ -68,7 +70,7 @@ def digest(*paths: Path) -> str:
 def apt_packages() -> str:
     missing = sorted({pkg for binary, pkg in APT_PACKAGES.items() if not _have_binary(binary)})
     if not missing:
-        return "cached (openssh-server, debootstrap, iproute2 present)"
+        return f"cached ({', '.join(sorted(set(APT_PACKAGES.values())))} present)"
     if os.geteuid() != 0:
         raise SetupError(f"missing Debian packages {missing}: run `sudo apt-get install -y {' '.join(missing)}`")
     say(f"installing Debian packages: {' '.join(missing)}")
