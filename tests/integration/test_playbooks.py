@@ -13,6 +13,7 @@ mode after the run, a failing minimum, reset.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -34,15 +35,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TOKEN = "lpstack-test-token-" + "7" * 32  # what the vault decrypts to; must never show in Ansible's output
 VAULT_PASSWORD = "test-vault-password"
-MANIFESTS = {
-    "namespace.yaml": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lpstack-system"}},
-    "config.yaml": {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "lpstack-version", "namespace": "lpstack-system"},
-        "data": {"version": "test"},
-    },
-}
 TIMINGS: dict[str, float] = {}
 
 
@@ -85,9 +77,14 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, hosts: HostList) -> dict[s
     assert encrypt.returncode == 0, encrypt.stderr
     assert vault.read_text().startswith("$ANSIBLE_VAULT;")
     manifests = base / "manifests"
-    manifests.mkdir()
-    for name, document in MANIFESTS.items():
-        (manifests / name).write_text(yaml.safe_dump(document))
+    render = subprocess.run(
+        [str(Path(sys.executable).parent / "linq"), "lpstack", "render", "--cluster-name", "lpstack-test",
+         "--provider", "0x" + "00" * 19 + "01", "--region", "eu-west", "--domain", "apps.example.org",
+         "--out", str(manifests)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert render.returncode == 0, render.stderr
+    assert sorted(manifests.glob("*.yaml")) and (manifests / "admission" / "pod-security.yaml").is_file()
     # Check mode copies nothing, so these stand in for the release files only by name.
     airgap = base / "airgap"
     airgap.mkdir()
@@ -172,6 +169,7 @@ def test_first_run_configures_both_hosts(hosts: HostList, workdir: dict[str, Pat
     assert hosts[0].run("sudo stat -c %a /etc/rancher/k3s/config.yaml").stdout.strip() == "600"
     psa = yaml.safe_load(_read(hosts, 0, "/etc/rancher/k3s/psa.yaml"))
     assert psa["plugins"][0]["configuration"]["defaults"]["enforce"] == "baseline"
+    assert psa["plugins"][0]["configuration"]["exemptions"]["namespaces"] == ["kube-system"]
     assert not _exists(hosts, 1, "/etc/rancher/k3s/psa.yaml")
 
     for index in (0, 1):
@@ -193,11 +191,16 @@ def test_first_run_configures_both_hosts(hosts: HostList, workdir: dict[str, Pat
     unit = _read(hosts, 0, "/etc/systemd/system/lpstack-firewall.service")
     assert "ExecStart=/usr/sbin/nft --file /etc/nftables.d/lpstack.nft" in unit
 
+    rendered = sorted(workdir["manifests"].glob("*.yaml"))
     manifests = hosts[0].run("sudo ls /var/lib/rancher/k3s/server/manifests").stdout.split()
-    assert sorted(manifests) == ["lpstack-config.yaml", "lpstack-namespace.yaml"]  # stale one removed
+    assert manifests == sorted(f"lpstack-{path.name}" for path in rendered)  # stale one removed
+    remote_sums = hosts[0].run("sudo sh -c 'cd /var/lib/rancher/k3s/server/manifests && sha256sum lpstack-*'").stdout
+    local_sums = {f"lpstack-{p.name}": hashlib.sha256(p.read_bytes()).hexdigest() for p in rendered}
+    assert {name: digest for digest, name in (line.split() for line in remote_sums.splitlines())} == local_sums
+    # the API server's admission file is LPStack's own rendered one
     assert (
-        yaml.safe_load(_read(hosts, 0, "/var/lib/rancher/k3s/server/manifests/lpstack-config.yaml"))
-        == (MANIFESTS["config.yaml"])
+        _read(hosts, 0, "/etc/rancher/k3s/psa.yaml")
+        == (workdir["manifests"] / "admission/pod-security.yaml").read_text()
     )
     assert not _exists(hosts, 1, "/var/lib/rancher/k3s/server/manifests")
 
