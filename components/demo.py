@@ -156,10 +156,11 @@ class Demo:
             raise RuntimeError(f"the provider agent failed ({done.returncode}):\n{done.stderr[-2000:]}")
         actions = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
         for action in actions:
+            escrow_id = str(action.get("escrow_id", ""))[:12]
             if action.get("tx"):
-                self.say(f"agent: {action.get('event')} escrow {str(action.get('escrow', ''))[:18]}… tx {action['tx']}")
-            elif action.get("event") not in ("pass", "scan"):
-                self.say(f"agent: {action.get('event')} {action.get('namespace', '')}")
+                self.say(f"agent: {action.get('event')} (escrow {escrow_id}…) tx {action['tx']}")
+            elif action.get("event") in ("escrow-discovered", "namespace-deleted", "start-skipped"):
+                self.say(f"agent: {action.get('event')} (escrow {escrow_id}…) {action.get('detail', '')}")
         return actions
 
     def advance(self, hours: int) -> None:
@@ -186,6 +187,16 @@ class Demo:
         if chat.get("escrow"):
             self.say(f"escrow deposited {lnq(chat['escrow']['deposited'])} LNQ, runway {chat['escrow']['runway']} s")
         return dict(chat)
+
+    def teardown_requestor(self) -> None:
+        self.step("The requestor removes the deployment (pulumi destroy): tenant namespace deleted")
+        stack = self.requestor_stack()
+        stack.destroy(on_output=lambda line: None)
+        from linq.devnet.kubeapi import KubeAPI
+
+        names = {n["metadata"]["name"] for n in KubeAPI.from_kubeconfig(self.devnet.kubeconfig).get(
+            "/api/v1/namespaces")["items"] if n["metadata"]["name"].startswith("lq-")}  # fmt: skip
+        self.say(f"tenant namespaces left: {sorted(names) or 'none'} (deletion finishes in the background)")
 
     def settlement(self, escrow_id: str, requestor: str, provider: str, before: dict[str, int]) -> Settlement:
         self.step("Settlement, read back from the chain")
@@ -234,12 +245,14 @@ class Demo:
         self.advance(2)
         self.reconfigure("The requestor stops early: state stopped (provider keeps what it earned, rest refunded)",
                          state="stopped")  # fmt: skip
-        self.agent_pass("The provider's agent reclaims the stopped deployment's namespace")
+        self.teardown_requestor()
         result = self.settlement(escrow_id, requestor, provider, before)
+        summary = result.__dict__ | {"balanced": result.balanced}
+        (self.work / "settlement.json").write_text(json.dumps(summary, indent=2))
         self.step("What to try next")
         env = f"eval \"$(.venv/bin/linq devnet env --state-dir {self.devnet.state_dir})\""
         for line in (env, "linq providers list; linq escrow list --open; linq status --stack devnet",
-                     "pulumi -C .linq/devnet/demo/requestor stack output -s devnet",
+                     f"pulumi -C {self.work / 'requestor'} stack output -s devnet",
                      f".venv/bin/linq devnet down --state-dir {self.devnet.state_dir}   # tear it all down"):
             self.say(line)
         return result
@@ -258,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=locate.PROJECT_ROOT / ".linq" / "demo-devnet")
     parser.add_argument("--keep", action="store_true", help="leave the devnet running at the end")
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=max(Console().width, 110))
     demo = Demo(args.state_dir, console)
     try:
         result = demo.run()
