@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from linq.contracts.deploy import AddressBook
+
 DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 DNS_NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
 DATA_KEY = r"^[-._a-zA-Z0-9]+$"  # a key of a Secret's data map
@@ -136,18 +138,20 @@ class Cloudflared(_Strict):
 class Agent(_Strict):
     rpc_url: str = Field(default="http://127.0.0.1:8545", pattern=r"^(https?|wss?)://")
     key_secret: SecretRef = SecretRef(name="lpstack-agent-key", key="private-key")
-    # Contract address book (the JSON `linq devnet` writes): name -> 0x address. Empty: the agent
-    # reads its own configuration.
-    addresses: dict[str, str] = Field(default_factory=dict)
+    # The contracts' address book, the same JSON `linq devnet` writes (chain_id, lnq, registry, escrow,
+    # deployed_block): the agent reads it from its ConfigMap. None: the agent reads its own configuration.
+    addresses: AddressBook | None = None
     withdraw_interval_seconds: int = Field(default=3600, ge=60)
 
     @field_validator("addresses")
     @classmethod
-    def _addresses(cls, addresses: dict[str, str]) -> dict[str, str]:
-        for name, value in addresses.items():
-            if not ADDRESS.match(value):
-                raise ValueError(f"addresses[{name}]={value!r} is not a 0x-prefixed 20-byte hex address")
-        return addresses
+    def _addresses(cls, book: AddressBook | None) -> AddressBook | None:
+        if book is not None:
+            for name in ("lnq", "registry", "escrow"):
+                value = getattr(book, name)
+                if not ADDRESS.match(value):
+                    raise ValueError(f"addresses.{name}={value!r} is not a 0x-prefixed 20-byte hex address")
+        return book
 
 
 class PodSecurity(_Strict):

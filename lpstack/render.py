@@ -158,7 +158,8 @@ class _Renderer:
         )
         groups["scheduling"] = self.objects("scheduling.yaml.j2")
         groups["agent"] = self.objects(
-            "agent.yaml.j2", addresses_json=json.dumps(dict(sorted(c.agent.addresses.items())), indent=2) + "\n"
+            "agent.yaml.j2",
+            addresses_json=(c.agent.addresses.model_dump_json(indent=2) if c.agent.addresses else "{}") + "\n"
         )
         if c.features.cloudflared:
             groups["ingress"] = self.objects("cloudflared.yaml.j2")

@@ -9,6 +9,11 @@ from lpstack import LPStackConfig, load_config
 PROVIDER = "0x" + "ab" * 20
 
 
+# The address book `linq devnet` writes, as the agent reads it from its ConfigMap.
+ADDRESS_BOOK = {"chain_id": 31337, "lnq": "0x" + "56" * 20, "registry": "0x" + "34" * 20,
+                "escrow": "0x" + "12" * 20, "deployed_block": 7}  # fmt: skip
+
+
 def base_data(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "cluster_name": "provider-eu-1",
@@ -30,7 +35,7 @@ def full_config(**overrides: Any) -> LPStackConfig:
         "features": {"observability": True, "istio": True, "cloudflared": True, "kubevirt": True, "gpu": True,
                      "sandbox_runtime": True},
         "cloudflared": {"token_secret": {"name": "cloudflared-token", "key": "token"}},
-        "agent": {"addresses": {"Escrow": "0x" + "12" * 20, "ProviderRegistry": "0x" + "34" * 20}},
+        "agent": {"addresses": ADDRESS_BOOK},
     }  # fmt: skip
     data.update(overrides)
     return config(**data)

@@ -17,7 +17,7 @@ from lpstack.config import Features
 from lpstack.render import KIND_ORDER, to_yaml, write_dir
 from lpstack.validate import CrdSchemas, validate
 from lpstack.versions import load
-from tests.unit.lpstack_helpers import by_kind, config, full_config, one
+from tests.unit.lpstack_helpers import ADDRESS_BOOK, by_kind, config, full_config, one
 
 FEATURES = list(Features.model_fields)
 
@@ -251,7 +251,7 @@ def test_agent_rbac_is_least_privilege() -> None:
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "lpstack-agent", "namespace": "lpstack-system"}]
 
 
-def test_agent_deployment_runs_the_pinned_image_with_a_secret_key() -> None:
+def test_agent_deployment_runs_the_pinned_image_with_a_secret_key(tmp_path) -> None:
     objects = render(full_config())
     pod = one(objects, "Deployment", "lpstack-agent")["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -265,7 +265,12 @@ def test_agent_deployment_runs_the_pinned_image_with_a_secret_key() -> None:
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert pod["priorityClassName"] == "lpstack-system"
     addresses = json.loads(one(objects, "ConfigMap", "lpstack-agent")["data"]["addresses.json"])
-    assert addresses == {"Escrow": "0x" + "12" * 20, "ProviderRegistry": "0x" + "34" * 20}
+    assert addresses == ADDRESS_BOOK
+    from linq.chain.network import load_book  # the agent's own loader accepts what the LPStack renders
+
+    book_file = tmp_path / "addresses.json"
+    book_file.write_text(json.dumps(addresses))
+    assert load_book(book_file).escrow.lower() == ADDRESS_BOOK["escrow"]
 
 
 def test_user_strings_cannot_inject_yaml() -> None:
