@@ -272,6 +272,13 @@ def go_bundle(bundle: locate.ToolBundle, build: Callable[[], str]) -> Callable[[
     return action
 
 
+def test_host_rootfs() -> str:
+    """The Debian root filesystem the Ansible test hosts boot from (debootstrap from Debian's mirror, once)."""
+    python = ROOT / ".venv" / "bin" / "python"
+    code = "from linq.testhosts.rootfs import ensure_rootfs; print(ensure_rootfs().path)"
+    return "ready at " + run([str(python), "-c", code], quiet=True).strip().splitlines()[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-apt", action="store_true", help="do not install Debian packages")
@@ -287,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         step("go toolchain", check_go)
         for bundle, build in GO_BUILDS:
             step(f"{bundle.name} v{bundle.version}", go_bundle(bundle, build))
+        if os.geteuid() == 0:  # the test hosts need root (network namespaces, mounts)
+            step("test-host root filesystem", test_host_rootfs)
     except SetupError as error:
         say(f"FAILED: {error}")
         return 1
