@@ -71,6 +71,34 @@ class Terms:
         return cls(requestor, provider, Resources(*r), rate, bytes(salt))
 
 
+# The EIP-712 types of an Offer, exactly as Escrow.sol hashes them (the one definition; linq.market.offers uses it).
+OFFER_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Resources": [
+        {"name": "cpuMillis", "type": "uint32"},
+        {"name": "memoryMiB", "type": "uint32"},
+        {"name": "storageGiB", "type": "uint32"},
+        {"name": "gpuClass", "type": "uint16"},
+        {"name": "gpuCount", "type": "uint16"},
+    ],
+    "Offer": [
+        {"name": "provider", "type": "address"},
+        {"name": "requestor", "type": "address"},
+        {"name": "resources", "type": "Resources"},
+        {"name": "ratePerHour", "type": "uint128"},
+        {"name": "minDuration", "type": "uint64"},
+        {"name": "maxDuration", "type": "uint64"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint64"},
+    ],
+}
+
+
 @dataclass(frozen=True)
 class Offer:
     """A provider's signed price for `resources`; requestor "0x0…0" means anyone may take it."""
@@ -100,31 +128,7 @@ class Offer:
         """EIP-712 typed data for eth_account's sign_typed_data(full_message=...)."""
         r = self.resources
         return {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Resources": [
-                    {"name": "cpuMillis", "type": "uint32"},
-                    {"name": "memoryMiB", "type": "uint32"},
-                    {"name": "storageGiB", "type": "uint32"},
-                    {"name": "gpuClass", "type": "uint16"},
-                    {"name": "gpuCount", "type": "uint16"},
-                ],
-                "Offer": [
-                    {"name": "provider", "type": "address"},
-                    {"name": "requestor", "type": "address"},
-                    {"name": "resources", "type": "Resources"},
-                    {"name": "ratePerHour", "type": "uint128"},
-                    {"name": "minDuration", "type": "uint64"},
-                    {"name": "maxDuration", "type": "uint64"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint64"},
-                ],
-            },
+            "types": OFFER_EIP712_TYPES,
             "primaryType": "Offer",
             "domain": {
                 "name": ESCROW_DOMAIN_NAME,

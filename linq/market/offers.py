@@ -26,44 +26,21 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from linq.contracts.terms import ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, OFFER_EIP712_TYPES
 from linq.market.encoding import ZERO_ADDRESS, checksum
 from linq.market.models import Address, Resources
 
 if TYPE_CHECKING:
     from web3 import Web3
 
-DOMAIN_NAME = "LinqEscrow"
-DOMAIN_VERSION = "1"
 FILE_KIND = "linq-offer"
 FILE_VERSION = 1
 # secp256k1 group order; OpenZeppelin's ECDSA rejects s in the upper half (malleable twins).
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
-OFFER_TYPES: dict[str, list[dict[str, str]]] = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "Offer": [
-        {"name": "provider", "type": "address"},
-        {"name": "requestor", "type": "address"},
-        {"name": "resources", "type": "Resources"},
-        {"name": "ratePerHour", "type": "uint128"},
-        {"name": "minDuration", "type": "uint64"},
-        {"name": "maxDuration", "type": "uint64"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint64"},
-    ],
-    "Resources": [
-        {"name": "cpuMillis", "type": "uint32"},
-        {"name": "memoryMiB", "type": "uint32"},
-        {"name": "storageGiB", "type": "uint32"},
-        {"name": "gpuClass", "type": "uint16"},
-        {"name": "gpuCount", "type": "uint16"},
-    ],
-}
+# One definition of the typed data, next to the contract's ABI it must match.
+OFFER_TYPES = OFFER_EIP712_TYPES
+DOMAIN_NAME, DOMAIN_VERSION = ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION
 
 Uint64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
 Uint128 = Annotated[int, Field(ge=0, le=2**128 - 1)]
