@@ -214,3 +214,27 @@ VM_SCHEMA: dict[str, Any] = {
         },
     },
 }  # fmt: skip
+
+
+def virtual_machine_crd() -> dict[str, Any]:
+    """The KubeVirt VirtualMachine CRD, as far as an API server without KubeVirt needs it to accept, store and
+    dry-run the VMs we render (the devnet installs it). Structure is checked by VM_SCHEMA; the real CRD comes
+    with KubeVirt on a provider's cluster."""
+    open_object = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "virtualmachines.kubevirt.io"},
+        "spec": {
+            "group": "kubevirt.io",
+            "scope": "Namespaced",
+            "names": {"kind": "VirtualMachine", "plural": "virtualmachines", "singular": "virtualmachine",
+                      "listKind": "VirtualMachineList", "shortNames": ["vm", "vms"]},
+            "versions": [{
+                "name": "v1", "served": True, "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object", "required": ["spec"],
+                                               "properties": {"spec": open_object, "status": open_object}}},
+                "subresources": {"status": {}},
+            }],
+        },
+    }

@@ -107,6 +107,7 @@ def start(state_dir: Path, log_dir: Path, nodes: list[NodeSpec]) -> tuple[list[p
         records.append(_start_kwok(kubeconfig, log_dir, certs))
         records.append(_start_provisioner(kubeconfig, log_dir))
         _create_nodes(kubeconfig, nodes)
+        _install_crds(kubeconfig)
         _wait_ready(kubeconfig, records, [n.name for n in nodes])
     except BaseException:
         for record in reversed(records):
@@ -257,6 +258,18 @@ def _start_kwok(kubeconfig: Path, log_dir: Path, certs: dict[str, Path]) -> proc
         "--enable-crds", ",".join(kind for kind, _plural, _scope in KWOK_LOG_KINDS),
     ]  # fmt: skip
     return process.start("kwok", argv, log_dir, ports={"server": port})
+
+
+def _install_crds(kubeconfig: Path) -> None:
+    """CRDs of kinds the toolkit renders that a bare API server lacks (KubeVirt's VirtualMachine)."""
+    from linq.catalog.vm import virtual_machine_crd
+
+    api = KubeAPI.from_kubeconfig(kubeconfig)
+    try:
+        api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", virtual_machine_crd())
+    except KubeError as error:
+        if error.status != 409:
+            raise
 
 
 def _start_provisioner(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
