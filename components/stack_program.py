@@ -124,4 +124,8 @@ def run() -> None:
         )
         summary[deployment.name] = {"namespace": app.namespace, "endpoint": app.endpoint, "state": app.state,
                                     "provider": app.provider, "escrow": app.escrow}  # fmt: skip
+        if deployment.auto_top_up:  # read by `linq runway guard --stack`
+            policy = deployment.auto_top_up
+            summary[deployment.name]["autoTopUp"] = {"belowSeconds": policy.below, "amount": str(policy.amount),
+                                                     "cap": str(policy.cap)}  # fmt: skip
     pulumi.export("deployments", summary)

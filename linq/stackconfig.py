@@ -105,6 +105,31 @@ class ProviderAccess(_Model):
         return self
 
 
+class AutoTopUp(_Model):
+    """Runway protection (opt-in): when the escrow's runway is below `below`, top up `amount`, never more than
+    `cap` in total. Applied by `linq runway guard --stack …` on the requestor's side."""
+
+    below: int
+    amount: int
+    cap: int
+
+    @field_validator("below", mode="before")
+    @classmethod
+    def _below(cls, value: Any) -> int:
+        return parse_duration(value)
+
+    @field_validator("amount", "cap", mode="before")
+    @classmethod
+    def _wei(cls, value: Any) -> int:
+        return parse_lnq(value)
+
+    @model_validator(mode="after")
+    def _amount_within_cap(self) -> AutoTopUp:
+        if self.amount <= 0 or self.amount > self.cap:
+            raise ValueError(f"autoTopUp.amount must be positive and at most cap ({self.amount} > {self.cap} wei)")
+        return self
+
+
 class DeploymentConfig(_Model):
     """One app deployment, as a platform team declares it."""
 
@@ -126,6 +151,7 @@ class DeploymentConfig(_Model):
     restarted_at: str | None = Field(default=None, description="change it to roll the pods (restart)")
     redeploy: str | None = Field(default=None, description="change it to replace the workload (redeploy)")
     patches: list[dict[str, Any]] = []
+    auto_top_up: AutoTopUp | None = None
     # custom containers only (same fields as linq render)
     ports: list[dict[str, Any]] = []
     endpoint: dict[str, Any] | None = None

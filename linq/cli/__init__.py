@@ -15,6 +15,7 @@ AREAS = [
     "lpstack",
     "agent",
     "monitor",
+    "runway",
 ]
 
 
