@@ -71,6 +71,22 @@ class Terms:
         return cls(requestor, provider, Resources(*r), rate, bytes(salt))
 
 
+def offer_message(offer: Any) -> dict[str, Any]:
+    """The EIP-712 message of an offer: anything with the Offer fields (this module's Offer, linq.market's)."""
+    r = offer.resources
+    return {
+        "provider": to_checksum_address(offer.provider),
+        "requestor": to_checksum_address(offer.requestor),
+        "resources": {"cpuMillis": r.cpu_millis, "memoryMiB": r.memory_mib, "storageGiB": r.storage_gib,
+                      "gpuClass": r.gpu_class, "gpuCount": r.gpu_count},
+        "ratePerHour": offer.rate_per_hour,
+        "minDuration": offer.min_duration,
+        "maxDuration": offer.max_duration,
+        "nonce": offer.nonce,
+        "deadline": offer.deadline,
+    }
+
+
 # The EIP-712 types of an Offer, exactly as Escrow.sol hashes them (the one definition; linq.market.offers uses it).
 OFFER_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     "EIP712Domain": [
@@ -126,7 +142,6 @@ class Offer:
 
     def typed_data(self, chain_id: int, escrow: str) -> dict[str, Any]:
         """EIP-712 typed data for eth_account's sign_typed_data(full_message=...)."""
-        r = self.resources
         return {
             "types": OFFER_EIP712_TYPES,
             "primaryType": "Offer",
@@ -136,22 +151,7 @@ class Offer:
                 "chainId": chain_id,
                 "verifyingContract": to_checksum_address(escrow),
             },
-            "message": {
-                "provider": to_checksum_address(self.provider),
-                "requestor": to_checksum_address(self.requestor),
-                "resources": {
-                    "cpuMillis": r.cpu_millis,
-                    "memoryMiB": r.memory_mib,
-                    "storageGiB": r.storage_gib,
-                    "gpuClass": r.gpu_class,
-                    "gpuCount": r.gpu_count,
-                },
-                "ratePerHour": self.rate_per_hour,
-                "minDuration": self.min_duration,
-                "maxDuration": self.max_duration,
-                "nonce": self.nonce,
-                "deadline": self.deadline,
-            },
+            "message": offer_message(self),
         }
 
     def sign(self, private_key: Any, chain_id: int, escrow: str) -> bytes:

@@ -26,7 +26,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from linq.contracts.terms import ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, OFFER_EIP712_TYPES
+from linq.contracts.terms import ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, OFFER_EIP712_TYPES, offer_message
 from linq.market.encoding import ZERO_ADDRESS, checksum
 from linq.market.models import Address, Resources
 
@@ -92,23 +92,7 @@ class Offer(BaseModel):
         return self
 
     def message(self) -> dict[str, Any]:
-        r = self.resources
-        return {
-            "provider": self.provider,
-            "requestor": self.requestor,
-            "resources": {
-                "cpuMillis": r.cpu_millis,
-                "memoryMiB": r.memory_mib,
-                "storageGiB": r.storage_gib,
-                "gpuClass": r.gpu_class,
-                "gpuCount": r.gpu_count,
-            },
-            "ratePerHour": self.rate_per_hour,
-            "minDuration": self.min_duration,
-            "maxDuration": self.max_duration,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-        }
+        return offer_message(self)
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The ABI tuple for contract calls (createFromOffer, offerDigest)."""
