@@ -410,34 +410,33 @@ def _desired(
     )
 
 
+REGISTRATION_FIELDS = ("cpu", "memory", "storage", "price_cpu", "price_memory", "price_storage", "region", "meta",
+                       "gpus")  # fmt: skip
+
+
+def _register_or_update(options: dict[str, Any], *, must_exist: bool) -> None:
+    """register: flags are checked before any network call; update: flags left out keep the chain's value."""
+    flags: dict[str, Any] = {field: options[field] for field in REGISTRATION_FIELDS}
+    want = None if must_exist else _desired(**flags)
+    client = _client(options["devnet_dir"], options["rpc"], options["chain_id"], options["addresses"],
+                     keystore=options["keystore"], password_file=options["password_file"], signer=True)  # fmt: skip
+    if want is None:
+        current = reg.read(client, client.address)
+        if current is None:
+            raise InputError("wallet", client.address, "is not registered", "run `linq provider register` first")
+        want = _desired(**flags, current=current)
+    _apply(client, want, options["as_json"])
+
+
 @provider.command("register")
 @registration_options(required=True)
 @network_options
 @key_options
 @json_option
 @_errors
-def provider_register(
-    cpu,
-    memory,
-    storage,
-    price_cpu,
-    price_memory,
-    price_storage,
-    region,
-    meta,
-    gpus,
-    devnet_dir,
-    rpc,
-    chain_id,
-    addresses,
-    keystore,
-    password_file,
-    as_json,
-) -> None:
+def provider_register(**options: Any) -> None:
     """Register the signer's wallet; if it is already registered, update only what differs (idempotent)."""
-    want = _desired(cpu, memory, storage, price_cpu, price_memory, price_storage, region, meta, gpus)
-    client = _client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file, signer=True)
-    _apply(client, want, as_json)
+    _register_or_update(options, must_exist=False)
 
 
 @provider.command("update")
@@ -446,31 +445,9 @@ def provider_register(
 @key_options
 @json_option
 @_errors
-def provider_update(
-    cpu,
-    memory,
-    storage,
-    price_cpu,
-    price_memory,
-    price_storage,
-    region,
-    meta,
-    gpus,
-    devnet_dir,
-    rpc,
-    chain_id,
-    addresses,
-    keystore,
-    password_file,
-    as_json,
-) -> None:
+def provider_update(**options: Any) -> None:
     """Change capacity, prices, region, metadata or GPU classes; flags left out keep their value."""
-    client = _client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file, signer=True)
-    current = reg.read(client, client.address)
-    if current is None:
-        raise InputError("wallet", client.address, "is not registered", "run `linq provider register` first")
-    want = _desired(cpu, memory, storage, price_cpu, price_memory, price_storage, region, meta, gpus, current)
-    _apply(client, want, as_json)
+    _register_or_update(options, must_exist=True)
 
 
 def _record_table(address: str, record: reg.RegistrationSpec | None) -> Table:
