@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from linq.contracts import CONTRACT_NAMES, load_artifact
 from linq.market.units import format_duration, format_lnq
@@ -90,7 +90,11 @@ def decode_revert(data: bytes | None, context: Mapping[str, Any] | None = None) 
             return DecodedError("", (), f"reverted with unknown error 0x{data.hex()[:8]} (not in the LNQ, "
                                         "ProviderRegistry or Escrow ABIs); check --addresses")  # fmt: skip
         name, types = entry
-        args = tuple(abi_decode(list(types), body))
+        # Addresses come back lower-case; people compare them with the checksummed form they configured.
+        args = tuple(
+            to_checksum_address(v) if t == "address" else v
+            for t, v in zip(types, abi_decode(list(types), body), strict=True)
+        )
     except Exception:  # malformed revert payloads: say so rather than crash
         return DecodedError("", (), f"reverted with undecodable data 0x{data.hex()[:80]}")
     return DecodedError(name, args, explain(name, args, context))

@@ -1,6 +1,8 @@
-"""Faults through the real engine: RPC down and too little LNQ each fail with a clear message and send
-nothing twice; once fixed, the next `up` converges. (Reverts, nonces and allowances at the transaction
-level: test_chain_client.py.)"""
+"""Faults through the real engine: RPC down, too little LNQ, a mined revert, a revoked allowance and a nonce
+taken by another sender. Each fails with a clear message (or is absorbed) and pays nothing twice; once fixed,
+the next `up` converges. Other parties act at exact steps of the provider's create through the
+LINQ_FAULT_RUN_AT hook, with `cast` as a separate sender. (The same faults at the transaction level:
+test_chain_client.py.)"""
 
 from __future__ import annotations
 
@@ -12,11 +14,14 @@ import pytest
 from pulumi import automation as auto
 
 from linq.chain import ChainClient
+from linq.chain import escrows as ops
 from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
+from linq.chain.faults import ENV_RUN_AT
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
 from linq.engine import inline_stack
 from linq.market.pricing import deposit_for
+from linq.tools import locate
 
 pytestmark = pytest.mark.integration
 RES = {"cpu": "1", "memory": "1Gi", "storage": "10Gi"}
@@ -81,4 +86,83 @@ def test_too_little_lnq_then_funded(devnet: Devnet, bank: ChainClient, provider:
     assert bank.lnq_balance(signer.address) == 5  # paid exactly the deposit, once
     stack.destroy()
     assert bank.lnq_balance(signer.address) == 5 + deposit  # cancelled before start: full refund
+    stack.workspace.remove_stack(stack.name)
+
+
+def _cast_send(bank: ChainClient, key: str, to: str, *call: str) -> list[str]:
+    """argv of a transaction sent by another process (cast) with `key`, waiting for its receipt."""
+    return [str(locate.foundry("cast")), "send", "--rpc-url", bank.profile.rpc_url, "--private-key", key, to, *call]
+
+
+def _deposit(bank: ChainClient, provider: str) -> int:
+    rate = int(bank.registry.functions.quote(provider, Resources(1000, 1024, 10).as_tuple()).call())
+    return deposit_for(rate, 900)
+
+
+def test_mined_revert_then_converges(devnet: Devnet, bank: ChainClient, tmp_path: Path) -> None:
+    """The provider deactivates between the create's gas estimate and its send: the create is mined and
+    reverts. The error names the transaction and the decoded reason; no LNQ moved; after the provider
+    reactivates, the next `up` creates exactly one escrow."""
+    provider_key, provider_signer = fresh_wallet(bank, lnq=0)
+    provider = ChainClient(bank.profile, provider_signer)
+    register_provider(provider, cpu=8000)
+    key, signer = fresh_wallet(bank, lnq=10**18)
+    stack = _stack(devnet, tmp_path, provider.address, key, {"kind": "devnet", "devnetDir": str(devnet.state_dir)})
+    deactivate = _cast_send(bank, provider_key, bank.registry.address, "deactivate()")
+    stack.workspace.env_vars[ENV_RUN_AT] = json.dumps({"create:before-send": deactivate})
+    with pytest.raises(auto.errors.CommandError) as err:
+        stack.up()
+    text = str(err.value)
+    assert "was rejected by the chain (tx 0x" in text
+    assert f"provider {provider.address} is deactivated and takes no new escrows" in text
+    assert bank.nonce(signer.address) == 2  # approve + the reverted create, nothing else
+    assert bank.lnq_balance(signer.address) == 10**18  # a reverted create moves no LNQ
+    assert ops.created_by(bank, signer.address) == {}
+    del stack.workspace.env_vars[ENV_RUN_AT]
+    provider.send(provider.registry.functions.reactivate(), what="reactivate")
+    assert stack.up().summary.resource_changes.get("create") == 1
+    assert len(ops.created_by(bank, signer.address)) == 1
+    assert bank.lnq_balance(signer.address) == 10**18 - _deposit(bank, provider.address)
+    stack.destroy()
+    assert bank.lnq_balance(signer.address) == 10**18
+    stack.workspace.remove_stack(stack.name)
+
+
+def test_allowance_revoked_then_converges(devnet: Devnet, bank: ChainClient, provider: ChainClient,
+                                          tmp_path: Path) -> None:  # fmt: skip
+    """Another process sets the signer's allowance to zero right after our approve: the create is refused with
+    the allowance it needs; the next `up` approves again and creates one escrow, paid once."""
+    key, signer = fresh_wallet(bank, lnq=10**18)
+    stack = _stack(devnet, tmp_path, provider.address, key, {"kind": "devnet", "devnetDir": str(devnet.state_dir)})
+    revoke = _cast_send(bank, key, bank.lnq.address, "approve(address,uint256)", bank.escrow.address, "0")
+    stack.workspace.env_vars[ENV_RUN_AT] = json.dumps({"escrow:after-approve": revoke})
+    deposit = _deposit(bank, provider.address)
+    with pytest.raises(auto.errors.CommandError) as err:
+        stack.up()
+    assert f"approve the escrow for at least {deposit} wei first" in str(err.value)
+    assert bank.allowance(signer.address) == 0 and ops.created_by(bank, signer.address) == {}
+    del stack.workspace.env_vars[ENV_RUN_AT]
+    assert stack.up().summary.resource_changes.get("create") == 1
+    assert len(ops.created_by(bank, signer.address)) == 1
+    assert bank.lnq_balance(signer.address) == 10**18 - deposit
+    stack.destroy()
+    stack.workspace.remove_stack(stack.name)
+
+
+def test_nonce_taken_by_another_sender_is_resynced(devnet: Devnet, bank: ChainClient, provider: ChainClient,
+                                                   tmp_path: Path) -> None:  # fmt: skip
+    """Another process sends from the same wallet after our create was signed: the node answers "nonce too
+    low", the transaction path re-reads the nonce, signs again and the same `up` succeeds, paying once."""
+    key, signer = fresh_wallet(bank, lnq=10**18)
+    stack = _stack(devnet, tmp_path, provider.address, key, {"kind": "devnet", "devnetDir": str(devnet.state_dir)})
+    spend_nonce = _cast_send(bank, key, signer.address, "--value", "0")
+    stack.workspace.env_vars[ENV_RUN_AT] = json.dumps({"create:before-send": spend_nonce})
+    up = stack.up()
+    assert up.summary.resource_changes == {"create": 2}  # the stack and the escrow, in one run
+    assert bank.nonce(signer.address) == 3  # approve, the other sender's transfer, create
+    assert len(ops.created_by(bank, signer.address)) == 1
+    assert bank.lnq_balance(signer.address) == 10**18 - _deposit(bank, provider.address)
+    del stack.workspace.env_vars[ENV_RUN_AT]
+    assert not {k: v for k, v in (stack.up().summary.resource_changes or {}).items() if k != "same"}
+    stack.destroy()
     stack.workspace.remove_stack(stack.name)
