@@ -104,9 +104,16 @@ def _spec_error(error: ValidationError) -> click.ClickException:
 @click.option("--ingress-namespace", default="linq-ingress", show_default=True,
               help="Provider namespace whose ingress may reach the endpoint.")  # fmt: skip
 @click.option("--runtime-class", help="Provider RuntimeClass for tenants (e.g. gvisor).")
+@click.option("--stack", help="Render the deployments of this stack's config (patches included), as `up` applies them.")
+@click.option("--deployment", "only", help="With --stack: only this deployment.")
+@click.option("--project-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="With --stack: the Pulumi project directory (Pulumi.yaml).")  # fmt: skip
+@click.option("--devnet-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --stack: the devnet whose backend holds the stack (default $LINQ_DEVNET_DIR).")  # fmt: skip
 def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, cpu_millis, memory_mib,
                    storage_gib, gpu_count, gpu_model, ports, endpoint, env, secrets, secret_files, patch_files,
-                   output, show_secrets, ingress_namespace, runtime_class) -> None:  # fmt: skip
+                   output, show_secrets, ingress_namespace, runtime_class, stack, only, project_dir,
+                   devnet_dir) -> None:  # fmt: skip
     """Print exactly the Kubernetes manifests a deployment would apply (for review or `kubectl apply -f -`).
 
     \b
@@ -115,7 +122,11 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
       linq render -t postgresql --name orders-db --plan standard -o json
       linq render --image ghcr.io/me/api:1.4.2 --port http:8080 -e LOG_LEVEL=info --secret-file .env
       linq render --vm-image quay.io/containerdisks/ubuntu:24.04 --ssh-key ~/.ssh/id_ed25519.pub
+      linq render --stack devnet --deployment chat
     """
+    if stack:
+        _render_stack(stack, only, project_dir, devnet_dir, output, show_secrets)
+        return
     catalog = load_catalog()
     secret_values: dict[str, str] = {}
     for path in secret_files:
@@ -165,6 +176,28 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
         raise _spec_error(error) from error
     shown = manifests if show_secrets else mask_secrets(manifests)
     click.echo(to_json(shown) if output == "json" else to_yaml(shown), nl=False)
+
+
+def _render_stack(stack: str, only: str | None, project_dir: Path, devnet_dir: Path | None, output: str,
+                  show_secrets: bool) -> None:
+    from components.stack_program import review
+    from linq.monitor.errors import SourceUnavailable
+    from linq.monitor.targets import read_stack_config
+    from linq.stackconfig import ConfigError
+
+    try:
+        rendered = review(read_stack_config(stack, project_dir=project_dir, devnet_dir=devnet_dir), only)
+    except (SourceUnavailable, ConfigError, CatalogError) as error:
+        raise click.ClickException(str(error)) from error
+    if output == "json":  # one v1 List of every deployment's objects, as kubectl takes it
+        everything = [m for manifests in rendered.values() for m in manifests]
+        click.echo(to_json(everything if show_secrets else mask_secrets(everything)), nl=False)
+        return
+    for deployment, manifests in rendered.items():
+        shown = manifests if show_secrets else mask_secrets(manifests)
+        click.echo(f"# deployment {deployment} of stack {stack}; `up` also annotates its Namespace with the escrow "
+                   "id and provider")  # fmt: skip
+        click.echo(to_yaml(shown), nl=False)
 
 
 def _template_row(t: Template) -> dict[str, Any]:

@@ -83,6 +83,30 @@ def read_stack_outputs(stack: str, *, project: str | None = None, devnet_dir: Pa
     return dict(json.loads(done.stdout or "{}"))
 
 
+def read_stack_config(stack: str, *, project_dir: Path, devnet_dir: Path | None = None) -> dict[str, Any]:
+    """The stack's config as the engine hands it to the program: `pulumi config --json --show-secrets`, run in
+    the project directory, so secrets are decrypted by the stack's own secrets provider. Key -> value."""
+    from linq.tools import locate
+
+    env = stack_env(devnet_dir)
+    try:
+        cli = str(locate.require("pulumi"))
+    except locate.ToolMissing as err:
+        raise SourceUnavailable(str(err)) from None
+    argv = [cli, "config", "--json", "--show-secrets", "--stack", stack, "--non-interactive"]
+    done = subprocess.run(argv, env=env, cwd=project_dir, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise SourceUnavailable(
+            f"--stack {stack}: `pulumi config` failed in {project_dir}: {detail[-1] if detail else done.returncode}; "
+            "create the stack first (`pulumi stack init`) or check --project-dir and --devnet-dir"
+        )
+    values: dict[str, Any] = {}
+    for key, entry in json.loads(done.stdout or "{}").items():
+        values[key] = entry["objectValue"] if "objectValue" in entry else entry.get("value")
+    return values
+
+
 def from_outputs(outputs: Mapping[str, Any], source: str) -> list[Target]:
     deployments = outputs.get("deployments")
     if not isinstance(deployments, Mapping) or not deployments:

@@ -143,3 +143,99 @@ def test_bad_stack_config_fails_at_preview_naming_the_field(devnet: Devnet, tmp_
         stack.preview()
     assert "linq:deployments.0.duration" in str(failure.value)
     assert "'forever'" in str(failure.value)
+
+
+def _service_account_kubeconfig(api: KubeAPI, devnet: Devnet, namespace: str, account: str) -> str:
+    """A second, independent credential for the same cluster: a cluster-admin ServiceAccount's token."""
+    import yaml
+
+    api.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    api.post(f"/api/v1/namespaces/{namespace}/serviceaccounts",
+             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}})  # fmt: skip
+    _bind_cluster_admin(api, namespace, account)
+    token = api.post(f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+                     {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                      "spec": {"expirationSeconds": 3600}})["status"]["token"]  # fmt: skip
+    kubeconfig = yaml.safe_load(devnet.kubeconfig.read_text())
+    kubeconfig["users"][0]["user"] = {"token": token}
+    return yaml.safe_dump(kubeconfig)
+
+
+def _bind_cluster_admin(api: KubeAPI, namespace: str, account: str) -> None:
+    api.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": account},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+    })  # fmt: skip
+
+
+def test_stack_patches_are_shown_and_applied_and_credentials_rotate_in_place(devnet: Devnet, tmp_path) -> None:
+    """`linq render --stack` shows the stack's patched manifests; `up` applies exactly those; a rotated kubeconfig
+    (another credential, same clusterId) updates the cluster provider and replaces nothing, and is then in use."""
+    from click.testing import CliRunner
+
+    from linq.cli import main
+
+    provider = registered_provider(devnet)
+    api = KubeAPI.from_kubeconfig(devnet.kubeconfig)
+    name = f"team-{uuid.uuid4().hex[:6]}"
+    rotated = _service_account_kubeconfig(api, devnet, f"{name}-ops", f"{name}-deployer")
+    patches = [
+        {"target": {"kind": "StatefulSet", "name": name}, "patch": {"metadata": {"annotations": {"team": "ml"}}}},
+        {"target": {"kind": "StatefulSet", "name": name}, "type": "strategic",
+         "patch": {"spec": {"template": {"spec": {"containers": [
+             {"name": "open-webui", "env": [{"name": "WEBUI_NAME", "value": "Team Chat"}]}]}}}}},
+    ]  # fmt: skip
+    stack = inline_stack(devnet, project="apps", stack=name, program=_program, work_dir=tmp_path)
+    config = stack_config(devnet, provider, name, patches=patches)
+    access = {provider: {"clusterId": "devnet", "kubeconfigSecret": "clusterKube"}}
+    config["linq:providers"] = auto.ConfigValue(json.dumps(access))
+    config["linq:clusterKube"] = auto.ConfigValue(devnet.kubeconfig.read_text(), secret=True)
+    for key, value in config.items():
+        stack.set_config(key, value)
+    try:
+        shown = CliRunner().invoke(main, ["render", "--stack", name, "--project-dir", str(tmp_path),
+                                          "--devnet-dir", str(devnet.state_dir), "-o", "json"])  # fmt: skip
+        assert shown.exit_code == 0, shown.output
+        assert USER_SECRET not in shown.output  # masked
+        rendered = next(m for m in json.loads(shown.output)["items"] if m["kind"] == "StatefulSet")
+        assert rendered["metadata"]["annotations"]["team"] == "ml"
+        rendered_env = {e["name"]: e.get("value") for e in rendered["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert rendered_env["WEBUI_NAME"] == "Team Chat"
+
+        assert stack.up().summary.result == "succeeded"
+        namespace = namespace_for(name)
+        applied = api.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")
+        assert applied["metadata"]["annotations"]["team"] == "ml"
+        applied_env = {e["name"]: e.get("value") for e in applied["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert applied_env == rendered_env  # what was shown is what runs
+        uids = {path: api.get(path)["metadata"]["uid"] for path in (
+            f"/api/v1/namespaces/{namespace}", f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")}
+
+        stack.set_config("linq:clusterKube", auto.ConfigValue(rotated, secret=True))
+        changes = stack.up().summary.resource_changes or {}
+        assert {k: v for k, v in changes.items() if k != "same"} == {"update": 1}  # the cluster provider only
+        assert {path: api.get(path)["metadata"]["uid"] for path in uids} == uids  # nothing was replaced
+        assert rotated.split("token: ")[1].split()[0] not in backend_state_text(devnet, "apps", name)
+
+        # The new credential is the one in use: without its binding, the next change is refused for that account.
+        api.delete(f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}-deployer")
+        patches[0]["patch"]["metadata"]["annotations"]["team"] = "ai"
+        stack.set_config("linq:deployments", stack_config(devnet, provider, name, patches=patches)["linq:deployments"])
+        with pytest.raises(auto.CommandError) as refused:
+            stack.up()
+        assert f"system:serviceaccount:{name}-ops:{name}-deployer" in str(refused.value)
+        _bind_cluster_admin(api, f"{name}-ops", f"{name}-deployer")
+        stack.up()
+        applied = api.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")
+        assert applied["metadata"]["annotations"]["team"] == "ai"
+    finally:
+        stack.destroy()
+        stack.workspace.remove_stack(name)
+        for path in (f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}-deployer",
+                     f"/api/v1/namespaces/{name}-ops"):  # fmt: skip
+            try:
+                api.delete(path)
+            except KubeError as err:
+                if err.status != 404:
+                    raise
