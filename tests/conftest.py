@@ -42,3 +42,26 @@ def rpc_url(devnet: Devnet) -> str:
 @pytest.fixture(scope="session")
 def kubeconfig(devnet: Devnet) -> Path:
     return devnet.kubeconfig
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed Pulumi command puts its diagnostics first: the engine's error lines and stderr, ahead of the
+    long traceback through the Automation API (CI logs are read from the top)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.passed or call.excinfo is None:
+        return
+    from pulumi.automation.errors import CommandError
+
+    error = call.excinfo.value
+    if not isinstance(error, CommandError):
+        return
+    text = str(error)
+    stdout, _, stderr = text.partition(" stderr: ")
+    lines = [line.rstrip() for line in stdout.splitlines()]
+    important = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
+    diagnostics = lines[lines.index("Diagnostics:"):] if "Diagnostics:" in lines else []
+    summary = ["Pulumi command failed; its errors first:", *important[:40], *diagnostics[:60],
+               "stderr:", *stderr.strip().splitlines()[-40:], "", "full report:"]  # fmt: skip
+    report.longrepr = "\n".join(summary) + "\n" + str(report.longrepr)
