@@ -2,9 +2,10 @@
 
 A policy says: when the escrow's runway falls below `below_seconds`, top it up by `amount` wei, and never
 spend more than `cap` wei in auto top-ups on that escrow. `linq runway guard` applies it on the requestor's
-side (cron with `--once`, or as a loop). What was spent is counted from the chain (the ToppedUp events this
-guard's own transactions produced, recorded in a ledger file), so a restart never forgets a top-up and the cap
-holds even if the ledger is lost after the fact: the ledger only ever grows.
+side (cron with `--once`, or as a loop). The guard tags its topUp calldata with RUNWAY_TAG, so what it spent
+is on the chain: the tagged ToppedUp transactions from its wallet. It also keeps a ledger file (amount and tx
+of each top-up) and counts the larger of the two, so neither a restart nor a lost ledger lets it pass the cap,
+and top-ups made by hand (untagged) never count against it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 OPEN_FOR_TOP_UP = ("Created", "Active")
+RUNWAY_TAG = b"linq:runway"  # appended to the guard's topUp calldata; ignored by the contract
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,19 @@ class Ledger:
         os.replace(tmp, self.path)
 
 
+def spent_on_chain(client: Any, escrow_id: bytes) -> int:
+    """Wei of the guard's own top-ups of `escrow_id`: ToppedUp events from this wallet whose tx carries the tag."""
+    logs = client.escrow.events.ToppedUp.get_logs(
+        argument_filters={"id": escrow_id, "from": client.address}, from_block=int(client.profile.book.deployed_block)
+    )
+    total = 0
+    for log in logs:
+        data = client.w3.eth.get_transaction(log["transactionHash"])["input"]
+        if bytes(data).endswith(RUNWAY_TAG):
+            total += int(log["args"]["amount"])
+    return total
+
+
 def guard_once(client: Any, escrows: dict[str, RunwayPolicy], ledger: Ledger) -> list[dict[str, Any]]:
     """One pass over `escrows` (id -> policy): read each from the chain, top up where the policy says so."""
     from linq.chain import escrows as ops
@@ -70,14 +85,14 @@ def guard_once(client: Any, escrows: dict[str, RunwayPolicy], ledger: Ledger) ->
             continue
         terms = ops.follow(client, terms)
         state = ops.read_state(client, terms)
-        spent = ledger.spent(escrow_id)
+        spent = max(ledger.spent(escrow_id), spent_on_chain(client, terms.escrow_id))
         amount = decide(policy, status=state.status, runway_seconds=state.runway, spent=spent)
         if amount == 0:
             reason = "cap reached" if spent >= policy.cap and state.runway < policy.below_seconds else "not due"
             actions.append({"event": "no-top-up", "escrow_id": escrow_id, "runway": state.runway, "spent": str(spent),
                             "detail": reason})  # fmt: skip
             continue
-        hashes = ops.top_up(client, terms, amount)
+        hashes = ops.top_up(client, terms, amount, tag=RUNWAY_TAG)
         ledger.record(escrow_id, amount, hashes["top_up"])
         actions.append({"event": "topped-up", "escrow_id": escrow_id, "amount": str(amount), "tx": hashes["top_up"],
                         "runway_before": state.runway, "spent": str(spent + amount)})  # fmt: skip

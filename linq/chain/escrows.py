@@ -19,6 +19,7 @@ from web3.logs import DISCARD
 from linq.chain import faults
 from linq.chain.client import ChainClient
 from linq.chain.errors import TxReverted
+from linq.chain.tx import TaggedCall
 from linq.contracts.terms import Resources, Terms
 from linq.market.offers import SignedOffer
 from linq.market.units import format_lnq
@@ -222,11 +223,13 @@ def create(client: ChainClient, plan: CreatePlan) -> tuple[Terms, dict[str, str]
     return _terms(events[0]["args"]["terms"]), hashes
 
 
-def top_up(client: ChainClient, terms: Terms, amount: int) -> dict[str, str]:
+def top_up(client: ChainClient, terms: Terms, amount: int, *, tag: bytes = b"") -> dict[str, str]:
+    """approve (if needed) + topUp; `tag` is appended to the topUp calldata to mark who sent it (see TaggedCall)."""
     hashes: dict[str, str] = {}
     with _funding_lock(client):
         ensure_allowance(client, amount, hashes, key="approve_top_up")
-        result = client.send(client.escrow.functions.topUp(terms.as_tuple(), amount),
+        call = client.escrow.functions.topUp(terms.as_tuple(), amount)
+        result = client.send(TaggedCall(call, tag) if tag else call,
                              what=f"top up escrow 0x{terms.escrow_id.hex()} by {format_lnq(amount)}",
                              context={"provider": terms.provider, "action": "top-up"}, step="topUp")  # fmt: skip
     hashes["top_up"] = result.tx_hash

@@ -67,6 +67,26 @@ class TxResult:
     receipt: Any
 
 
+class TaggedCall:
+    """A contract call with `tag` appended to its calldata. Solidity ignores bytes after the ABI-encoded
+    arguments, so the call does the same; the tag stays in the transaction's input on chain and tells which
+    tool sent it (the runway guard counts its own top-ups this way)."""
+
+    def __init__(self, call: Any, tag: bytes) -> None:
+        self.inner, self.tag = call, tag
+
+    def estimate_gas(self, params: dict[str, Any]) -> int:
+        return int(self.inner.estimate_gas(params)) + 16 * len(self.tag)  # 16 gas per non-zero calldata byte
+
+    def build_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
+        tx = dict(self.inner.build_transaction(params))
+        tx["data"] = "0x" + bytes(Web3.to_bytes(hexstr=tx["data"])).hex() + self.tag.hex()
+        return tx
+
+    def call(self, params: dict[str, Any], block_identifier: Any = "latest") -> Any:
+        return self.inner.call(params, block_identifier=block_identifier)
+
+
 def _is_nonce_too_low(message: str) -> bool:
     text = message.lower()
     return any(

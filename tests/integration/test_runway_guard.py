@@ -14,7 +14,7 @@ from linq.chain.client import ChainClient
 from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.chain.network import devnet_profile
 from linq.devnet import Devnet
-from linq.runway import Ledger, RunwayPolicy, guard_once
+from linq.runway import Ledger, RunwayPolicy, guard_once, spent_on_chain
 from linq.tools import locate
 
 pytestmark = pytest.mark.integration
@@ -63,3 +63,13 @@ def test_guard_tops_up_below_threshold_until_the_cap(devnet: Devnet, tmp_path) -
     assert requestor_key.removeprefix("0x") not in done.stdout + done.stderr
     topped = requestor.escrow.events.ToppedUp.get_logs(argument_filters={"id": terms.escrow_id}, from_block=0)
     assert sum(int(log["args"]["amount"]) for log in topped) == policy.cap
+
+    # The ledger lost: the guard's tagged transactions on chain still say what it spent. A top-up by hand from
+    # the same wallet (untagged) does not count against the cap.
+    (tmp_path / "ledger.json").unlink()
+    ops.top_up(requestor, terms, rate)
+    assert spent_on_chain(requestor, terms.escrow_id) == policy.cap
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout.splitlines()[0])
+    assert decision["event"] == "no-top-up" and decision["detail"] == "cap reached", decision
