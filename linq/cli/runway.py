@@ -44,7 +44,7 @@ def runway() -> None:
 @click.option("--amount", default=None, help="Each top-up, e.g. '0.5 LNQ'.")
 @click.option("--cap", default=None, help="Never spend more than this in auto top-ups per escrow, e.g. '5 LNQ'.")
 @click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_LEDGER, show_default=True,
-              help="Where sent auto top-ups are recorded (the cap counts them, and the tagged txs on chain).")  # fmt: skip
+              help="Where sent auto top-ups are recorded (the cap counts them and the tagged txs).")  # fmt: skip
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
 @click.option("--interval", default=300, show_default=True, help="Seconds between passes.")
 @network_options
