@@ -318,7 +318,7 @@ contract EscrowTest is Fixture {
         uint256 deposited = _day() + 1 ether + _day();
         uint256 newEnd = _now() + (deposited * 3600 + t.ratePerHour - 1) / t.ratePerHour;
         vm.expectEmit();
-        emit IEscrow.ToppedUp(id, r1, _day(), deposited, uint40(newEnd));
+        emit IEscrow.ToppedUp(id, r1, _day(), deposited);
         vm.prank(r1);
         esc.topUp(t, _day());
         assertEq(esc.endOf(t), newEnd, "end extended");

@@ -120,7 +120,7 @@ interface IEscrow {
     );
     event ProviderChanged(bytes32 indexed oldId, bytes32 indexed newId, address indexed newProvider, Terms terms);
     event Started(bytes32 indexed id, uint40 start, uint40 end);
-    event ToppedUp(bytes32 indexed id, address indexed from, uint256 amount, uint256 deposited, uint40 end);
+    event ToppedUp(bytes32 indexed id, address indexed from, uint256 amount, uint256 deposited);
     event Withdrawn(bytes32 indexed id, address indexed provider, uint256 amount);
     event Cancelled(bytes32 indexed id, uint256 refund);
     event Stopped(bytes32 indexed id, uint40 at, uint256 toProvider, uint256 refund);
