@@ -58,53 +58,46 @@ def stack_env(devnet_dir: Path | None) -> dict[str, str]:
     return env
 
 
-def read_stack_outputs(stack: str, *, project: str | None = None, devnet_dir: Path | None = None) -> dict[str, Any]:
-    """`pulumi stack output --json` of PROJECT/STACK (organization/ is the file backend's only org)."""
+def _pulumi_json(args: list[str], *, cwd: str | Path, devnet_dir: Path | None, fix: str) -> Any:
+    """Run `pulumi ARGS --non-interactive` (JSON on stdout) in `cwd`; a failure names the command and `fix`."""
     from linq.tools import locate
 
-    project_name, stack_name = split_stack(stack, project)
     env = stack_env(devnet_dir)
     try:
         cli = str(locate.require("pulumi"))
     except locate.ToolMissing as err:
         raise SourceUnavailable(str(err)) from None
-    qualified = f"organization/{project_name}/{stack_name}"
-    with tempfile.TemporaryDirectory(prefix="linq-status-") as cwd:  # no Pulumi.yaml: the name is qualified
-        done = subprocess.run([cli, "stack", "output", "--json", "--stack", qualified, "--non-interactive"],
-                              env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run([cli, *args, "--non-interactive"], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         message = detail[-1] if detail else f"exit {done.returncode}"
         backend = env.get("PULUMI_BACKEND_URL", "the default backend")
-        raise SourceUnavailable(
-            f"--stack {stack}: `pulumi stack output` failed for {qualified} on {backend}: {message}; "
-            "check the name (`pulumi stack ls`), --project, and --devnet-dir or $PULUMI_BACKEND_URL"
-        )
-    return dict(json.loads(done.stdout or "{}"))
+        raise SourceUnavailable(f"`pulumi {' '.join(args[:2])}` failed on {backend}: {message}; {fix}")
+    return json.loads(done.stdout or "{}")
+
+
+def read_stack_outputs(stack: str, *, project: str | None = None, devnet_dir: Path | None = None) -> dict[str, Any]:
+    """`pulumi stack output --json` of PROJECT/STACK (organization/ is the file backend's only org)."""
+    project_name, stack_name = split_stack(stack, project)
+    qualified = f"organization/{project_name}/{stack_name}"
+    with tempfile.TemporaryDirectory(prefix="linq-status-") as cwd:  # no Pulumi.yaml: the name is qualified
+        fix = (f"--stack {stack} ({qualified}): check the name (`pulumi stack ls`), --project, and --devnet-dir "
+               "or $PULUMI_BACKEND_URL")  # fmt: skip
+        outputs = _pulumi_json(["stack", "output", "--json", "--stack", qualified], cwd=cwd, devnet_dir=devnet_dir,
+                               fix=fix)  # fmt: skip
+    return dict(outputs)
 
 
 def read_stack_config(stack: str, *, project_dir: Path, devnet_dir: Path | None = None) -> dict[str, Any]:
     """The stack's config as the engine hands it to the program: `pulumi config --json --show-secrets`, run in
     the project directory, so secrets are decrypted by the stack's own secrets provider. Key -> value."""
-    from linq.tools import locate
-
-    env = stack_env(devnet_dir)
-    try:
-        cli = str(locate.require("pulumi"))
-    except locate.ToolMissing as err:
-        raise SourceUnavailable(str(err)) from None
-    argv = [cli, "config", "--json", "--show-secrets", "--stack", stack, "--non-interactive"]
-    done = subprocess.run(argv, env=env, cwd=project_dir, capture_output=True, text=True, timeout=120, check=False)
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise SourceUnavailable(
-            f"--stack {stack}: `pulumi config` failed in {project_dir}: {detail[-1] if detail else done.returncode}; "
-            "create the stack first (`pulumi stack init`) or check --project-dir and --devnet-dir"
-        )
-    values: dict[str, Any] = {}
-    for key, entry in json.loads(done.stdout or "{}").items():
-        values[key] = entry["objectValue"] if "objectValue" in entry else entry.get("value")
-    return values
+    fix = (f"--stack {stack}: create the stack first (`pulumi stack init`), or check --project-dir ({project_dir}) "
+           "and --devnet-dir")  # fmt: skip
+    entries = _pulumi_json(["config", "--json", "--show-secrets", "--stack", stack], cwd=project_dir,
+                           devnet_dir=devnet_dir, fix=fix)  # fmt: skip
+    # Structured YAML values come as objectValue; plain ones (JSON strings included) as value.
+    return {key: entry.get("objectValue", entry.get("value")) for key, entry in entries.items()}
 
 
 def from_outputs(outputs: Mapping[str, Any], source: str) -> list[Target]:
