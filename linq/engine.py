@@ -35,6 +35,21 @@ def pulumi_command() -> auto.PulumiCommand:
     return auto.PulumiCommand(root=str(cli.parent.parent))
 
 
+# gRPC shares connections between channels to the same address, process-wide. Inline programs run one engine
+# after another in this process; when a new engine's resource monitor gets a port a finished engine used, the
+# SDK's new channel inherits the dead connection in back-off and its first call fails UNAVAILABLE, which the SDK
+# reports as "Resource monitor has terminated" (a CI failure once; reproduced with two plain gRPC servers on
+# one port). A per-channel connection pool (a standard channel argument) removes the sharing.
+_OWN_CONNECTIONS = ("grpc.use_local_subchannel_pool", 1)
+
+
+def _own_grpc_connections() -> None:
+    from pulumi.runtime import _grpc_settings
+
+    if _OWN_CONNECTIONS not in _grpc_settings._GRPC_CHANNEL_OPTIONS:
+        _grpc_settings._GRPC_CHANNEL_OPTIONS.append(_OWN_CONNECTIONS)
+
+
 def inline_stack(
     devnet: Devnet,
     *,
@@ -46,6 +61,8 @@ def inline_stack(
 ) -> auto.Stack:
     """Create or select a stack whose program is a Python function in this process."""
     from pulumi import automation as auto
+
+    _own_grpc_connections()
 
     settings = auto.ProjectSettings(
         name=project, runtime="python", backend=auto.ProjectBackend(url=devnet.environment()["PULUMI_BACKEND_URL"])
