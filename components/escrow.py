@@ -56,35 +56,6 @@ MAX_GENERATIONS = 1000
 TERMS_FIELDS = ("provider", "resources", "offer")
 
 
-def terms_json(terms: Terms) -> dict[str, Any]:
-    r = terms.resources
-    return {
-        "requestor": terms.requestor,
-        "provider": terms.provider,
-        "resources": {
-            "cpu_millis": r.cpu_millis,
-            "memory_mib": r.memory_mib,
-            "storage_gib": r.storage_gib,
-            "gpu_class": r.gpu_class,
-            "gpu_count": r.gpu_count,
-        },
-        "rate_per_hour": str(terms.rate_per_hour),
-        "salt": "0x" + terms.salt.hex(),
-    }
-
-
-def terms_from_json(data: Mapping[str, Any]) -> Terms:
-    r = data["resources"]
-    resources = Resources(*(int(r[k]) for k in RESOURCE_KEYS))
-    return Terms(
-        str(data["requestor"]),
-        str(data["provider"]),
-        resources,
-        int(data["rate_per_hour"]),
-        bytes.fromhex(str(data["salt"])[2:]),
-    )
-
-
 def _resources(norm: Mapping[str, Any]) -> Resources:
     return Resources(*(int(norm["resources"][k]) for k in RESOURCE_KEYS))
 
@@ -101,16 +72,9 @@ def _same_terms(norm: Mapping[str, Any], terms: Terms) -> bool:
 def _state_outs(client: ChainClient, state: ops.EscrowState) -> dict[str, Any]:
     return {
         "escrow_id": state.escrow_id,
-        "terms": terms_json(state.terms),
+        "terms": state.terms.to_json(),
         "status": state.status,
-        "deposited": str(state.deposited),
-        "earned": str(state.earned),
-        "withdrawn": str(state.withdrawn),
-        "withdrawable": str(state.withdrawable),
-        "remaining": str(state.remaining),
-        "start": state.start,
-        "end": state.end,
-        "runway": state.runway,
+        **state.figures_json(),
         "rate_per_hour": str(state.terms.rate_per_hour),
         "requestor": state.terms.requestor,
         "escrow_contract": client.escrow.address,
@@ -256,7 +220,7 @@ class EscrowProvider(LinqProvider):
     # ---- read ----------------------------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         client = self.client(signer=False)
-        terms = ops.follow(client, terms_from_json(props["terms"]))
+        terms = ops.follow(client, Terms.from_json(props["terms"]))
         state = ops.read_state(client, terms)
         outs = merged(props, _state_outs(client, state), {"settlement": _settlement(client, state)})
         if terms.provider != props["terms"]["provider"]:
@@ -268,7 +232,7 @@ class EscrowProvider(LinqProvider):
         norm = _renormalise(news)
         client = self.client()
         client.transactor.wait_for_pending()
-        terms = ops.follow(client, terms_from_json(olds["terms"]))
+        terms = ops.follow(client, Terms.from_json(olds["terms"]))
         hashes: dict[str, str] = {}
         if str(norm["provider"]).lower() != terms.provider.lower():
             state = ops.read_state(client, terms)
@@ -296,7 +260,7 @@ class EscrowProvider(LinqProvider):
             return  # nothing was ever created under this state
         client = self.client()
         client.transactor.wait_for_pending()
-        ops.settle(client, ops.follow(client, terms_from_json(props["terms"])))
+        ops.settle(client, ops.follow(client, Terms.from_json(props["terms"])))
 
 
 def _renormalise(props: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,31 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linq.contracts.terms import Resources, Terms
+from linq.contracts.terms import Terms
 
 STATE_VERSION = 1
-
-
-def terms_to_json(terms: Terms) -> dict[str, Any]:
-    r = terms.resources
-    return {
-        "requestor": terms.requestor,
-        "provider": terms.provider,
-        "resources": [r.cpu_millis, r.memory_mib, r.storage_gib, r.gpu_class, r.gpu_count],
-        "rate_per_hour": str(terms.rate_per_hour),  # a string: JSON readers elsewhere may use doubles
-        "salt": "0x" + terms.salt.hex(),
-    }
-
-
-def terms_from_json(data: dict[str, Any]) -> Terms:
-    cpu, memory, storage, gpu_class, gpu_count = (int(v) for v in data["resources"])
-    return Terms(
-        requestor=str(data["requestor"]),
-        provider=str(data["provider"]),
-        resources=Resources(cpu, memory, storage, gpu_class, gpu_count),
-        rate_per_hour=int(data["rate_per_hour"]),
-        salt=bytes.fromhex(str(data["salt"])[2:]),
-    )
 
 
 @dataclass
@@ -62,7 +40,7 @@ class AgentState:
             "escrow_contract": self.escrow_contract,
             "provider": self.provider,
             "scanned_block": self.scanned_block,
-            "escrows": {eid: terms_to_json(t) for eid, t in sorted(self.escrows.items())},
+            "escrows": {eid: t.to_json() for eid, t in sorted(self.escrows.items())},
             "done": sorted(self.done),
             "last_withdraw_at": self.last_withdraw_at,
         }
@@ -76,7 +54,7 @@ class AgentState:
             escrow_contract=str(data["escrow_contract"]),
             provider=str(data["provider"]),
             scanned_block=int(data["scanned_block"]),
-            escrows={str(eid): terms_from_json(t) for eid, t in data["escrows"].items()},
+            escrows={str(eid): Terms.from_json(t) for eid, t in data["escrows"].items()},
             done={str(eid) for eid in data["done"]},
             last_withdraw_at=int(data["last_withdraw_at"]),
         )

@@ -28,6 +28,7 @@ from eth_utils import is_address, to_checksum_address
 
 from linq.chain.errors import ChainError, InputError
 from linq.chain.values import whole
+from linq.contracts.terms import RESOURCE_FIELDS
 from linq.market.encoding import ZERO_ADDRESS
 from linq.market.offers import OfferError, SignedOffer, verify_offer
 from linq.market.pricing import deposit_for, offer_deposit_bounds, runway_seconds
@@ -58,7 +59,7 @@ FIELDS = (
     "chain_id",
     "salt_seed",
 )
-RESOURCE_KEYS = ("cpu_millis", "memory_mib", "storage_gib", "gpu_class", "gpu_count")
+RESOURCE_KEYS = RESOURCE_FIELDS
 
 
 @dataclass(frozen=True)

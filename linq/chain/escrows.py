@@ -77,6 +77,14 @@ class EscrowState:
     def is_open(self) -> bool:
         return self.status in OPEN
 
+    def figures_json(self) -> dict[str, Any]:
+        """The money and time figures, as Pulumi outputs and `linq escrow --json` show them (wei as strings)."""
+        return {
+            "deposited": str(self.deposited), "earned": str(self.earned), "withdrawn": str(self.withdrawn),
+            "withdrawable": str(self.withdrawable), "remaining": str(self.remaining),
+            "start": self.start, "end": self.end, "runway": self.runway,
+        }  # fmt: skip
+
 
 def read_state(client: ChainClient, terms: Terms) -> EscrowState:
     view = client.escrow.functions.getEscrow(terms.as_tuple()).call()

@@ -151,32 +151,8 @@ def _terms(client: ChainClient, escrow_id: str) -> Terms:
 
 
 def state_json(state: ops.EscrowState, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
-    t = state.terms
-    return {
-        "escrow_id": state.escrow_id,
-        "status": state.status,
-        "requestor": t.requestor,
-        "provider": t.provider,
-        "resources": {
-            "cpu_millis": t.resources.cpu_millis,
-            "memory_mib": t.resources.memory_mib,
-            "storage_gib": t.resources.storage_gib,
-            "gpu_class": t.resources.gpu_class,
-            "gpu_count": t.resources.gpu_count,
-        },
-        "rate_per_hour": str(t.rate_per_hour),
-        "deposited": str(state.deposited),
-        "earned": str(state.earned),
-        "withdrawn": str(state.withdrawn),
-        "withdrawable": str(state.withdrawable),
-        "remaining": str(state.remaining),
-        "start": state.start,
-        "end": state.end,
-        "runway": state.runway,
-        "now": state.now,
-        "salt": "0x" + t.salt.hex(),
-        "settlement": settlement or {},
-    }
+    return {"escrow_id": state.escrow_id, "status": state.status, **state.terms.to_json(), **state.figures_json(),
+            "now": state.now, "settlement": settlement or {}}  # fmt: skip
 
 
 def _state_table(state: ops.EscrowState, settlement: dict[str, Any] | None) -> Table:

@@ -6,7 +6,7 @@ rates and amounts in LNQ wei (per hour for rates). Tuples are in ABI order, read
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, fields, replace
 from typing import Any
 
 from eth_abi import encode
@@ -31,6 +31,9 @@ class Resources:
 
     def as_tuple(self) -> tuple[int, int, int, int, int]:
         return astuple(self)
+
+
+RESOURCE_FIELDS = tuple(f.name for f in fields(Resources))  # the JSON keys, in ABI order
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,25 @@ class Terms:
 
     def with_provider(self, provider: str, rate_per_hour: int) -> Terms:
         return replace(self, provider=provider, rate_per_hour=rate_per_hour)
+
+    def to_json(self) -> dict[str, Any]:
+        """The one JSON form of terms (Pulumi state, CLI output, agent state); wei as a decimal string, since
+        JSON readers elsewhere may parse numbers as doubles."""
+        return {
+            "requestor": self.requestor,
+            "provider": self.provider,
+            "resources": dict(zip(RESOURCE_FIELDS, self.resources.as_tuple(), strict=True)),
+            "rate_per_hour": str(self.rate_per_hour),
+            "salt": "0x" + self.salt.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Terms:
+        """Inverse of to_json; also reads resources as a 5-item list (agent state files written before)."""
+        r = data["resources"]
+        values = r if isinstance(r, list) else [r[k] for k in RESOURCE_FIELDS]
+        return cls(str(data["requestor"]), str(data["provider"]), Resources(*(int(v) for v in values)),
+                   int(data["rate_per_hour"]), bytes.fromhex(str(data["salt"]).removeprefix("0x")))  # fmt: skip
 
     @classmethod
     def from_event(cls, terms: Any) -> Terms:

@@ -53,3 +53,13 @@ def test_region_encoding() -> None:
     for bad in ("", "é-west", "x" * 33, "eu\nwest"):
         with pytest.raises(ValueError, match="region="):
             encode_region(bad)
+
+
+def test_terms_json_round_trip_and_the_agents_older_list_form() -> None:
+    terms = Terms("0x" + "11" * 20, "0x" + "22" * 20, Resources(1500, 2048, 10, 3, 1), 10**30 + 7, b"\x05" * 32)
+    data = terms.to_json()
+    assert data["rate_per_hour"] == str(10**30 + 7)  # wei beyond a double's precision survive as a string
+    assert data["resources"] == {"cpu_millis": 1500, "memory_mib": 2048, "storage_gib": 10, "gpu_class": 3,
+                                 "gpu_count": 1}  # fmt: skip
+    assert Terms.from_json(data) == terms
+    assert Terms.from_json({**data, "resources": [1500, 2048, 10, 3, 1]}) == terms  # agent state files, v1

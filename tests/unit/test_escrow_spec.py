@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.escrow import EscrowProvider, terms_json
+from components.escrow import EscrowProvider
 from linq.chain.escrow_spec import normalise, target_deposit
 from linq.contracts.terms import Resources, Terms
 
@@ -95,7 +95,7 @@ def test_match_result_supplies_provider_rate_and_gpu_class() -> None:
 def _state(status: str, deposited: int, rate: int = 3600 * 1000) -> dict:
     norm, _ = normalise(GOOD)
     terms = Terms(OTHER, PROVIDER, Resources(500, 1024, 10), rate, b"\x01" * 32)
-    return {**norm, "status": status, "deposited": str(deposited), "terms": terms_json(terms)}
+    return {**norm, "status": status, "deposited": str(deposited), "terms": terms.to_json()}
 
 
 @settings(max_examples=60, deadline=None)
