@@ -75,8 +75,7 @@ def test_too_little_lnq_then_funded(devnet: Devnet, bank: ChainClient, provider:
     key, signer = fresh_wallet(bank, lnq=5)
     network = {"kind": "devnet", "devnetDir": str(devnet.state_dir)}
     stack = _stack(devnet, tmp_path, provider.address, key, network)
-    rate = int(bank.registry.functions.quote(provider.address, Resources(1000, 1024, 10).as_tuple()).call())
-    deposit = deposit_for(rate, 900)
+    deposit = _deposit(bank, provider.address)
     with pytest.raises(auto.errors.CommandError) as err:
         stack.up()
     text = str(err.value)
