@@ -28,8 +28,9 @@ from typing import Any
 import pytest
 import yaml
 
-from linq.testhosts import HostList, in_ci, missing_requirements, test_hosts
+from linq.testhosts import HostList, test_hosts
 from linq.testhosts.playbook import PlaybookRun, run_playbook
+from tests.integration.hosts import require_test_hosts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,18 +39,9 @@ VAULT_PASSWORD = "test-vault-password"
 TIMINGS: dict[str, float] = {}
 
 
-def _require_tools() -> None:
-    reasons = missing_requirements()
-    if reasons:
-        message = "test hosts cannot start: " + "; ".join(reasons)
-        if in_ci():
-            pytest.fail(message)  # CI must prove the playbooks, never skip them
-        pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def hosts(request: pytest.FixtureRequest) -> Iterator[HostList]:
-    _require_tools()
+    require_test_hosts()
     with test_hosts(2, groups={"servers": [0], "agents": [1]}) as started:
         yield started
     if TIMINGS:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from linq.testhosts import in_ci, missing_requirements, test_hosts
+from linq.testhosts import test_hosts
 from linq.testhosts.playbook import run_playbook
+from tests.integration.hosts import require_test_hosts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_first_server_inits_the_cluster_and_every_other_node_joins_it() -> None:
-    reasons = missing_requirements()
-    if reasons:
-        (pytest.fail if in_ci() else pytest.skip)("test hosts cannot start: " + "; ".join(reasons))
+    require_test_hosts()
     token = "ha-test-token-" + "5" * 40
     with test_hosts(4, groups={"servers": [0, 1, 2], "agents": [3]}) as hosts:
         extravars = {

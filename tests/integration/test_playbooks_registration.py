@@ -14,8 +14,9 @@ from eth_account import Account
 
 from linq.devnet import anvil, process
 from linq.devnet.contracts import deploy_to_devnet
-from linq.testhosts import in_ci, missing_requirements, test_hosts
+from linq.testhosts import test_hosts
 from linq.testhosts.playbook import run_playbook
+from tests.integration.hosts import require_test_hosts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LINQ = str(Path(sys.executable).parent / "linq")
@@ -38,9 +39,7 @@ def chain(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
 def test_site_registers_measured_capacity_on_chain_and_rerun_sends_nothing(
     chain: tuple[str, Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reasons = missing_requirements()
-    if reasons:
-        (pytest.fail if in_ci() else pytest.skip)("test hosts cannot start: " + "; ".join(reasons))
+    require_test_hosts()
     rpc, book, key = chain
     monkeypatch.setenv("LINQ_PRIVATE_KEY", key)  # the controller's key, as a provider would export it
     artifacts = tmp_path / "artifacts"

@@ -9,19 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from linq.testhosts import in_ci, missing_requirements, test_hosts
+from linq.testhosts import test_hosts
+from tests.integration.hosts import require_test_hosts
 
 pytestmark = [pytest.mark.integration]
 
 
 @pytest.fixture(autouse=True)
 def _tools() -> None:
-    reasons = missing_requirements()
-    if reasons:
-        message = "test hosts cannot start: " + "; ".join(reasons)
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    require_test_hosts()
 
 
 def _mounts_mentioning(fragment: str) -> list[str]:
