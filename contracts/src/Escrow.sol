@@ -6,6 +6,8 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IEscrow} from "./interfaces/IEscrow.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
@@ -17,8 +19,9 @@ import {Resources} from "./interfaces/Types.sol";
 /// earned(t) = min(deposited, ratePerHour * (t - start) / 3600) (floored, in favour of the requestor),
 /// end = start + ceilDiv(deposited * 3600, ratePerHour). There is no owner and no admin path to the funds.
 /// @dev Invariant: LNQ.balanceOf(this) == Σ over open escrows (deposited - withdrawn). Checks-effects-interactions
-/// plus a transient reentrancy lock; the only external calls are to the immutable LNQ and ProviderRegistry.
-contract Escrow is IEscrow, EIP712 {
+/// plus OpenZeppelin's transient reentrancy guard (ReentrancyGuardReentrantCall); the only external calls are to the
+/// immutable LNQ and ProviderRegistry.
+contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @dev The unpacked slot of an escrow. Stored as one word: deposited (bits 0-95) | withdrawn (96-191) |
@@ -70,14 +73,6 @@ contract Escrow is IEscrow, EIP712 {
 
     mapping(bytes32 id => uint256 word) internal _records;
     mapping(address provider => mapping(uint256 word => uint256 bits)) internal _nonceBitmap;
-    bool private transient _locked;
-
-    modifier nonReentrant() {
-        if (_locked) revert Reentrancy();
-        _locked = true;
-        _;
-        _locked = false;
-    }
 
     /// @param token_ the LNQ token
     /// @param registry_ the ProviderRegistry this escrow is bound to
@@ -158,9 +153,12 @@ contract Escrow is IEscrow, EIP712 {
         }
         // The whole deposit buys at most `cap` hours (the offer's maxDuration, floored to hours):
         // ceilDiv(deposited * 3600, rate) <= cap * 3600  <=>  deposited <= cap * rate.
-        uint256 cap = word >> CAP_SHIFT;
-        if (deposited > cap * t.ratePerHour) {
-            revert DurationOutOfRange(_ceilDiv(deposited * 3600, t.ratePerHour), 0, uint64(cap * 3600));
+        uint256 capRate;
+        unchecked {
+            capRate = (word >> CAP_SHIFT) * t.ratePerHour; // < 2^16 * 2^128: no overflow
+        }
+        if (deposited > capRate) {
+            revert DurationOutOfRange(_ceilDiv(deposited * 3600, t.ratePerHour), 0, uint64((word >> CAP_SHIFT) * 3600));
         }
         // deposited fits in 96 bits (checked above), so adding to the word cannot carry into `withdrawn`.
         _records[id] = word + amount;
@@ -556,7 +554,7 @@ contract Escrow is IEscrow, EIP712 {
     }
 
     function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a == 0 ? 0 : (a - 1) / b + 1;
+        return Math.ceilDiv(a, b);
     }
 
     function _u40(uint256 x) internal pure returns (uint40) {

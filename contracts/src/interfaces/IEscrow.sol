@@ -109,8 +109,6 @@ interface IEscrow {
     error DurationOutOfRange(uint256 duration, uint64 minDuration, uint64 maxDuration);
     /// @notice Only the requestor may cancel before `startDeadline`; anyone may after it.
     error StartWindowOpen(bytes32 id, uint40 startDeadline);
-    /// @notice A call re-entered the escrow.
-    error Reentrancy();
 
     // ----- events -----
     event EscrowCreated(
