@@ -232,23 +232,13 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
     /// requestor may cancel at any time; anyone may once the start window has passed (stale escrows cannot hold
     /// a provider's capacity). Neither counts in the provider's reputation.
     function cancel(Terms calldata t) external nonReentrant {
-        bytes32 id = _id(t);
-        Record memory rec = _load(id);
-        if (rec.status != CREATED) _revertStatus(id, rec, t.ratePerHour);
-        if (msg.sender != t.requestor && block.timestamp < rec.start + START_WINDOW) {
-            revert StartWindowOpen(id, uint40(rec.start + START_WINDOW));
-        }
-        _refundUnstarted(id, t, rec.deposited, OUTCOME_MOVED);
+        _closeUnstarted(t, false);
     }
 
     /// @notice The provider declines a not-yet-started escrow: full refund to the requestor, capacity released,
     /// counted as `cancelled` in the provider's reputation (its own choice, so nobody else can raise it).
     function decline(Terms calldata t) external nonReentrant {
-        bytes32 id = _id(t);
-        Record memory rec = _load(id);
-        if (rec.status != CREATED) _revertStatus(id, rec, t.ratePerHour);
-        if (msg.sender != t.provider) revert NotProvider(msg.sender, t.provider);
-        _refundUnstarted(id, t, rec.deposited, OUTCOME_CANCELLED);
+        _closeUnstarted(t, true);
     }
 
     /// @notice The requestor stops a running escrow: the provider gets what it earned, the rest is refunded, and the
@@ -475,8 +465,20 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
         emit Withdrawn(id, t.provider, amount);
     }
 
-    /// @dev Closes a Created escrow as Cancelled and refunds the whole deposit to the requestor.
-    function _refundUnstarted(bytes32 id, Terms calldata t, uint256 refund, uint8 outcome) internal {
+    /// @dev cancel (byProvider false) and decline (true): closes a Created escrow as Cancelled and refunds the
+    /// whole deposit to the requestor.
+    function _closeUnstarted(Terms calldata t, bool byProvider) internal {
+        bytes32 id = _id(t);
+        Record memory rec = _load(id);
+        if (rec.status != CREATED) _revertStatus(id, rec, t.ratePerHour);
+        uint8 outcome = OUTCOME_MOVED;
+        if (byProvider) {
+            if (msg.sender != t.provider) revert NotProvider(msg.sender, t.provider);
+            outcome = OUTCOME_CANCELLED;
+        } else if (msg.sender != t.requestor && block.timestamp < rec.start + START_WINDOW) {
+            revert StartWindowOpen(id, uint40(rec.start + START_WINDOW));
+        }
+        uint256 refund = rec.deposited;
         _records[id] = _pack(refund, 0, 0, CANCELLED);
         emit Cancelled(id, refund);
         REGISTRY.release(t.provider, t.resources, outcome, 0);

@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Fixture} from "../utils/Fixture.sol";
-import {ProviderWallet, ReentrantToken} from "../utils/Wallets.sol";
-import {Escrow} from "../../src/Escrow.sol";
-import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {IEscrow} from "../../src/interfaces/IEscrow.sol";
 import {IProviderRegistry} from "../../src/interfaces/IProviderRegistry.sol";
 import {Resources} from "../../src/interfaces/Types.sol";
