@@ -171,7 +171,7 @@ class Agent:
         elif status in SETTLED:
             self._reclaim(eid, status, namespaces, report)
         elif status == "None":
-            # The requestor moved it to another provider before start (the old id is deleted on chain).
+            # The requestor moved it to another provider before start (the old id reads None on chain).
             self.state.done.add(eid)
             self.log.info("escrow-moved-away", escrow_id=eid)
             for ns in namespaces:
