@@ -44,6 +44,8 @@ contract EscrowHandler is Test {
     bool public withdrawManyMispaid;
     bool public idReused;
     bool public topUpAboveBound;
+    /// @dev Successful declines per provider: the only thing that may raise its `cancelled` reputation.
+    mapping(address provider => uint256 n) public declines;
 
     // call counters, and successful transitions (coverage: the properties are only as good as the paths taken)
     mapping(bytes32 => uint256) public calls;
@@ -247,6 +249,7 @@ contract EscrowHandler is Test {
         vm.prank(who);
         try esc.decline(t) {
             succeeded["decline"]++;
+            declines[t.provider]++;
             if (who != t.provider) strangerStoppedOrCancelled = true;
             if (lnq.balanceOf(t.requestor) - before != deposited) settlementMismatch = true;
         } catch {}

@@ -123,6 +123,15 @@ contract EscrowInvariantTest is Test {
         assertTrue(!handler.topUpAboveBound(), "a top-up exceeded the escrow's duration bound");
     }
 
+    /// A provider's `cancelled` reputation counts exactly its own declines: requestors' cancels, cancels after the
+    /// start window and moves never change it.
+    function invariant_cancelledCountsOnlyDeclines() public view {
+        for (uint256 p = 0; p < 2; ++p) {
+            address provider = handler.providers(p);
+            assertEq(reg.getProvider(provider).reputation.cancelled, handler.declines(provider), "cancelled");
+        }
+    }
+
     /// Σ balances == totalSupply (no LNQ created or destroyed).
     function invariant_supply() public view {
         uint256 sum = lnq.balanceOf(address(this)) + lnq.balanceOf(address(esc)) + lnq.balanceOf(handler.THIRD());
