@@ -157,7 +157,8 @@ contract ProviderRegistry is IProviderRegistry {
     }
 
     /// @notice Releases `r` on `provider` and records the outcome.
-    /// @param outcome 0 moved to another provider (no reputation change), 1 completed, 2 stopped early, 3 cancelled
+    /// @param outcome 0 no reputation change (moved to another provider, cancelled by the requestor or after the
+    /// start window), 1 completed, 2 stopped early, 3 declined by the provider (counted as `cancelled`)
     /// @param providerEarned LNQ wei the provider earned from this escrow in total
     function release(address provider, Resources calldata r, uint8 outcome, uint256 providerEarned)
         external

@@ -31,6 +31,7 @@ from linq.chain import escrows as ops
 from linq.chain import faults
 from linq.chain.client import ChainClient
 from linq.chain.errors import ChainError, RpcUnavailable, TxReverted
+from linq.chain.tx import TxResult
 from linq.contracts.terms import Terms
 
 WITHDRAW_BATCH = 40  # escrows per withdrawMany: well inside a block's gas limit
@@ -170,7 +171,7 @@ class Agent:
         elif status in SETTLED:
             self._reclaim(eid, status, namespaces, report)
         elif status == "None":
-            # The requestor moved it to another provider before start (the old id is deleted on chain).
+            # The requestor moved it to another provider before start (the old id reads None on chain).
             self.state.done.add(eid)
             self.log.info("escrow-moved-away", escrow_id=eid)
             for ns in namespaces:
@@ -257,23 +258,45 @@ class Agent:
         for i in range(0, len(batch), WITHDRAW_BATCH):
             chunk = batch[i : i + WITHDRAW_BATCH]
             call = self.chain.escrow.functions.withdrawMany([s.terms.as_tuple() for s in chunk])
-            result = self.chain.send(call, what=f"withdraw from {len(chunk)} escrow(s)",
-                                     context={"provider": self.provider, "action": "withdraw"},
-                                     step="withdrawMany")  # fmt: skip
-            amounts: dict[str, int] = {}
-            for event in self.chain.escrow.events.Withdrawn().process_receipt(result.receipt, errors=DISCARD):
-                key = discovery.escrow_key(event["args"]["id"])
-                amounts[key] = amounts.get(key, 0) + int(event["args"]["amount"])
-            block_time = int(self.chain.w3.eth.get_block(result.block_number)["timestamp"])
-            self.state.last_withdraw_at = max(self.state.last_withdraw_at, block_time)
-            report.withdraw_txs.append(result.tx_hash)
-            report.withdrawn.update(amounts)
-            for key, amount in sorted(amounts.items()):
-                self.log.info("escrow-withdrawn", escrow_id=key, tx=result.tx_hash, amount=amount,
-                              block=result.block_number)  # fmt: skip
-            self.log.info("withdraw-batch", tx=result.tx_hash, escrows=len(chunk), total=sum(amounts.values()),
+            try:
+                result = self.chain.send(call, what=f"withdraw from {len(chunk)} escrow(s)",
+                                         context={"provider": self.provider, "action": "withdraw"},
+                                         step="withdrawMany")  # fmt: skip
+            except TxReverted as err:
+                # The contract skips what is not payable, so a batch should never revert; if one does, one
+                # escrow must not hold back the others' earnings: withdraw them one at a time.
+                self.log.warning("withdraw-batch-reverted", escrows=len(chunk), detail=err.reason)
+                for s in chunk:
+                    self._withdraw_one(s, report)
+                continue
+            self._record_withdrawals(result, len(chunk), report)
+
+    def _withdraw_one(self, s: ops.EscrowState, report: PassReport) -> None:
+        eid = discovery.escrow_key(s.terms.escrow_id)
+        try:
+            result = self.chain.send(self.chain.escrow.functions.withdraw(s.terms.as_tuple()),
+                                     what=f"withdraw from escrow {eid}", context={"provider": self.provider,
+                                     "action": "withdraw"}, step="withdraw")  # fmt: skip
+        except TxReverted as err:
+            self.log.info("withdraw-skipped", escrow_id=eid, detail=err.reason)
+            return
+        self._record_withdrawals(result, 1, report)
+
+    def _record_withdrawals(self, result: TxResult, escrows: int, report: PassReport) -> None:
+        amounts: dict[str, int] = {}
+        for event in self.chain.escrow.events.Withdrawn().process_receipt(result.receipt, errors=DISCARD):
+            key = discovery.escrow_key(event["args"]["id"])
+            amounts[key] = amounts.get(key, 0) + int(event["args"]["amount"])
+        block_time = int(self.chain.w3.eth.get_block(result.block_number)["timestamp"])
+        self.state.last_withdraw_at = max(self.state.last_withdraw_at, block_time)
+        report.withdraw_txs.append(result.tx_hash)
+        report.withdrawn.update(amounts)
+        for key, amount in sorted(amounts.items()):
+            self.log.info("escrow-withdrawn", escrow_id=key, tx=result.tx_hash, amount=amount,
                           block=result.block_number)  # fmt: skip
-            faults.checkpoint("agent:after-withdraw")
+        self.log.info("withdraw-batch", tx=result.tx_hash, escrows=escrows, total=sum(amounts.values()),
+                      block=result.block_number)  # fmt: skip
+        faults.checkpoint("agent:after-withdraw")
 
     # ---- reporting -----------------------------------------------------------------------------------------
     def _wait(self, eid: str, reason: str, report: PassReport) -> None:

@@ -135,6 +135,14 @@ def _wrong_status(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
     return f"escrow {_hex(a[0])} is {status}, which does not allow {action}; `linq escrow status` shows what it allows"
 
 
+def _duration_out_of_range(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
+    bought, low, high = (format_duration(int(x)) for x in a[:3])
+    if int(a[1]) == 0:  # a top-up: the whole deposit against the escrow's bound
+        return (f"with this top-up the deposit would buy {bought}, above the escrow's bound of {high} (the offer's "
+                "maxDuration, in whole hours); top up less or open a new escrow")  # fmt: skip
+    return f"the deposit buys {bought}, outside the offer's {low}..{high}; change the deposit"
+
+
 def _time(ts: int) -> str:
     return f"unix time {ts}"
 
@@ -196,11 +204,12 @@ _SENTENCES: dict[str, Callable[[tuple[Any, ...], Mapping[str, Any]], str]] = {
         f"the offer is bound to requestor {a[1]}, the signer is {a[0]}; sign with that key"
     ),
     "BadSignature": lambda a, c: f"the offer's signature is not {a[0]}'s; the offer was altered — ask for a new one",
-    "DurationOutOfRange": lambda a, c: (
-        f"the deposit buys {format_duration(int(a[0]))}, outside the offer's "
-        f"{format_duration(int(a[1]))}..{format_duration(int(a[2]))}; change the deposit"
+    "DurationOutOfRange": _duration_out_of_range,
+    "StartWindowOpen": lambda a, c: (
+        f"escrow {_hex(a[0])} is still in its start window until {_time(a[1])}: only the requestor may cancel "
+        "it before then (the provider may decline it); anyone may cancel it after"
     ),
-    "Reentrancy": lambda a, c: "the escrow was re-entered; this call pattern is not allowed",
+    "ReentrancyGuardReentrantCall": lambda a, c: "the escrow was re-entered; this call pattern is not allowed",
     "ERC20InsufficientBalance": lambda a, c: (
         f"{a[0]} holds {_lnq(a[1])} but {_lnq(a[2])} is needed; "
         f"fund {a[0]} with at least {int(a[2]) - int(a[1])} more wei of LNQ"

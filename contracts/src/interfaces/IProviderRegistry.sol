@@ -29,7 +29,8 @@ interface IProviderRegistry {
         uint128 pricePerHour;
     }
 
-    /// @notice Escrow outcomes counted at release; `totalEarned` is LNQ wei paid to the provider.
+    /// @notice Escrow outcomes counted at release; `totalEarned` is LNQ wei paid to the provider. `cancelled`
+    /// counts escrows the provider declined (cancellations by the requestor or after the start window do not count).
     struct Reputation {
         uint32 completed;
         uint32 stoppedEarly;
@@ -78,7 +79,7 @@ interface IProviderRegistry {
     error NotDeployer(address caller);
     /// @notice The escrow address must be non-zero.
     error ZeroEscrow();
-    /// @notice Release outcome must be 0 (moved), 1 (completed), 2 (stopped early) or 3 (cancelled).
+    /// @notice Release outcome must be 0 (no reputation change), 1 (completed), 2 (stopped early) or 3 (declined).
     error InvalidOutcome(uint8 outcome);
 
     // ----- events -----
