@@ -108,13 +108,16 @@ def endpoint_url(rendered: RenderedApp, access: ProviderAccess) -> str:
 
 def secret_values_for(deployment: DeploymentConfig, lookup: Callable[[str, str], str]) -> dict[str, str]:
     """env name -> plaintext of the secret config key it names; `lookup(key, field)` raises if unset."""
-    return {env_name: lookup(key, f"linq:deployments.{deployment.name}.secrets.{env_name}")
-            for env_name, key in deployment.secrets.items()}  # fmt: skip
+    return {
+        env_name: lookup(key, f"linq:deployments.{deployment.name}.secrets.{env_name}")
+        for env_name, key in deployment.secrets.items()
+    }
 
 
 def missing_secret(key: str, field: str) -> ConfigError:
-    return ConfigError(f"{field}: secret config key linq:{key} is not set; "
-                       f"run `pulumi config set --secret linq:{key} <value>`")  # fmt: skip
+    return ConfigError(
+        f"{field}: secret config key linq:{key} is not set; run `pulumi config set --secret linq:{key} <value>`"
+    )
 
 
 def review(values: dict[str, Any], only: str | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -135,5 +138,8 @@ def review(values: dict[str, Any], only: str | None = None) -> dict[str, list[di
             raise missing_secret(key, field)
         return str(values[f"linq:{key}"])
 
-    return {d.name: render_app(d, secret_values_for(d, lookup)).manifests
-            for d in config.deployments if only in (None, d.name)}  # fmt: skip
+    return {
+        d.name: render_app(d, secret_values_for(d, lookup)).manifests
+        for d in config.deployments
+        if only in (None, d.name)
+    }
