@@ -77,7 +77,7 @@ class Cluster:
             yield
         except KubeError as error:
             if error.status in (401, 403):
-                fix = f"the credentials in {self.source} may not read this; use the tenant's or the provider's kubeconfig"
+                fix = f"the credentials in {self.source} may not read this; use the tenant's or provider's kubeconfig"
                 raise ApiError(error.status, path, f"{error.message} — {fix}") from None
             raise ApiError(error.status, path, error.message) from None
         except KubeUnreachable as error:
