@@ -289,4 +289,3 @@ def test_stack_patches_are_shown_and_applied_and_credentials_rotate_in_place(dev
             except KubeError as err:
                 if err.status != 404:
                     raise
-
