@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from linq.catalog import DeploymentSpec, load_catalog
+from linq.catalog import load_catalog
 from linq.catalog.resolve import resolve_size
 from linq.market.match import match
 from linq.market.models import GpuRequirement, MatchResult, Requirements
 from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig
+from linq.stackrender import deployment_spec
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,7 @@ class Placement:
 def size_of(deployment: DeploymentConfig):  # -> linq.catalog.plans.Resources
     """The resources the deployment reserves: its plan's, its explicit ones, or its template's minimum plan."""
     catalog = load_catalog()
-    fields = {"name": deployment.name, "template": deployment.template, "image": deployment.image,
-              "vm": deployment.vm, "plan": deployment.plan, "resources": deployment.resources}  # fmt: skip
-    spec = DeploymentSpec.model_validate({k: v for k, v in fields.items() if v is not None})
+    spec = deployment_spec(deployment)
     min_plan = catalog.get(deployment.template).min_plan if deployment.template else "starter"
     return resolve_size(spec, catalog, min_plan)[1]
 

@@ -13,8 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from linq.catalog.plans import Resources
-from linq.catalog.spec import VmSpec
+from linq.catalog.spec import WorkloadSpec
 
 WEI_PER_LNQ = 10**18
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -130,16 +129,13 @@ class AutoTopUp(_Model):
         return self
 
 
-class DeploymentConfig(_Model):
-    """One app deployment, as a platform team declares it."""
+class DeploymentConfig(WorkloadSpec):
+    """One app deployment, as a platform team declares it: the catalog's workload fields (WorkloadSpec: template,
+    image or vm, plan or resources, env, and for custom images ports, endpoint, command, args, volumes,
+    configFiles, health, security), plus what the stack adds (secrets by config key, payment, placement,
+    lifecycle, patches)."""
 
     name: str
-    template: str | None = None
-    image: str | None = None
-    vm: VmSpec | None = None
-    plan: str | None = None
-    resources: Resources | None = None
-    env: dict[str, str] = {}
     secrets: dict[str, str] = Field(default={}, description="env var -> name of a secret stack config key")
     duration: int = Field(description="prepaid runtime: '24h', '7d', …")
     max_price_per_hour: int | None = Field(default=None, description="ceiling, e.g. '0.5 LNQ'")
@@ -152,11 +148,6 @@ class DeploymentConfig(_Model):
     redeploy: str | None = Field(default=None, description="change it to replace the workload (redeploy)")
     patches: list[dict[str, Any]] = []
     auto_top_up: AutoTopUp | None = None
-    # custom containers only (same fields as linq render)
-    ports: list[dict[str, Any]] = []
-    endpoint: dict[str, Any] | None = None
-    command: list[str] | None = None
-    args: list[str] | None = None
 
     @field_validator("name")
     @classmethod

@@ -180,10 +180,10 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
 
 def _render_stack(stack: str, only: str | None, project_dir: Path, devnet_dir: Path | None, output: str,
                   show_secrets: bool) -> None:
-    from components.stack_program import review
     from linq.monitor.errors import SourceUnavailable
     from linq.monitor.targets import read_stack_config
     from linq.stackconfig import ConfigError
+    from linq.stackrender import review
 
     try:
         rendered = review(read_stack_config(stack, project_dir=project_dir, devnet_dir=devnet_dir), only)
