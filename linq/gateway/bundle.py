@@ -22,7 +22,8 @@ from linq.catalog.spec import RenderOptions
 from linq.contracts.terms import Terms
 
 GATEWAY_NAMESPACE = "linq-gateway"
-TENANT_ROLE = "linq-tenant"
+TENANT_ROLE = "linq-tenant"  # the ClusterRole
+TENANT_BINDING = "linq-tenant"  # the RoleBinding in each tenant namespace
 ANNOTATION_REQUESTOR = "linq.network/requestor"
 LABEL_GATEWAY = "linq.network/gateway"  # on every object the gateway made, value "tenant"
 ID_HEX = 40  # 160 bits of the escrow id in names: collision-free for any realistic number of escrows
@@ -103,7 +104,7 @@ def objects(terms: Terms, options: RenderOptions, gateway_namespace: str = GATEW
                                           {ANNOTATION_ESCROW_ID: eid}),
                "automountServiceAccountToken": False}  # fmt: skip
     binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": isolation.meta("linq-tenant", ns, labels),
+               "metadata": isolation.meta(TENANT_BINDING, ns, labels),
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": TENANT_ROLE},
                "subjects": [{"kind": "ServiceAccount", "name": session_account(eid),
                              "namespace": gateway_namespace}]}  # fmt: skip
