@@ -13,16 +13,8 @@ from pathlib import Path
 
 import click
 
-from linq.chain import (
-    ChainClient,
-    ChainError,
-    InputError,
-    NetworkConfigError,
-    RpcUnavailable,
-    SignerError,
-    resolve_profile,
-)
-from linq.cli.agent import EXIT_CLUSTER, _signer
+from linq.chain import ChainClient, InputError, resolve_profile
+from linq.cli.agent import EXIT_CLUSTER, _signer, exit_codes
 from linq.cli.chain import CliError, key_options, network_options, provider
 
 
@@ -54,7 +46,7 @@ def gateway(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_k
     from linq.gateway.leases import Gateway, GatewayConfig
     from linq.gateway.server import serve
 
-    try:
+    with exit_codes():
         host, port = _listen(listen)
         profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
         signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)
@@ -69,14 +61,6 @@ def gateway(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_k
         config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data)
         worker = Gateway(ChainClient(profile, signer), cluster.api_client, config)
         serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104
-    except InputError as err:
-        raise CliError(str(err), 2) from None
-    except (RpcUnavailable, NetworkConfigError) as err:
-        raise CliError(str(err), 3) from None
-    except SignerError as err:
-        raise CliError(str(err), 4) from None
-    except ChainError as err:
-        raise CliError(str(err), 1) from None
 
 
 commands: list[click.Command] = []
