@@ -166,11 +166,14 @@ class Agent:
         if status == "Created":
             self._maybe_start(eid, escrow.terms, namespaces, report)
         elif status == "Ended":
+            self._revoke(eid, status)
             self._finalize(eid, escrow.terms, report)
             self._reclaim(eid, "Completed", namespaces, report)
         elif status in SETTLED:
+            self._revoke(eid, status)
             self._reclaim(eid, status, namespaces, report)
         elif status == "None":
+            self._revoke(eid, "moved")
             # The requestor moved it to another provider before start (the old id reads None on chain).
             self.state.done.add(eid)
             self.log.info("escrow-moved-away", escrow_id=eid)
@@ -232,6 +235,21 @@ class Agent:
         self.log.info("escrow-finalized", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
                       to_provider=to_provider)  # fmt: skip
         faults.checkpoint("agent:after-finalize")
+
+    def _revoke(self, eid: str, status: str) -> None:
+        """Tenant credentials die in the pass that sees the escrow end (before the namespace is reclaimed)."""
+        try:
+            revoked = self.cluster.revoke_session(eid)
+        except ClusterError as err:
+            if "forbidden" not in str(err):
+                raise
+            # An agent whose ClusterRole predates the gateway: say so once, keep reclaiming as before.
+            self._report_once(f"revoke:{eid}", "forbidden", "credentials-not-revoked", level="warning", escrow_id=eid,
+                              detail=f"{err}; grant the agent delete on rolebindings and on serviceaccounts in "
+                                     "linq-gateway (docs/gateway.md)")  # fmt: skip
+            return
+        if revoked:
+            self.log.info("credentials-revoked", escrow_id=eid, status=status)
 
     def _reclaim(self, eid: str, status: str, namespaces: list[TenantNamespace], report: PassReport) -> None:
         for ns in namespaces:

@@ -14,6 +14,7 @@ AREAS = [
     "market",
     "lpstack",
     "agent",
+    "gateway",
     "monitor",
     "runway",
 ]

@@ -10,7 +10,9 @@ failed in a --once pass (the chain refused a transaction, the cluster refused a 
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -89,9 +91,16 @@ def agent(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key
 
     Logs one JSON line per action on stdout (escrow id, tx hash); never a key.
     """
-    try:
+    with exit_codes():
         _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_index, kubeconfig,
              kube_context, interval, once, withdraw_every, min_withdraw, state_file)  # fmt: skip
+
+
+@contextlib.contextmanager
+def exit_codes() -> Iterator[None]:
+    """The provider services' exit codes (module docstring), shared by `linq provider agent` and `gateway`."""
+    try:
+        yield
     except (InputError, UnitError) as err:
         raise CliError(str(err), 2) from None
     except (RpcUnavailable, NetworkConfigError) as err:

@@ -34,6 +34,7 @@ from linq.chain import escrows as ops
 from linq.chain import registration as reg
 from linq.chain.signers import from_keystore
 from linq.contracts.terms import Terms
+from linq.gateway.meta import GatewayInfo, normalise_url, served_pin, spki_pin
 from linq.market.encoding import EncodingError, checksum
 from linq.market.units import UnitError, format_duration, format_lnq, parse_lnq
 
@@ -321,7 +322,11 @@ def registration_options(required: bool) -> Callable[[F], F]:
             click.option("--price-memory", required=required, help="LNQ wei per MiB-hour."),
             click.option("--price-storage", required=required, help="LNQ wei per GiB-hour."),
             click.option("--region", required=required, help="Short ASCII region, e.g. eu-west."),
-            click.option("--meta", required=required, help="Metadata: 0x + 64 hex (used as is) or text (hashed)."),
+            click.option("--meta", default=None, help="Metadata: 0x + 64 hex (used as is) or text (hashed)."),
+            click.option("--gateway", default=None,
+                         help="Gateway URL https://HOST[:PORT], published with its TLS pin (replaces --meta)."),
+            click.option("--gateway-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                         help="The gateway's certificate (PEM) to pin (default: the one it serves now)."),
             click.option("--gpu", "gpus", multiple=True, help="GPU class CLASS:MODEL:COUNT:PRICE (repeatable)."),
         ]
         for option in reversed(options):
@@ -362,16 +367,24 @@ def _desired(
     region,
     meta,
     gpus,
+    gateway=None,
+    gateway_cert=None,
     current: reg.RegistrationSpec | None = None,
 ) -> reg.RegistrationSpec:
     def pick(value: Any, field: str, now: Any) -> Any:
         if value is not None:
             return value
         if current is None:
-            raise InputError(f"--{field}", None, "is required to register", f"pass --{field}")
+            extra = " or --gateway URL" if field == "meta" else ""
+            raise InputError(f"--{field}", None, "is required to register", f"pass --{field}{extra}")
         return now
 
     c = current
+    if gateway is not None and meta is not None:
+        raise InputError("--meta", meta, "cannot be given with --gateway", "the gateway document becomes the metadata")
+    info = gateway_info(gateway, gateway_cert) if gateway is not None else None
+    if info is None and meta is None and c is not None:
+        info = c.gateway  # an update that leaves the metadata alone keeps the published gateway
     gpu_specs = tuple(reg.parse_gpu(g) for g in gpus) if gpus else (c.gpu_classes if c else ())
     return reg.spec(
         cpu=pick(cpu, "cpu", c and c.cpu_millis),
@@ -381,13 +394,21 @@ def _desired(
         price_memory=pick(price_memory, "price-memory", c and c.price_memory),
         price_storage=pick(price_storage, "price-storage", c and c.price_storage),
         region=pick(region, "region", c and c.region),
-        meta=pick(meta, "meta", c and "0x" + c.meta_hash.hex()),
+        meta="" if info else pick(meta, "meta", c and "0x" + c.meta_hash.hex()),
         gpus=gpu_specs,
+        gateway=info,
     )
 
 
+def gateway_info(url: str, cert: Path | None) -> GatewayInfo:
+    """The gateway URL with the pin of `cert`, or of the certificate the gateway serves now."""
+    normal = normalise_url(url)
+    pin = spki_pin(cert.read_bytes()) if cert is not None else served_pin(normal)
+    return GatewayInfo(url=normal, tls_spki_sha256=pin)
+
+
 REGISTRATION_FIELDS = ("cpu", "memory", "storage", "price_cpu", "price_memory", "price_storage", "region", "meta",
-                       "gpus")  # fmt: skip
+                       "gpus", "gateway", "gateway_cert")  # fmt: skip
 
 
 def _register_or_update(options: dict[str, Any], *, must_exist: bool) -> None:
@@ -447,6 +468,8 @@ def _record_table(address: str, record: reg.RegistrationSpec | None) -> Table:
         ),
         ("GPU classes", gpus),
         ("metadata hash", "0x" + record.meta_hash.hex()),
+        ("gateway", f"{record.gateway.url} (TLS SPKI sha256 {record.gateway.tls_spki_sha256})" if record.gateway
+         else "-"),
     ):
         table.add_row(key, value)
     return table

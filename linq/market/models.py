@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from linq.gateway.meta import GatewayInfo
 from linq.market.encoding import checksum, normalise_region
 from linq.market.pricing import UnitPrices, deposit_for, rate_per_hour
 from linq.market.reputation import ReputationScore, score_reputation
@@ -108,6 +109,7 @@ class ProviderRecord(_Frozen):
     prices: BaseRanges
     reputation: ReputationCounters = ReputationCounters()
     gpu_classes: tuple[GpuClassRecord, ...] = ()
+    gateway: GatewayInfo | None = Field(default=None, description="from the document behind meta_hash, if published")
 
     @property
     def free(self) -> Capacity:
@@ -204,6 +206,7 @@ class Requirements(_Frozen):
     deny: tuple[Address, ...] = ()
     weights: RankingWeights = RankingWeights()
     limit: int | None = Field(default=None, ge=1, description="keep at most this many ranked candidates")
+    require_gateway: bool = Field(default=False, description="only providers that published a gateway on chain")
 
     @field_validator("regions")
     @classmethod
@@ -236,6 +239,7 @@ class ReasonCode(StrEnum):
     GPU = "insufficient_gpu"
     PRICE = "price_above_ceiling"
     TOTAL = "total_above_ceiling"
+    NO_GATEWAY = "no_gateway"
 
 
 class Reason(_Frozen):
