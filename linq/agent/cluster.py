@@ -201,12 +201,12 @@ class Cluster:
         authentication once the API server's token cache expires, ≤ 10 s). False if neither existed."""
         from linq.gateway.bundle import GATEWAY_NAMESPACE, TENANT_BINDING, namespace_name, session_account
 
-        rbac = k8s.RbacAuthorizationV1Api(self.api_client)
-        binding = self._json(rbac.delete_namespaced_role_binding, f"delete tenant binding of {escrow_id}",
-                             TENANT_BINDING, namespace_name(escrow_id))  # fmt: skip
+        namespace = namespace_name(escrow_id)
+        binding = self._json(f"delete tenant binding of {escrow_id}", "DELETE",
+                             f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{TENANT_BINDING}")
         name = session_account(escrow_id)
-        account = self._json(self.core.delete_namespaced_service_account, f"delete session {name}", name,
-                             GATEWAY_NAMESPACE)  # fmt: skip
+        account = self._json(f"delete session {name}", "DELETE",
+                             f"/api/v1/namespaces/{GATEWAY_NAMESPACE}/serviceaccounts/{name}")
         return binding is not None or account is not None
 
     def delete_namespace(self, name: str) -> bool:

@@ -56,10 +56,10 @@ def gateway(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_k
             cluster = Cluster.connect(kubeconfig, None)
         except ClusterConfigError as err:
             raise CliError(str(err), EXIT_CLUSTER) from None
-        conf = cluster.api_client.configuration
+        conf = cluster.kube.configuration
         ca_data = base64.b64encode(Path(conf.ssl_ca_cert).read_bytes()).decode() if conf.ssl_ca_cert else None
         config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data)
-        worker = Gateway(ChainClient(profile, signer), cluster.api_client, config)
+        worker = Gateway(ChainClient(profile, signer), cluster.kube, config)
         serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104
 
 

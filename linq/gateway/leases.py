@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import to_checksum_address
-from kubernetes import client as k8s
 from web3.logs import DISCARD
 
 from linq.catalog.spec import RenderOptions
@@ -32,6 +31,7 @@ from linq.chain.errors import ChainError, TxReverted
 from linq.gateway import bundle, kubeapi, message
 from linq.gateway.message import RequestRefused
 from linq.gateway.nonces import NonceStore
+from linq.kube import Kube
 
 API_AUDIENCE = "https://kubernetes.default.svc"  # the API server's own audience (its --service-account-issuer)
 MAX_TOKEN_SECONDS = 3600
@@ -51,7 +51,7 @@ class GatewayConfig:
 class Gateway:
     """One provider's lease service; thread-safe (requests run in the ASGI server's thread pool)."""
 
-    def __init__(self, chain: ChainClient, api: k8s.ApiClient, config: GatewayConfig) -> None:
+    def __init__(self, chain: ChainClient, api: Kube, config: GatewayConfig) -> None:
         self.chain = chain
         self.api = api
         self.config = config

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import time
 
-from kubernetes import client as k8s
-
 from linq.gateway import kubeapi
+from linq.kube import Kube
 
 LABEL = "linq.network/gateway-nonce"
 ANNOTATION_EXPIRES = "linq.network/expires-at"
 
 
 class NonceStore:
-    def __init__(self, api: k8s.ApiClient, namespace: str) -> None:
+    def __init__(self, api: Kube, namespace: str) -> None:
         self.api = api
         self.namespace = namespace
 

@@ -18,10 +18,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from kubernetes import client as k8s
 
 from linq.gateway import kubeapi
 from linq.gateway.meta import spki_pin
+from linq.kube import Kube
 
 SECRET = "linq-gateway-tls"  # noqa: S105 - the Secret object's name, not a password
 VALIDITY_DAYS = 3650  # trust comes from the on-chain pin, not from expiry; rotate by publishing a new pin
@@ -50,7 +50,7 @@ def make(hosts: list[str]) -> tuple[bytes, bytes]:
     return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
-def ensure(api: k8s.ApiClient, namespace: str, hosts: list[str]) -> tuple[bytes, bytes]:
+def ensure(api: Kube, namespace: str, hosts: list[str]) -> tuple[bytes, bytes]:
     """The cluster's gateway key and certificate, made now if none exists yet."""
     key_pem, cert_pem = make(hosts)
     kubeapi.create(api, {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
