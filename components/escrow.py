@@ -265,7 +265,7 @@ class EscrowProvider(LinqProvider):
 
 def _renormalise(props: Mapping[str, Any]) -> dict[str, Any]:
     """Checked inputs come back over the wire with ints as floats; normalising again restores exact ints."""
-    norm, problems = normalise({k: props.get(k) for k in FIELDS})
+    norm, problems = normalise({k: props.get(k) for k in FIELDS}, canonical=True)
     if problems:
         raise ChainError("; ".join(p.reason for p in problems))
     if props.get("max_rate_per_hour"):

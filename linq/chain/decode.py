@@ -17,7 +17,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from linq.contracts import CONTRACT_NAMES, load_artifact
-from linq.market.units import format_duration, format_lnq
+from linq.units import format_duration, format_lnq
 
 ERROR_STRING = bytes.fromhex("08c379a0")
 PANIC = bytes.fromhex("4e487b71")

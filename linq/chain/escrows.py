@@ -22,7 +22,7 @@ from linq.chain.errors import TxReverted
 from linq.chain.tx import TaggedCall
 from linq.contracts.terms import Resources, Terms
 from linq.market.offers import SignedOffer
-from linq.market.units import format_lnq
+from linq.units import format_lnq
 
 SALT_DOMAIN = "linq-escrow-salt/v1"
 STATUSES = ("None", "Created", "Active", "Ended", "Cancelled", "Stopped", "Completed")

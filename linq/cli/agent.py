@@ -27,7 +27,7 @@ from linq.chain import (
 )
 from linq.chain.signers import Signer, from_dev_account, from_keystore
 from linq.cli.chain import CliError, key_options, network_options, provider
-from linq.market.units import UnitError, parse_duration_seconds, parse_lnq
+from linq.units import UnitError, parse_amount, parse_duration
 
 ENV_PROVIDER_ADDRESS = "LINQ_PROVIDER_ADDRESS"  # set by the LPStack: the wallet this cluster belongs to
 ENV_WITHDRAW_INTERVAL = "LINQ_WITHDRAW_INTERVAL_SECONDS"  # set by the LPStack from agent.withdraw_interval_seconds
@@ -61,7 +61,7 @@ def _default_state_file(devnet_dir: Path | None, chain_id: int, provider_address
 
 
 def _duration(text: str, field: str, minimum: int) -> int:
-    seconds = parse_duration_seconds(text, field=field)
+    seconds = parse_duration(text, field=field)
     if seconds < minimum:
         raise InputError(field, text, f"is below {minimum} second(s)", f"give at least {minimum}s, e.g. 30s or 1h")
     return seconds
@@ -110,7 +110,7 @@ def _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_
     withdraw_text = withdraw_every or os.environ.get(ENV_WITHDRAW_INTERVAL) or "1h"
     withdraw_field = "--withdraw-every" if withdraw_every else f"${ENV_WITHDRAW_INTERVAL}"
     every = _duration(withdraw_text, withdraw_field, 0)
-    floor = parse_lnq(min_withdraw, field="--min-withdraw")
+    floor = parse_amount(min_withdraw, field="--min-withdraw")
 
     profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
     signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)

@@ -35,7 +35,7 @@ from linq.chain import registration as reg
 from linq.chain.signers import from_keystore
 from linq.contracts.terms import Terms
 from linq.market.encoding import EncodingError, checksum
-from linq.market.units import UnitError, format_duration, format_lnq, parse_lnq
+from linq.units import UnitError, format_duration, format_lnq, parse_amount
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -295,10 +295,10 @@ escrow.command("finalize", help="Settle an ended escrow (anyone): pays the provi
 @json_option
 @_errors
 def escrow_top_up(escrow_id, amount, devnet_dir, rpc, chain_id, addresses, keystore, password_file, as_json) -> None:
-    """Add AMOUNT (1.5, '1.5 LNQ' or '42 wei') to the deposit; extends the runway."""
-    wei = parse_lnq(amount, field="AMOUNT")
+    """Add AMOUNT ('1.5 LNQ' or '42 wei'; a bare number is refused) to the deposit; extends the runway."""
+    wei = parse_amount(amount, field="AMOUNT")
     if wei == 0:
-        raise InputError("AMOUNT", amount, "is zero", "give an amount above 0, e.g. 1.5")
+        raise InputError("AMOUNT", amount, "is zero", "give an amount above 0, e.g. 1.5 LNQ")
     client = _client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file, signer=True)
     terms = _terms(client, escrow_id)
     hashes = ops.top_up(client, terms, wei)

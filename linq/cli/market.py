@@ -37,15 +37,16 @@ from linq.market.models import (
 from linq.market.offers import Domain, Offer, OfferError, SignedOffer, random_nonce, sign_offer, verify_offer
 from linq.market.plans import PlanError, plan_size
 from linq.market.pricing import PricingError, deposit_for, format_rate, offer_deposit_bounds, runway_seconds
-from linq.market.units import (
+from linq.units import (
     UnitError,
     format_duration,
     format_lnq,
-    parse_cpu_millis,
-    parse_duration_seconds,
-    parse_lnq,
-    parse_memory_mib,
-    parse_storage_gib,
+    parse_amount,
+    parse_cpu,
+    parse_duration,
+    parse_memory,
+    parse_rate,
+    parse_storage,
 )
 
 ENV_KEY = "LINQ_PRIVATE_KEY"
@@ -100,9 +101,9 @@ def requirement_options(fn: F) -> F:
         click.option("--memory", default=None, help="Memory: 512Mi, 4Gi, or MiB."),
         click.option("--storage", default=None, help="Storage: 20Gi, 1Ti, or GiB."),
         click.option("--gpu", default=None, help="GPUs as MODEL:COUNT (nvidia-a100:2) or #CLASS:COUNT (#1:2)."),
-        click.option("--duration", default="1h", show_default=True, help="How long: 3600, 30m, 24h, 7d."),
-        click.option("--max-price", default=None, help="Hourly ceiling in LNQ (0.05) or wei (42 wei)."),
-        click.option("--max-total", default=None, help="Ceiling for the whole duration, LNQ or wei."),
+        click.option("--duration", default="1h", show_default=True, help="How long: 90m, 1h30m, 24h, 7d or seconds."),
+        click.option("--max-price", default=None, help="Hourly ceiling, e.g. '0.05 LNQ/h' or '42 wei/h'."),
+        click.option("--max-total", default=None, help="Ceiling for the whole duration, e.g. '5 LNQ' or '42 wei'."),
         click.option("--region", "regions", multiple=True, help="Wanted region (repeatable; 'eu' matches eu-*)."),
         click.option("--min-reputation", type=float, default=0.0, show_default=True, help="Score in [0, 1]."),
         click.option("--allow", multiple=True, help="Only these provider addresses (repeatable)."),
@@ -149,15 +150,13 @@ def _gpu_requirement(text: str | None) -> GpuRequirement | None:
     selector, _, count_text = text.partition(":")
     count_text = count_text or "1"
     if not count_text.isdigit() or int(count_text) < 1:
-        raise UnitError(
-            f"--gpu {text!r} has count {count_text!r}; write MODEL:COUNT with COUNT ≥ 1, e.g. nvidia-a100:2"
-        )
+        raise UnitError("--gpu", text, f"has count {count_text!r}", "write MODEL:COUNT, COUNT ≥ 1, e.g. nvidia-a100:2")
     if selector.startswith("#"):
         if not selector[1:].isdigit():
-            raise UnitError(f"--gpu {text!r}: class {selector!r} is not a number; write #CLASS:COUNT, e.g. #1:2")
+            raise UnitError("--gpu", text, f"has class {selector!r}, not a number", "write #CLASS:COUNT, e.g. #1:2")
         return GpuRequirement(class_id=int(selector[1:]), count=int(count_text))
     if not selector:
-        raise UnitError(f"--gpu {text!r} names no model; write MODEL:COUNT, e.g. nvidia-a100:2")
+        raise UnitError("--gpu", text, "names no model", "write MODEL:COUNT, e.g. nvidia-a100:2")
     return GpuRequirement(model=selector.lower(), count=int(count_text))
 
 
@@ -169,11 +168,11 @@ def _weights(text: str | None) -> RankingWeights:
         key, _, value = part.partition("=")
         key = key.strip()
         if key not in ("price", "reputation", "headroom"):
-            raise UnitError(f"--weights: {key!r} is not a weight; use price, reputation and headroom")
+            raise UnitError("--weights", key, "is not a weight", "use price, reputation and headroom")
         try:
             values[key] = float(value)
         except ValueError:
-            raise UnitError(f"--weights: {key}={value!r} is not a number; e.g. price=0.6") from None
+            raise UnitError("--weights", f"{key}={value}", "is not a number", "e.g. price=0.6") from None
     return RankingWeights(**values)
 
 
@@ -189,25 +188,25 @@ def _requirements(
         size = plan_size(plan)
         cpu_m, mem, sto = size.cpu_millis, size.memory_mib, size.storage_gib
         if size.gpu_count and gpu_req is None:
-            raise UnitError(
-                f"--plan {plan} includes {size.gpu_count} GPU(s); add --gpu MODEL:{size.gpu_count} to say which model"
-            )
+            raise UnitError("--plan", plan, f"includes {size.gpu_count} GPU(s)",
+                            f"add --gpu MODEL:{size.gpu_count} to say which model")  # fmt: skip
     if cpu is not None:
-        cpu_m = parse_cpu_millis(cpu, field="--cpu")
+        cpu_m = parse_cpu(cpu, field="--cpu")
     if memory is not None:
-        mem = parse_memory_mib(memory, field="--memory")
+        mem = parse_memory(memory, field="--memory")
     if storage is not None:
-        sto = parse_storage_gib(storage, field="--storage")
+        sto = parse_storage(storage, field="--storage")
     if not (plan or cpu or memory or storage or gpu):
-        raise UnitError("no resources given; pass --plan NAME or at least one of --cpu/--memory/--storage/--gpu")
+        raise UnitError("--plan", None, "is not given, nor are resources",
+                        "pass --plan NAME or at least one of --cpu/--memory/--storage/--gpu")  # fmt: skip
     return Requirements(
         cpu_millis=cpu_m,
         memory_mib=mem,
         storage_gib=sto,
         gpu=gpu_req,
-        duration_seconds=parse_duration_seconds(duration, field="--duration"),
-        max_price_per_hour=parse_lnq(max_price, field="--max-price") if max_price else None,
-        max_total=parse_lnq(max_total, field="--max-total") if max_total else None,
+        duration_seconds=parse_duration(duration, field="--duration"),
+        max_price_per_hour=parse_rate(max_price, field="--max-price") if max_price else None,
+        max_total=parse_amount(max_total, field="--max-total") if max_total else None,
         regions=regions,
         min_reputation=min_reputation,
         allow=tuple(checksum(a, field="--allow") for a in allow),
@@ -482,7 +481,7 @@ def _load_key(keystore: Path | None) -> str:
 @click.option("--storage", default=None, help="Storage: 20Gi or GiB.")
 @click.option("--gpu-class", type=int, default=0, show_default=True, help="Your GPU class id.")
 @click.option("--gpu-count", type=int, default=0, show_default=True, help="GPUs of that class.")
-@click.option("--rate", default=None, help="LNQ per hour (default: your registry prices for these resources).")
+@click.option("--rate", default=None, help="Hourly rate, e.g. '0.01 LNQ/h' or '10 wei/h' (default: registry prices).")
 @click.option("--min-duration", default="10m", show_default=True, help="Shortest escrow accepted.")
 @click.option("--max-duration", default="30d", show_default=True, help="Longest escrow accepted.")
 @click.option("--requestor", default=None, help="Only this requestor may take the offer (default: anyone).")
@@ -513,25 +512,30 @@ def offer_sign(
         size = plan_size(plan)
         cpu_m, mem, sto = size.cpu_millis, size.memory_mib, size.storage_gib
         gpu_count = gpu_count or size.gpu_count
-    cpu_m = parse_cpu_millis(cpu, field="--cpu") if cpu is not None else cpu_m
-    mem = parse_memory_mib(memory, field="--memory") if memory is not None else mem
-    sto = parse_storage_gib(storage, field="--storage") if storage is not None else sto
+    cpu_m = parse_cpu(cpu, field="--cpu") if cpu is not None else cpu_m
+    mem = parse_memory(memory, field="--memory") if memory is not None else mem
+    sto = parse_storage(storage, field="--storage") if storage is not None else sto
     resources = Resources(cpu_millis=cpu_m, memory_mib=mem, storage_gib=sto, gpu_class=gpu_class,
                           gpu_count=gpu_count)  # fmt: skip
+    # Every flag is read before any network call.
+    given_rate = parse_rate(rate, field="--rate") if rate is not None else None
+    min_seconds = parse_duration(min_duration, field="--min-duration")
+    max_seconds = parse_duration(max_duration, field="--max-duration")
+    valid_seconds = parse_duration(valid_for, field="--valid-for")
 
     offline = chain_id is not None and escrow is not None
     now = int(time.time())
     if offline:
         domain = Domain(chain_id=chain_id, verifying_contract=checksum(escrow, field="--escrow"))
-        if rate is None:
+        if given_rate is None:
             raise click.ClickException("--rate is required when signing offline (--chain-id/--escrow)")
-        rate_wei = parse_lnq(rate, field="--rate")
+        rate_wei = given_rate
     else:
         w3 = connect(rpc)
         book = load_address_book(addresses)
         domain = Domain(chain_id=int(w3.eth.chain_id), verifying_contract=str(book["escrow"]))
         now = int(w3.eth.get_block("latest")["timestamp"])
-        if rate is None:
+        if given_rate is None:
             index, _ = _open_index(rpc, addresses, index_path)
             record = next((p for p in index.providers if p.address == provider), None)
             if record is None:
@@ -540,7 +544,7 @@ def offer_sign(
                 )
             rate_wei = resources.rate_at(record)
         else:
-            rate_wei = parse_lnq(rate, field="--rate")
+            rate_wei = given_rate
     if rate_wei == 0:
         raise click.ClickException("--rate is 0; the escrow refuses a zero rate — give a price per hour")
     signed = sign_offer(
@@ -549,10 +553,10 @@ def offer_sign(
             requestor=checksum(requestor, field="--requestor") if requestor else "0x" + "00" * 20,
             resources=resources,
             rate_per_hour=rate_wei,
-            min_duration=parse_duration_seconds(min_duration, field="--min-duration"),
-            max_duration=parse_duration_seconds(max_duration, field="--max-duration"),
+            min_duration=min_seconds,
+            max_duration=max_seconds,
             nonce=random_nonce() if nonce is None else nonce,
-            deadline=now + parse_duration_seconds(valid_for, field="--valid-for"),
+            deadline=now + valid_seconds,
         ),
         domain,
         key,

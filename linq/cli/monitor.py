@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from linq.market.units import UnitError, parse_duration_seconds
 from linq.monitor import logs as log_reader
 from linq.monitor import metrics as metric_reader
 from linq.monitor import render, snapshot, status, targets
 from linq.monitor.cluster import Cluster, default_kubeconfig
 from linq.monitor.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, InputError, MonitorError
 from linq.monitor.escrow import parse_id, read_live
+from linq.units import UnitError, parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,7 +89,7 @@ def _cluster(kubeconfig: Path | None, context: str | None, devnet_dir: Path | No
 
 
 def _threshold(text: str) -> int:
-    seconds = parse_duration_seconds(text, field="--runway-threshold")
+    seconds = parse_duration(text, field="--runway-threshold")
     if seconds <= 0:
         raise InputError("--runway-threshold", text, "must be longer than zero", "use e.g. 2h")
     return seconds
@@ -217,7 +217,7 @@ def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json
                  grep, container, tail, previous, timestamps) -> None:  # fmt: skip
     """Container logs of a deployment from the Kubernetes API (pods/log). --json prints one JSON object
     per line (pod, container, time, text). Exit 1 when --grep matched nothing."""
-    since_seconds = parse_duration_seconds(since, field="--since") if since else None
+    since_seconds = parse_duration(since, field="--since") if since else None
     if since_seconds == 0:
         raise InputError("--since", since, "must be longer than zero", "use e.g. 10m")
     query = log_reader.LogQuery(container=container, since_seconds=since_seconds, tail=tail,

@@ -11,7 +11,7 @@ import click
 
 from linq.cli.chain import _client, key_options, network_options
 from linq.runway import Ledger, RunwayPolicy, guard_once
-from linq.stackconfig import parse_duration, parse_lnq
+from linq.units import parse_amount, parse_duration
 
 DEFAULT_LEDGER = Path(".linq") / "runway-ledger.json"
 
@@ -46,7 +46,7 @@ def runway() -> None:
 @click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_LEDGER, show_default=True,
               help="Where sent auto top-ups are recorded (the cap counts them and the tagged txs).")  # fmt: skip
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
-@click.option("--interval", default=300, show_default=True, help="Seconds between passes.")
+@click.option("--interval", default="5m", show_default=True, help="Time between passes, e.g. 5m or 300.")
 @network_options
 @key_options
 def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval, devnet_dir, rpc, chain_id,
@@ -56,10 +56,12 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
     Exit codes: 0 ok; 2 bad input; 3 network; 4 no key."""
     policies: dict[str, RunwayPolicy] = {}
     try:
+        pause = parse_duration(interval, field="--interval")
         if escrow_ids:
             if not (below and amount and cap):
                 raise click.UsageError("--escrow needs --below, --amount and --cap")
-            policy = RunwayPolicy(parse_duration(below), parse_lnq(amount), parse_lnq(cap))
+            policy = RunwayPolicy(parse_duration(below, field="--below"), parse_amount(amount, field="--amount"),
+                                  parse_amount(cap, field="--cap"))  # fmt: skip
             policies.update({e.lower(): policy for e in escrow_ids})
         if stack:
             policies.update(_stack_policies(stack, project, devnet_dir))
@@ -75,7 +77,7 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
             click.echo(json.dumps(action, sort_keys=True))
         if once:
             return
-        time.sleep(interval)
+        time.sleep(pause)
 
 
 commands: list[Any] = [runway]

@@ -41,7 +41,7 @@ from linq.market.models import (
     ScoreBreakdown,
 )
 from linq.market.pricing import SECONDS_PER_HOUR, deposit_for, format_rate
-from linq.market.units import format_duration, format_lnq
+from linq.units import format_duration, format_lnq
 
 
 @dataclass(frozen=True, slots=True)

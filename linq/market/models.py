@@ -26,14 +26,17 @@ from pydantic import (
 from linq.market.encoding import checksum, normalise_region
 from linq.market.pricing import UnitPrices, deposit_for, rate_per_hour
 from linq.market.reputation import ReputationScore, score_reputation
+from linq.units import parse_rate
 
 
 def _int_from_text(value: Any) -> Any:
-    """Accept decimal strings for wei (how we write them to JSON); floats are refused outright."""
+    """Wei as our JSON writes it (a decimal string of wei), or text in the unit grammar ('1.5 LNQ', '42 wei/h');
+    floats are refused outright."""
     if isinstance(value, float):
         raise ValueError(f"{value!r} is a float; money is exact — give an int or a decimal string of wei")
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if text.isdigit() else parse_rate(text, field="amount")
     return value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from linq.market.units import format_lnq
+from linq.units import format_lnq
 
 SECONDS_PER_HOUR = 3600
 UINT128_MAX = 2**128 - 1

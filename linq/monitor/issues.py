@@ -11,9 +11,9 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from linq.market.units import format_duration, format_lnq
 from linq.monitor.escrow import EscrowFigures, top_up_for
 from linq.monitor.snapshot import Container, Pod, Snapshot
+from linq.units import format_duration, format_lnq
 
 IMAGE_PULL_REASONS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"})
 CRASH_RESTARTS = 3  # restarts after which repeated failures count as a crash loop even between back-offs

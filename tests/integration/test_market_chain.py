@@ -250,7 +250,7 @@ def test_index_rebuilds_when_its_block_is_reorganised_away(chain: Chain, tmp_pat
 def test_cli_match_json_agrees_with_the_library(chain: Chain, tmp_path: Path) -> None:
     env = {"LINQ_RPC_URL": chain.url, "LINQ_ADDRESSES": str(chain.book_file)}
     out = run_cli(["providers", "match", "--plan", "standard", "--region", "eu", "--duration", "24h",
-                   "--max-price", "1", "--json", "--index", str(tmp_path / "i.json")], env)  # fmt: skip
+                   "--max-price", "1 LNQ/h", "--json", "--index", str(tmp_path / "i.json")], env)  # fmt: skip
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     index = RegistryIndex(chain.w3, chain.book.registry)
