@@ -27,7 +27,8 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from components.dynamic import LinqProvider, is_unknown, merged
-from linq.chain import ChainClient, ChainError, faults
+from linq import checkpoints
+from linq.chain import ChainClient, ChainError
 from linq.chain import escrows as ops
 from linq.chain.escrow_spec import FIELDS, RESOURCE_KEYS, check_on_chain, normalise, rate_for, target_deposit
 from linq.contracts.terms import Resources, Terms
@@ -186,7 +187,7 @@ class EscrowProvider(LinqProvider):
         outs = merged(
             norm, _state_outs(client, state), {"tx_hashes": hashes, "settlement": {}, "generation": generation}
         )
-        faults.checkpoint("escrow:before-state-write")
+        checkpoints.checkpoint("escrow:before-state-write")
         return CreateResult("0x" + terms.salt.hex(), outs)
 
     def _plan(self, norm: Mapping[str, Any], client: ChainClient, salt: bytes) -> ops.CreatePlan:

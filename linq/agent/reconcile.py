@@ -23,12 +23,12 @@ from pathlib import Path
 from eth_utils import to_checksum_address
 from web3.logs import DISCARD
 
+from linq import checkpoints
 from linq.agent import discovery
 from linq.agent import state as state_file
 from linq.agent.actionlog import ActionLog
 from linq.agent.cluster import Cluster, ClusterError, TenantNamespace
 from linq.chain import escrows as ops
-from linq.chain import faults
 from linq.chain.client import ChainClient
 from linq.chain.errors import ChainError, RpcUnavailable, TxReverted
 from linq.contracts.terms import Terms
@@ -126,7 +126,7 @@ class Agent:
             report.errors.append(f"withdraw: {err}")
             self.log.error("action-failed", action="withdraw", detail=str(err))
 
-        faults.checkpoint("agent:before-save")
+        checkpoints.checkpoint("agent:before-save")
         state_file.save(self.settings.state_file, self.state)
         return report
 
@@ -213,7 +213,7 @@ class Agent:
         self._reported.pop(f"wait:{eid}", None)
         self.log.info("escrow-started", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
                       namespaces=[ns.name for ns in live], end=end)  # fmt: skip
-        faults.checkpoint("agent:after-start")
+        checkpoints.checkpoint("agent:after-start")
 
     def _finalize(self, eid: str, terms: Terms, report: PassReport) -> None:
         try:
@@ -230,7 +230,7 @@ class Agent:
         report.finalized[eid] = result.tx_hash
         self.log.info("escrow-finalized", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
                       to_provider=to_provider)  # fmt: skip
-        faults.checkpoint("agent:after-finalize")
+        checkpoints.checkpoint("agent:after-finalize")
 
     def _reclaim(self, eid: str, status: str, namespaces: list[TenantNamespace], report: PassReport) -> None:
         for ns in namespaces:
@@ -273,7 +273,7 @@ class Agent:
                               block=result.block_number)  # fmt: skip
             self.log.info("withdraw-batch", tx=result.tx_hash, escrows=len(chunk), total=sum(amounts.values()),
                           block=result.block_number)  # fmt: skip
-            faults.checkpoint("agent:after-withdraw")
+            checkpoints.checkpoint("agent:after-withdraw")
 
     # ---- reporting -----------------------------------------------------------------------------------------
     def _wait(self, eid: str, reason: str, report: PassReport) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
-from linq.chain import faults
+from linq import checkpoints
 from linq.chain.client import ChainClient
 from linq.chain.errors import TxReverted
 from linq.chain.tx import TaggedCall
@@ -212,9 +212,9 @@ def create(client: ChainClient, plan: CreatePlan) -> tuple[Terms, dict[str, str]
     hashes: dict[str, str] = {}
     context = {"provider": plan.provider, "action": "create"}
     with _funding_lock(client):
-        faults.checkpoint("escrow:before-approve")
+        checkpoints.checkpoint("escrow:before-approve")
         ensure_allowance(client, plan.deposit, hashes)
-        faults.checkpoint("escrow:after-approve")
+        checkpoints.checkpoint("escrow:after-approve")
         if plan.offer is not None:
             call = client.escrow.functions.createFromOffer(
                 plan.offer.offer.as_tuple(), plan.offer.signature_bytes, plan.deposit, plan.salt
