@@ -19,7 +19,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from linq.contracts import contract, deploy_all, send_tx
+from linq.chain.deploy import deploy_all, send_tx
+from linq.contracts import contract
 from linq.contracts.localchain import anvil_chain, fund_eth, increase_time
 from linq.contracts.terms import Offer, Resources, Terms, encode_region, permit_signature
 

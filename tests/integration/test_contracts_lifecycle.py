@@ -17,7 +17,8 @@ from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from linq.contracts import AddressBook, contract, deploy_all, send_tx
+from linq.chain.deploy import deploy_all, send_tx
+from linq.contracts import AddressBook, contract
 from linq.contracts.localchain import anvil_chain, fund_eth, increase_time
 from linq.contracts.terms import Offer, Resources, Terms, earned, encode_region, end_time, permit_signature
 

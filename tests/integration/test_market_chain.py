@@ -15,8 +15,9 @@ from eth_account import Account
 from web3 import Web3
 from web3.logs import DISCARD
 
+from linq.chain.deploy import deploy_all
 from linq.cli import main as linq_cli
-from linq.contracts import AddressBook, contract, deploy_all
+from linq.contracts import AddressBook, contract
 from linq.market.devseed import LocalAnvil, ProviderSpec, random_specs, rpc_batch, seed_registry
 from linq.market.encoding import region_to_bytes32, text_to_bytes32
 from linq.market.index import RegistryIndex
