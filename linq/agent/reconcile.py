@@ -32,10 +32,10 @@ from linq.chain import escrows as ops
 from linq.chain.client import ChainClient
 from linq.chain.errors import ChainError, RpcUnavailable, TxReverted
 from linq.contracts.terms import Terms
+from linq.protocol.status import SETTLED, EscrowStatus
 
 WITHDRAW_BATCH = 40  # escrows per withdrawMany: well inside a block's gas limit
 PENDING_WAIT_SECONDS = 120.0
-SETTLED = frozenset({"Cancelled", "Stopped", "Completed"})
 NamespacesByEscrow = dict[str, list[TenantNamespace]]
 
 
@@ -117,7 +117,7 @@ class Agent:
                 report.errors.append(f"{eid}: {err}")
                 self.log.error("action-failed", escrow_id=eid, status=escrow.status, detail=str(err))
 
-        active = [s for s in states.values() if s.status == "Active" and s.escrow_id not in report.finalized]
+        active = [s for s in states.values() if s.status == EscrowStatus.ACTIVE and s.escrow_id not in report.finalized]
         try:
             self._withdraw(active, report)
         except (ChainError, ClusterError) as err:
@@ -162,20 +162,20 @@ class Agent:
     def _reconcile_escrow(self, eid: str, escrow: ops.EscrowState, namespaces: list[TenantNamespace],
                           report: PassReport) -> None:  # fmt: skip
         status = escrow.status
-        if status == "Created":
+        if status == EscrowStatus.CREATED:
             self._maybe_start(eid, escrow.terms, namespaces, report)
-        elif status == "Ended":
+        elif status == EscrowStatus.ENDED:
             self._finalize(eid, escrow.terms, report)
-            self._reclaim(eid, "Completed", namespaces, report)
+            self._reclaim(eid, EscrowStatus.COMPLETED, namespaces, report)
         elif status in SETTLED:
             self._reclaim(eid, status, namespaces, report)
-        elif status == "None":
+        elif status == EscrowStatus.NONE:
             # The requestor moved it to another provider before start (the old id is deleted on chain).
             self.state.done.add(eid)
             self.log.info("escrow-moved-away", escrow_id=eid)
             for ns in namespaces:
                 report.left_alone[ns.name] = f"escrow {eid} no longer exists (moved to another provider)"
-        elif status == "Active" and not namespaces:
+        elif status == EscrowStatus.ACTIVE and not namespaces:
             self._report_once(f"active:{eid}", "no namespace", "active-without-namespace", level="warning",
                               escrow_id=eid, detail="the escrow runs but no tenant namespace names it")  # fmt: skip
 
@@ -195,8 +195,8 @@ class Agent:
                 self._wait(eid, f"{w.kind} {ns.name}/{w.name}: {w.detail}", report)
                 return
         # Re-read right before sending: the pass's snapshot may be seconds old (a cancel, a move, another agent).
-        current = ops.STATUSES[int(self.chain.escrow.functions.statusOf(terms.as_tuple()).call())]
-        if current != "Created":
+        current = EscrowStatus.from_code(self.chain.escrow.functions.statusOf(terms.as_tuple()).call())
+        if current != EscrowStatus.CREATED:
             self.log.info("start-skipped", escrow_id=eid, status=current, detail="status changed before sending")
             return
         try:

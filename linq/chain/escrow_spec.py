@@ -29,10 +29,11 @@ from eth_utils import is_address, to_checksum_address
 
 from linq.chain.errors import ChainError, InputError
 from linq.chain.values import whole
+from linq.contracts.abi import named
 from linq.contracts.terms import RESOURCE_FIELDS
 from linq.market.encoding import ZERO_ADDRESS
 from linq.market.offers import OfferError, SignedOffer, verify_offer
-from linq.market.pricing import deposit_for, offer_deposit_bounds, runway_seconds
+from linq.protocol.money import deposit_for, offer_deposit_bounds, runway_seconds
 from linq.units import (
     UnitError,
     format_duration,
@@ -344,24 +345,25 @@ def check_on_chain(
     if not isinstance(provider, str) or not isinstance(resources, Mapping):
         return c.failures
     try:
-        view = client.registry.functions.getProvider(provider).call()
+        view = named("ProviderRegistry", "getProvider", client.registry.functions.getProvider(provider).call())
     except ChainError as err:
         c.fail("provider", f"provider {provider} could not be read: {err}")
         return c.failures
-    _a, active, registered_at, _region, _meta, total, used, _prices, _rep, class_ids = view
-    if not registered_at:
+    if not view["registeredAt"]:
         c.fail(
             "provider",
             f"provider {provider} is not registered in the registry at {client.registry.address}; "
             "check the address (`linq providers list`)",
         )
         return c.failures
-    if not active:
+    if not view["active"]:
         c.fail("provider", f"provider {provider} is deactivated and takes no new escrows; pick another provider")
-    for i, (key, label, unit) in enumerate(
-        (("cpu_millis", "CPU", "millicores"), ("memory_mib", "memory", "MiB"), ("storage_gib", "storage", "GiB"))
+    for key, field, label, unit in (
+        ("cpu_millis", "cpuMillis", "CPU", "millicores"),
+        ("memory_mib", "memoryMiB", "memory", "MiB"),
+        ("storage_gib", "storageGiB", "storage", "GiB"),
     ):
-        free = int(total[i]) - int(used[i])
+        free = int(view["total"][field]) - int(view["used"][field])
         if resources[key] > free:
             c.fail(
                 f"resources.{key}",
@@ -369,15 +371,18 @@ def check_on_chain(
                 f"{resources[key]}; request less or pick another provider",
             )
     if resources["gpu_count"]:
-        if resources["gpu_class"] not in [int(x) for x in class_ids]:
+        class_ids = [int(x) for x in view["gpuClassIds"]]
+        if resources["gpu_class"] not in class_ids:
             c.fail(
                 "resources.gpu_class",
                 f"provider {provider} has no GPU class {resources['gpu_class']} "
                 f"(it has {list(class_ids) or 'none'}); use one of its classes",
             )
         else:
-            _m, g_total, g_used, _p = client.registry.functions.gpuClass(provider, resources["gpu_class"]).call()
-            if resources["gpu_count"] > int(g_total) - int(g_used):
+            gpu = client.registry.functions.gpuClass(provider, resources["gpu_class"]).call()
+            g = named("ProviderRegistry", "gpuClass", gpu)
+            g_total, g_used = int(g["total"]), int(g["used"])
+            if resources["gpu_count"] > g_total - g_used:
                 c.fail(
                     "resources.gpu_count",
                     f"provider {provider} has {int(g_total) - int(g_used)} GPUs of class "
@@ -428,7 +433,7 @@ def check_on_chain(
                 "another provider",
             )
     deposit = target_deposit(norm, rate)
-    minimum = -(-rate * client.min_prepaid_seconds() // 3600)
+    minimum = deposit_for(rate, client.min_prepaid_seconds())
     if deposit is not None and deposit < minimum:
         c.fail(
             "deposit" if norm.get("deposit") else "duration",

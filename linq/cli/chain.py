@@ -151,7 +151,7 @@ def _terms(client: ChainClient, escrow_id: str) -> Terms:
 
 
 def state_json(state: ops.EscrowState, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"escrow_id": state.escrow_id, "status": state.status, **state.terms.to_json(), **state.figures_json(),
+    return {"escrow_id": state.escrow_id, "status": state.status.value, **state.terms.to_json(), **state.figures_json(),
             "now": state.now, "settlement": settlement or {}}  # fmt: skip
 
 
@@ -193,7 +193,7 @@ def _state_table(state: ops.EscrowState, settlement: dict[str, Any] | None) -> T
 
 def _show(client: ChainClient, terms: Terms, as_json: bool, extra: dict[str, Any] | None = None) -> None:
     state = ops.read_state(client, terms)
-    settled = ops.settlement(client, terms.escrow_id) if state.status in ops.SETTLED else None
+    settled = ops.settlement(client, terms.escrow_id) if state.status.is_settled else None
     if as_json:
         _echo_json({**(extra or {}), "escrow": state_json(state, settled)})
         return

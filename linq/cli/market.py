@@ -33,14 +33,16 @@ from linq.market.models import (
     RankingWeights,
     Requirements,
     Resources,
+    rate_at,
 )
 from linq.market.offers import Domain, Offer, OfferError, SignedOffer, random_nonce, sign_offer, verify_offer
 from linq.market.plans import PlanError, plan_size
-from linq.market.pricing import PricingError, deposit_for, format_rate, offer_deposit_bounds, runway_seconds
+from linq.protocol.money import PricingError, deposit_for, offer_deposit_bounds, runway_seconds
 from linq.units import (
     UnitError,
     format_duration,
     format_lnq,
+    format_rate,
     parse_amount,
     parse_cpu,
     parse_duration,
@@ -423,7 +425,7 @@ def estimate(rpc, addresses, index_path, as_json, provider, **opts) -> None:
     data = {
         "provider": best.provider,
         "gpu_class": best.gpu_class_id,
-        "resources": best.resources(req).model_dump(),
+        "resources": best.resources(req).to_json(),
         "duration_seconds": req.duration_seconds,
         "rate_per_hour_wei": str(rate),
         "deposit_wei": str(deposit),
@@ -542,7 +544,7 @@ def offer_sign(
                 raise click.ClickException(
                     f"{provider} (the key's address) is not registered; register first or pass --rate"
                 )
-            rate_wei = resources.rate_at(record)
+            rate_wei = rate_at(resources, record)
         else:
             rate_wei = given_rate
     if rate_wei == 0:

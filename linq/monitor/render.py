@@ -9,10 +9,11 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from linq.monitor.escrow import EscrowFigures
 from linq.monitor.issues import Issue
 from linq.monitor.metrics import Usage
 from linq.monitor.status import DeploymentStatus
+from linq.protocol.figures import EscrowFigures
+from linq.protocol.status import EscrowStatus
 from linq.units import format_cpu, format_duration, format_lnq, format_mib_bytes
 
 STATE_STYLE = {"Running": "green", "Stopped": "dim", "Pending": "yellow", "Errored": "bold red"}
@@ -34,9 +35,9 @@ def runway_bar(escrow: EscrowFigures, threshold: int, width: int = BAR_WIDTH) ->
 
 
 def empties_at(escrow: EscrowFigures) -> str:
-    if escrow.status == "Active" and escrow.end:
+    if escrow.status == EscrowStatus.ACTIVE and escrow.end:
         return dt.datetime.fromtimestamp(escrow.end, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if escrow.status == "Created":
+    if escrow.status == EscrowStatus.CREATED:
         return "not started (runway counts from start)"
     return escrow.status.lower()
 

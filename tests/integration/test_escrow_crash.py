@@ -17,7 +17,7 @@ from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
 from linq.engine import inline_stack
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 from tests.faultsite.linq_fault_hooks import ENV_KILL_AT, fault_env
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
 from linq.engine import inline_stack
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 from linq.tools import locate
 from tests.faultsite.linq_fault_hooks import ENV_RUN_AT, fault_env
 

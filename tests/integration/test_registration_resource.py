@@ -20,7 +20,7 @@ from linq.cli import main
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
 from linq.engine import inline_stack
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 
 pytestmark = pytest.mark.integration
 

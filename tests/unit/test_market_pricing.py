@@ -6,20 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linq.market.pricing import (
-    PricingError,
-    UnitPrices,
-    accrued,
-    deposit_for,
-    format_rate,
-    offer_deposit_bounds,
-    rate_per_hour,
-    runway_seconds,
-)
+from linq.market.pricing import UnitPrices, rate_per_hour
+from linq.protocol.money import PricingError, accrued, deposit_for, offer_deposit_bounds, runway_seconds
 from linq.units import (
     UnitError,
     format_duration,
     format_lnq,
+    format_rate,
     parse_amount,
     parse_cpu,
     parse_duration,
