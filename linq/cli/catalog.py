@@ -27,6 +27,7 @@ from linq.catalog import (
     to_yaml,
 )
 from linq.catalog.models import Endpoint, Port, Template
+from linq.cli.options import json_option
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -215,7 +216,7 @@ def templates() -> None:
 
 @templates.command("list")
 @click.option("--category", help="Only this category.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_templates(category: str | None, as_json: bool) -> None:
     """Every template with its category, version, minimum plan and image."""
     catalog = load_catalog()
@@ -237,7 +238,7 @@ def list_templates(category: str | None, as_json: bool) -> None:
 
 @templates.command("show")
 @click.argument("template_id")
-@click.option("--json", "as_json", is_flag=True, help="The template as JSON (the schema's field names).")
+@json_option
 def show_template(template_id: str, as_json: bool) -> None:
     """One template: image, ports, variables, secrets, volumes and health check."""
     catalog = load_catalog()
@@ -278,7 +279,7 @@ def show_template(template_id: str, as_json: bool) -> None:
 
 
 @templates.command("plans")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_plans(as_json: bool) -> None:
     """The resource plans, smallest first (CPU millicores, memory MiB, storage GiB)."""
     plans = load_catalog().plans

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from linq.cli.options import json_option
 from linq.devnet import DEFAULT_TTL_SECONDS, Devnet, default_state_dir
 from linq.devnet.kube import NodeSpec
 from linq.tools.locate import ToolMissing
@@ -69,7 +70,7 @@ def down(state_dir) -> None:
 
 @devnet.command()
 @state_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def status(state_dir, as_json) -> None:
     """What runs where, and whether each part is healthy (exit code 1 if any part is down)."""
     net = _devnet(state_dir)
@@ -108,5 +109,3 @@ def _print_status(net: Devnet, *, as_json: bool) -> bool:
     Console().print(table)
     return healthy
 
-
-commands: list[click.Command] = [devnet]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
-from linq.cli.chain import _client, key_options, network_options
+from linq.cli.options import chain_client, key_options, network_options
 from linq.runway import Ledger, RunwayPolicy, guard_once
 from linq.units import parse_amount, parse_duration
 
@@ -53,7 +52,7 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
           addresses, keystore, password_file) -> None:  # fmt: skip
     """Top up escrows whose runway falls below a threshold; one JSON line per decision.
 
-    Exit codes: 0 ok; 2 bad input; 3 network; 4 no key."""
+    Exit codes: the one table (linq/cli/errors.py, docs/cli.md)."""
     policies: dict[str, RunwayPolicy] = {}
     try:
         pause = parse_duration(interval, field="--interval")
@@ -69,7 +68,7 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
         raise click.UsageError(str(error)) from None
     if not policies:
         raise click.UsageError("nothing to guard: give --escrow … or a --stack whose deployments set autoTopUp")
-    client = _client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file,
+    client = chain_client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file,
                      signer=True)  # fmt: skip
     book = Ledger(ledger)
     while True:
@@ -79,5 +78,3 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
             return
         time.sleep(pause)
 
-
-commands: list[Any] = [runway]

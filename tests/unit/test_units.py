@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import linq.units
 from linq.chain.escrow_spec import normalise
 from linq.cli import main
-from linq.cli import market as market_cli
+from linq.cli import providers as providers_cli
 from linq.stackconfig import ConfigError, load_stack_config
 from linq.units import (
     WEI_PER_LNQ,
@@ -142,28 +142,28 @@ def _offer(*flags: str) -> Outcome:
 def _match(*flags: str) -> Outcome:
     """`linq providers match`: the requirements it built (the index is never opened)."""
     seen: list[Any] = []
-    real = market_cli._requirements
+    real = providers_cli._requirements
 
     def spy(**kwargs: Any) -> Any:
         seen.append(real(**kwargs))
         raise SystemExit(9)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(market_cli, "_requirements", spy)
+        mp.setattr(providers_cli, "_requirements", spy)
         out = _cli(["providers", "match", "--cpu", "1", *flags])
     return ("value", seen[0]) if seen else ("refused", out.output)
 
 
 def _top_up(amount: str) -> Outcome:
     """`linq escrow top-up`: the wei it would send (the client and chain calls are replaced)."""
-    from linq.cli import chain as chain_cli
+    from linq.cli import escrow as escrow_cli
 
     sent: list[int] = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(chain_cli, "_client", lambda *a, **k: object())
-        mp.setattr(chain_cli, "_terms", lambda *a, **k: object())
-        mp.setattr(chain_cli.ops, "top_up", lambda _c, _t, wei: sent.append(wei) or {})
-        mp.setattr(chain_cli, "_show", lambda *a, **k: None)
+        mp.setattr(escrow_cli, "chain_client", lambda *a, **k: object())
+        mp.setattr(escrow_cli, "_terms", lambda *a, **k: object())
+        mp.setattr(escrow_cli.ops, "top_up", lambda _c, _t, wei: sent.append(wei) or {})
+        mp.setattr(escrow_cli, "_show", lambda *a, **k: None)
         out = _cli(["escrow", "top-up", "0x" + "ab" * 32, "--", amount])
     return ("value", sent[0]) if sent else ("refused", out.output)
 
@@ -174,7 +174,7 @@ def _guard(*flags: str) -> Outcome:
 
     seen: list[Any] = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runway_cli, "_client", lambda *a, **k: object())
+        mp.setattr(runway_cli, "chain_client", lambda *a, **k: object())
         mp.setattr(runway_cli, "guard_once", lambda _c, policies, _l: seen.append(policies) or [])
         out = _cli(["runway", "guard", "--escrow", "0x" + "ab" * 32, "--once", "--below", "1h", "--amount", "1 LNQ",
                     "--cap", "100000000000 LNQ", *flags])  # fmt: skip
