@@ -69,7 +69,8 @@ def meta_hash(text: str) -> bytes:
 
 
 def parse_gpu(text: str, *, field: str = "--gpu") -> GpuClassSpec:
-    """CLASS:MODEL:COUNT:PRICE, e.g. 1:nvidia-a100:2:900000000000000000 (price: wei per GPU-hour)."""
+    """CLASS:MODEL:COUNT:PRICE, e.g. 1:nvidia-a100:2:900000000000000000 (price: wei per GPU-hour, as an integer;
+    the CLI reads it in the unit grammar first)."""
     parts = text.split(":")
     if len(parts) != 4:
         raise InputError(field, text, "is not CLASS:MODEL:COUNT:PRICE", "e.g. 1:nvidia-a100:2:900000000000000000")

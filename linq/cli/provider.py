@@ -18,7 +18,7 @@ from linq.chain.client import ChainClient
 from linq.cli.agent import agent
 from linq.cli.options import F, chain_client, echo_json, json_option, key_options, network_options
 from linq.market.encoding import checksum
-from linq.units import format_lnq
+from linq.units import format_lnq, parse_cpu, parse_memory, parse_rate, parse_storage
 
 
 @click.group()
@@ -26,18 +26,21 @@ def provider() -> None:
     """Register this wallet as a provider, update its record, show a record."""
 
 
+GPU_HELP = "GPU class CLASS:MODEL:COUNT:PRICE, PRICE per GPU-hour, e.g. 1:nvidia-a100:2:0.9 LNQ/h (repeatable)."
+
+
 def registration_options(required: bool) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         options = [
-            click.option("--cpu", required=required, help="Total CPU, millicores (e.g. 16000)."),
-            click.option("--memory", required=required, help="Total memory, MiB."),
-            click.option("--storage", required=required, help="Total storage, GiB."),
-            click.option("--price-cpu", required=required, help="LNQ wei per millicore-hour."),
-            click.option("--price-memory", required=required, help="LNQ wei per MiB-hour."),
-            click.option("--price-storage", required=required, help="LNQ wei per GiB-hour."),
+            click.option("--cpu", required=required, help="Total CPU: cores or millicores (16, 16000m)."),
+            click.option("--memory", required=required, help="Total memory: 64Gi, 65536Mi."),
+            click.option("--storage", required=required, help="Total storage: 500Gi, 1Ti."),
+            click.option("--price-cpu", required=required, help="Per millicore-hour, e.g. '1000000000000 wei/h'."),
+            click.option("--price-memory", required=required, help="Per MiB-hour, e.g. '100000000000 wei/h'."),
+            click.option("--price-storage", required=required, help="Per GiB-hour, e.g. '0.00001 LNQ/h'."),
             click.option("--region", required=required, help="Short ASCII region, e.g. eu-west."),
             click.option("--meta", required=required, help="Metadata: 0x + 64 hex (used as is) or text (hashed)."),
-            click.option("--gpu", "gpus", multiple=True, help="GPU class CLASS:MODEL:COUNT:PRICE (repeatable)."),
+            click.option("--gpu", "gpus", multiple=True, help=GPU_HELP),
         ]
         for option in reversed(options):
             fn = option(fn)
@@ -67,6 +70,14 @@ def _apply(client: ChainClient, want: reg.RegistrationSpec, as_json: bool) -> No
     Console().print(_record_table(client.address, record))
 
 
+def _gpu(text: str) -> reg.GpuClassSpec:
+    """CLASS:MODEL:COUNT:PRICE with PRICE in the unit grammar (a rate per GPU-hour)."""
+    head, sep, price = text.rpartition(":")
+    if not sep:
+        return reg.parse_gpu(text)  # names the expected form
+    return reg.parse_gpu(f"{head}:{parse_rate(price, field='--gpu price')}")
+
+
 def _desired(
     cpu,
     memory,
@@ -79,22 +90,22 @@ def _desired(
     gpus,
     current: reg.RegistrationSpec | None = None,
 ) -> reg.RegistrationSpec:
-    def pick(value: Any, field: str, now: Any) -> Any:
+    def pick(value: Any, field: str, now: Any, parse: Callable[..., int] | None = None) -> Any:
         if value is not None:
-            return value
+            return parse(value, field=f"--{field}") if parse else value
         if current is None:
             raise InputError(f"--{field}", None, "is required to register", f"pass --{field}")
         return now
 
     c = current
-    gpu_specs = tuple(reg.parse_gpu(g) for g in gpus) if gpus else (c.gpu_classes if c else ())
+    gpu_specs = tuple(_gpu(g) for g in gpus) if gpus else (c.gpu_classes if c else ())
     return reg.spec(
-        cpu=pick(cpu, "cpu", c and c.cpu_millis),
-        memory=pick(memory, "memory", c and c.memory_mib),
-        storage=pick(storage, "storage", c and c.storage_gib),
-        price_cpu=pick(price_cpu, "price-cpu", c and c.price_cpu),
-        price_memory=pick(price_memory, "price-memory", c and c.price_memory),
-        price_storage=pick(price_storage, "price-storage", c and c.price_storage),
+        cpu=pick(cpu, "cpu", c and c.cpu_millis, parse_cpu),
+        memory=pick(memory, "memory", c and c.memory_mib, parse_memory),
+        storage=pick(storage, "storage", c and c.storage_gib, parse_storage),
+        price_cpu=pick(price_cpu, "price-cpu", c and c.price_cpu, parse_rate),
+        price_memory=pick(price_memory, "price-memory", c and c.price_memory, parse_rate),
+        price_storage=pick(price_storage, "price-storage", c and c.price_storage, parse_rate),
         region=pick(region, "region", c and c.region),
         meta=pick(meta, "meta", c and "0x" + c.meta_hash.hex()),
         gpus=gpu_specs,

@@ -181,6 +181,25 @@ def _guard(*flags: str) -> Outcome:
     return ("value", next(iter(seen[0].values()))) if seen else ("refused", out.output)
 
 
+def _register(flag: str, text: str, key: str) -> Outcome:
+    """`linq provider register`: the value it would register (stopped before the client is made)."""
+    from linq.cli import provider as provider_cli
+
+    seen: list[dict[str, Any]] = []
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(kwargs)
+        raise SystemExit(9)
+
+    flags = {"--cpu": "16", "--memory": "64Gi", "--storage": "500Gi", "--price-cpu": "1 wei/h",
+             "--price-memory": "1 wei/h", "--price-storage": "1 wei/h", "--region": "eu", "--meta": "m"}  # fmt: skip
+    flags[flag] = text
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(provider_cli.reg, "spec", spy)
+        out = _cli(["provider", "register", *[x for pair in flags.items() for x in pair]])
+    return ("value", seen[0][key]) if seen else ("refused", out.output)
+
+
 def _agent(*flags: str, tmp: Path) -> Outcome:
     """`linq provider agent`: refused with exit 2, or accepted and stopped at the missing address book (exit 3)."""
     out = _cli(["provider", "agent", "--rpc", "http://127.0.0.1:9", "--addresses", str(tmp / "none.json"), *flags])
@@ -233,6 +252,7 @@ def test_rates_read_the_same_everywhere(text: str) -> None:
     _same(want, ("value", match[1].max_price_per_hour) if match[0] == "value" else match, "--max-price")
     offer = _offer("--rate", text)
     _same(want, ("value", int(offer[1]["ratePerHour"])) if offer[0] == "value" else offer, "offer sign --rate")
+    _same(want, _register("--price-cpu", text, "price_cpu"), "provider register --price-cpu")
 
 
 @pytest.mark.parametrize("text", DURATIONS)
@@ -275,3 +295,4 @@ def test_sizes_read_the_same_everywhere(kind: str, text: str) -> None:
     _same(want, ("value", getattr(match[1], exact)) if match[0] == "value" else match, f"match --{kind}")
     offer = _offer(f"--{kind}", text)
     _same(want, ("value", int(offer[1]["resources"][offer_key])) if offer[0] == "value" else offer, f"offer --{kind}")
+    _same(want, _register(f"--{kind}", text, kind), f"provider register --{kind}")
