@@ -25,21 +25,15 @@ import re
 from fractions import Fraction
 from typing import Any
 
+from linq.errors import FieldError
 from linq.protocol.money import ceil_div
 
 LNQ_DECIMALS = 18
 WEI_PER_LNQ = 10**LNQ_DECIMALS
 
 
-class UnitError(ValueError):
+class UnitError(FieldError):
     """A quantity someone typed is malformed or ambiguous: names the field, the value and the fix."""
-
-    def __init__(self, field: str, value: Any, problem: str, fix: str) -> None:
-        self.field = field
-        self.value = value
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{field}: {value!r} {problem}; {fix}")
 
 
 def _refuse_non_text(field: str, value: Any, example: str) -> None:

@@ -40,6 +40,7 @@ EXIT_CODES: tuple[tuple[str, str, int], ...] = (
     ("linq.agent.cluster", "ClusterError", EXIT_CLUSTER),
     ("linq.catalog.errors", "CatalogError", EXIT_FAILED),
     ("linq.chain.errors", "ChainError", EXIT_FAILED),
+    ("linq.errors", "FieldError", EXIT_INPUT),
 )
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from linq.errors import FieldError
+
 
 class MonitorError(Exception):
     """Bad input or an unreachable source; the message names the field, the bad value and the fix."""
 
 
-class InputError(MonitorError):
-    def __init__(self, field: str, value: object, problem: str, fix: str) -> None:
-        super().__init__(f"{field} {value!r} {problem}; {fix}")
-        self.field = field
-        self.value = value
+class InputError(MonitorError, FieldError):
+    def sentence(self) -> str:
+        return f"{self.field} {self.value!r} {self.problem}; {self.fix}"
 
 
 class SourceUnavailable(MonitorError):
