@@ -200,6 +200,23 @@ def _register(flag: str, text: str, key: str) -> Outcome:
     return ("value", seen[0][key]) if seen else ("refused", out.output)
 
 
+def _render(kind: str, text: str) -> Outcome:
+    """`linq render` of a custom image with explicit resources: the quota it renders, read back."""
+    import yaml
+
+    from linq.units import kube_cpu_millis, kube_memory_bytes
+
+    sizes = {"cpu": "1", "memory": "1Gi", kind: text}
+    out = _cli(["render", "--image", "ghcr.io/example/api:1.4.2", "--port", "http:8000", "--name", "api",
+                "--cpu", sizes["cpu"], "--memory", sizes["memory"]])  # fmt: skip
+    if out.exit_code != 0:
+        return ("refused", out.output)
+    hard = next(d for d in yaml.safe_load_all(out.output) if d["kind"] == "ResourceQuota")["spec"]["hard"]
+    if kind == "cpu":
+        return ("value", kube_cpu_millis(hard["limits.cpu"]))
+    return ("value", kube_memory_bytes(hard["limits.memory"]) // 2**20)
+
+
 def _agent(*flags: str, tmp: Path) -> Outcome:
     """`linq provider agent`: refused with exit 2, or accepted and stopped at the missing address book (exit 3)."""
     out = _cli(["provider", "agent", "--rpc", "http://127.0.0.1:9", "--addresses", str(tmp / "none.json"), *flags])
@@ -296,3 +313,5 @@ def test_sizes_read_the_same_everywhere(kind: str, text: str) -> None:
     offer = _offer(f"--{kind}", text)
     _same(want, ("value", int(offer[1]["resources"][offer_key])) if offer[0] == "value" else offer, f"offer --{kind}")
     _same(want, _register(f"--{kind}", text, kind), f"provider register --{kind}")
+    if kind != "storage":
+        _same(want, _render(kind, text), f"linq render --{kind}")
