@@ -25,7 +25,6 @@ EXIT_CODES: tuple[tuple[str, str, int], ...] = (
     ("linq.chain.errors", "SignerError", EXIT_NO_KEY),
     ("linq.chain.errors", "RpcUnavailable", EXIT_UNREACHABLE),
     ("linq.chain.errors", "NetworkConfigError", EXIT_UNREACHABLE),
-    ("linq.market.chain", "NetworkError", EXIT_UNREACHABLE),
     ("linq.monitor.errors", "SourceUnavailable", EXIT_UNREACHABLE),
     ("linq.chain.errors", "InputError", EXIT_INPUT),
     ("linq.units", "UnitError", EXIT_INPUT),

@@ -28,10 +28,10 @@ from linq.units import (
 @click.option("--provider", default=None, help="Price at this provider's registry prices (default: the best match).")
 @index_options
 @json_option
-def estimate(rpc, addresses, index_path, as_json, provider, **opts) -> None:
+def estimate(devnet_dir, rpc, addresses, index_path, as_json, provider, **opts) -> None:
     """Exact cost of resources for a duration: hourly rate, deposit and its runway, in LNQ."""
     req = _requirements(**opts)
-    index, _ = _open_index(rpc, addresses, index_path)
+    index, _ = _open_index(devnet_dir, rpc, addresses, index_path)
     if provider:
         wanted = checksum(provider, field="--provider")
         result = match(index.providers, req.model_copy(update={"allow": (wanted,), "deny": ()}))

@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from web3 import Web3
 
-from linq.cli.options import rpc_options, stack
-from linq.market.chain import NetworkError, connect, load_address_book
+from linq.chain import NetworkProfile, connect, resolve_profile
+from linq.cli.options import ADDRESSES, DEVNET_DIR, RPC, stack
 from linq.market.encoding import checksum
 from linq.market.index import RegistryIndex, UpdateStats
 from linq.market.models import GpuClassRecord, GpuRequirement, ProviderRecord, RankingWeights, Requirements
@@ -40,8 +41,14 @@ INDEX = click.option(
 
 
 def index_options(fn: F) -> F:
-    """--rpc, --addresses (the shared network options) and --index."""
-    return stack(rpc_options, INDEX)(fn)
+    """--devnet-dir, --rpc, --addresses (the shared network options) and --index."""
+    return stack(DEVNET_DIR, RPC, ADDRESSES, INDEX)(fn)
+
+
+def network(devnet_dir: Path | None, rpc: str | None, addresses: Path | None) -> tuple[NetworkProfile, Web3]:
+    """The chain these flags name (linq.chain's one resolution: flags, then $LINQ_*, then the devnet)."""
+    profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, addresses=addresses)
+    return profile, connect(profile)
 
 
 def requirement_options(fn: F) -> F:
@@ -74,18 +81,13 @@ def _default_cache(chain_id: int, registry: str) -> Path:
     return Path(base) / "linq" / "market" / f"{chain_id}-{registry.lower()}.json"
 
 
-def _open_index(rpc: str | None, addresses: Path | None, index_path: Path | None) -> tuple[RegistryIndex, UpdateStats]:
-    w3 = connect(rpc)
-    book = load_address_book(addresses)
-    chain_id = int(w3.eth.chain_id)
-    if book["chain_id"] and book["chain_id"] != chain_id:
-        raise NetworkError(
-            f"--addresses is for chain {book['chain_id']} but --rpc serves chain {chain_id}; "
-            "pass the address book of this network"
-        )
-    cache = index_path or _default_cache(chain_id, str(book["registry"]))
-    index = RegistryIndex(w3, str(book["registry"]), cache_path=cache, escrow_address=str(book["escrow"]),
-                          from_block=int(book["deployed_block"]))  # fmt: skip
+def _open_index(devnet_dir: Path | None, rpc: str | None, addresses: Path | None,
+                index_path: Path | None) -> tuple[RegistryIndex, UpdateStats]:  # fmt: skip
+    profile, w3 = network(devnet_dir, rpc, addresses)
+    book = profile.book
+    cache = index_path or _default_cache(profile.chain_id, book.registry)
+    index = RegistryIndex(w3, book.registry, cache_path=cache, escrow_address=book.escrow,
+                          from_block=book.deployed_block)  # fmt: skip
     return index, index.update()
 
 

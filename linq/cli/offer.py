@@ -14,9 +14,9 @@ from linq.cli.matching import (
     _console,
     _open_index,
     index_options,
+    network,
 )
 from linq.cli.options import echo_json, json_option, key_options
-from linq.market.chain import connect, load_address_book
 from linq.market.encoding import checksum
 from linq.market.models import (
     Resources,
@@ -90,7 +90,7 @@ def _load_key(keystore: Path | None, password_file: Path | None) -> str:
 @index_options
 def offer_sign(
     plan, cpu, memory, storage, gpu_class, gpu_count, rate, min_duration, max_duration, requestor,
-    nonce, valid_for, keystore, password_file, chain_id, escrow, out, rpc, addresses, index_path,
+    nonce, valid_for, keystore, password_file, chain_id, escrow, out, devnet_dir, rpc, addresses, index_path,
 ) -> None:  # fmt: skip
     """Sign an offer with the provider key ($LINQ_PRIVATE_KEY or --keystore); the key is never printed."""
     from eth_account import Account
@@ -124,12 +124,11 @@ def offer_sign(
             raise click.UsageError("--rate is required when signing offline (--chain-id/--escrow)")
         rate_wei = given_rate
     else:
-        w3 = connect(rpc)
-        book = load_address_book(addresses)
-        domain = Domain(chain_id=int(w3.eth.chain_id), verifying_contract=str(book["escrow"]))
+        profile, w3 = network(devnet_dir, rpc, addresses)
+        domain = Domain(chain_id=profile.chain_id, verifying_contract=profile.book.escrow)
         now = int(w3.eth.get_block("latest")["timestamp"])
         if given_rate is None:
-            index, _ = _open_index(rpc, addresses, index_path)
+            index, _ = _open_index(devnet_dir, rpc, addresses, index_path)
             record = next((p for p in index.providers if p.address == provider), None)
             if record is None:
                 raise click.ClickException(
@@ -170,16 +169,15 @@ def offer_sign(
 @click.option("--escrow", default=None, help="Expected Escrow contract (offline).")
 @index_options
 @json_option
-def offer_verify(file, offline, chain_id, escrow, rpc, addresses, index_path, as_json) -> None:
+def offer_verify(file, offline, chain_id, escrow, devnet_dir, rpc, addresses, index_path, as_json) -> None:
     """Check an offer file: signer = provider, deadline, chain id, contract and (online) nonce unused."""
     signed = SignedOffer.read(file)
     if offline:
         report = verify_offer(signed, expected_chain_id=chain_id, expected_contract=escrow)
     else:
-        w3 = connect(rpc)
-        book = load_address_book(addresses)
-        report = verify_offer(signed, w3=w3, expected_contract=escrow or str(book["escrow"]),
-                              escrow_address=str(book["escrow"]))  # fmt: skip
+        profile, w3 = network(devnet_dir, rpc, addresses)
+        report = verify_offer(signed, w3=w3, expected_contract=escrow or profile.book.escrow,
+                              escrow_address=profile.book.escrow)  # fmt: skip
     o = signed.offer
     low, high = offer_deposit_bounds(o.rate_per_hour, o.min_duration, o.max_duration)
     if as_json:

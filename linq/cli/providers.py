@@ -1,7 +1,7 @@
 """`linq providers list | show | match`: the on-chain registry, read through the registry index.
 
-Network: --rpc URL (or $LINQ_RPC_URL) and --addresses FILE (or $LINQ_ADDRESSES, the devnet's address
-book). Provider data comes from the registry index, cached at --index FILE (default under
+Network: the shared flags (--devnet-dir, or --rpc URL --addresses FILE; else $LINQ_RPC_URL + $LINQ_ADDRESSES,
+$LINQ_DEVNET_DIR, the default devnet). Provider data comes from the registry index, cached at --index FILE (default under
 ~/.cache/linq/market/) and brought up to date from chain events on every command.
 """
 
@@ -46,11 +46,11 @@ def providers() -> None:
 @json_option
 @click.option("--region", "regions", multiple=True, help="Only these regions ('eu' matches eu-*).")
 @click.option("--active-only", is_flag=True, help="Hide deactivated providers.")
-def providers_list(rpc, addresses, index_path, as_json, regions, active_only) -> None:
+def providers_list(devnet_dir, rpc, addresses, index_path, as_json, regions, active_only) -> None:
     """Every registered provider: capacity free/total, prices, GPUs, reputation."""
     from linq.market.encoding import region_matches
 
-    index, stats = _open_index(rpc, addresses, index_path)
+    index, stats = _open_index(devnet_dir, rpc, addresses, index_path)
     rows = [
         p for p in index.providers
         if (not active_only or p.active)
@@ -80,10 +80,10 @@ def providers_list(rpc, addresses, index_path, as_json, regions, active_only) ->
 @click.argument("address")
 @index_options
 @json_option
-def providers_show(address, rpc, addresses, index_path, as_json) -> None:
+def providers_show(address, devnet_dir, rpc, addresses, index_path, as_json) -> None:
     """One provider in full, with its reputation explained."""
     wanted = checksum(address, field="ADDRESS")
-    index, stats = _open_index(rpc, addresses, index_path)
+    index, stats = _open_index(devnet_dir, rpc, addresses, index_path)
     record = next((p for p in index.providers if p.address == wanted), None)
     if record is None:
         raise click.ClickException(
@@ -162,10 +162,10 @@ def _print_match(result: MatchResult, explain: bool, note: str) -> None:
 @click.option("--explain", is_flag=True, help="List every rejected provider with all its reasons.")
 @index_options
 @json_option
-def providers_match(rpc, addresses, index_path, as_json, explain, limit, **opts) -> None:
+def providers_match(devnet_dir, rpc, addresses, index_path, as_json, explain, limit, **opts) -> None:
     """Rank the providers that can run these requirements, and say why each other one cannot."""
     req = _requirements(**opts, limit=limit)
-    index, stats = _open_index(rpc, addresses, index_path)
+    index, stats = _open_index(devnet_dir, rpc, addresses, index_path)
     started = time.perf_counter()
     result = match(index.providers, req)
     elapsed = time.perf_counter() - started

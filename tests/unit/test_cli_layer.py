@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from linq.chain.errors import InputError, NetworkConfigError, RpcUnavailable, SignerError, TxReverted
 from linq.cli import main
 from linq.cli.errors import EXIT_CODES, exit_code_for
-from linq.market.chain import NetworkError
 from linq.monitor.errors import SourceUnavailable
 from linq.units import UnitError
 
@@ -25,7 +24,7 @@ def test_the_table_maps_each_kind_of_error() -> None:
     assert exit_code_for(TxReverted("create", "a reason")) == 1
     assert exit_code_for(InputError("f", 1, "is bad", "fix it")) == 2
     assert exit_code_for(UnitError("f", "1000", "is ambiguous", "write a unit")) == 2
-    for unreachable in (RpcUnavailable("x"), NetworkConfigError("x"), NetworkError("x"), SourceUnavailable("x")):
+    for unreachable in (RpcUnavailable("x"), NetworkConfigError("x"), SourceUnavailable("x")):
         assert exit_code_for(unreachable) == 3, unreachable
     assert exit_code_for(SignerError("x")) == 4
     assert exit_code_for(RuntimeError("a bug")) is None  # not a user error: a traceback, not a code
