@@ -81,5 +81,5 @@ def start(state_dir: Path, log_dir: Path, port: int | None = None) -> process.Pr
     ]  # fmt: skip
     record = process.start("anvil", argv, log_dir, ports={"rpc": port}, redact=(mnemonic,))
     url = f"http://127.0.0.1:{port}"
-    process.wait_until(lambda: rpc_call(url, "eth_chainId") is not None, what="anvil RPC", timeout=30, record=record)
+    process.wait_until(lambda: rpc_call(url, "eth_chainId") is not None, what="anvil RPC", timeout=120, record=record)
     return record

@@ -97,7 +97,7 @@ def start(state_dir: Path, log_dir: Path, nodes: list[NodeSpec]) -> tuple[list[p
         server = f"https://127.0.0.1:{api.ports['https']}"
         process.wait_until(
             lambda: _https_ok(f"{server}/readyz", certs["ca_cert"], token),
-            what="kube-apiserver /readyz", timeout=90, record=api,
+            what="kube-apiserver /readyz", timeout=240, record=api,
         )  # fmt: skip
         kubeconfig = state_dir / "kubeconfig"
         write_kubeconfig(kubeconfig, server, certs["ca_cert"], token)
@@ -133,7 +133,7 @@ def _start_etcd(kube_dir: Path, log_dir: Path) -> process.ProcessRecord:
     ]  # fmt: skip
     record = process.start("etcd", argv, log_dir, ports={"client": client, "peer": peer})
     process.wait_until(lambda: _http_ok(f"http://127.0.0.1:{client}/health"), what="etcd /health",
-                       timeout=30, record=record)  # fmt: skip
+                       timeout=120, record=record)  # fmt: skip
     return record
 
 
@@ -236,7 +236,7 @@ def _install_kwok_crds(kubeconfig: Path) -> None:
                 return False
         return True
 
-    process.wait_until(established, what="kwok Logs CRDs established", timeout=30)
+    process.wait_until(established, what="kwok Logs CRDs established", timeout=120)
 
 
 def _start_kwok(kubeconfig: Path, log_dir: Path, certs: dict[str, Path]) -> process.ProcessRecord:
@@ -337,6 +337,6 @@ def _wait_ready(kubeconfig: Path, records: list[process.ProcessRecord], node_nam
         return api.get("/api/v1/namespaces/default/serviceaccounts/default") is not None
 
     by_name = {r.name: r for r in records}
-    process.wait_until(nodes_ready, what="kwok nodes Ready", timeout=60, record=by_name["kwok"])
+    process.wait_until(nodes_ready, what="kwok nodes Ready", timeout=180, record=by_name["kwok"])
     process.wait_until(default_service_account, what="controller-manager (default ServiceAccount)",
-                       timeout=60, record=by_name["kube-controller-manager"])  # fmt: skip
+                       timeout=180, record=by_name["kube-controller-manager"])  # fmt: skip

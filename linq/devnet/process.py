@@ -124,7 +124,11 @@ def wait_until(
     record: ProcessRecord | None = None,
     interval: float = 0.2,
 ) -> None:
-    """Poll `check` until it is true; fail with the process's log tail if it dies or times out."""
+    """Poll `check` until it is true; fail with the process's log tail if it dies or times out.
+
+    Give generous timeouts: a healthy part returns at once, a dead one fails at once (its record), so the
+    timeout only decides how long a slow, loaded machine is waited for (start-up under two busy processes on
+    2 cores can take several times the quiet figure)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if record is not None and not record.alive():

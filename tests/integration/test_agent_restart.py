@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from linq.devnet import Devnet
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from lpstack import load_config
 from lpstack.render import render_groups
+from tests import waiting
 from tests.faultsite.linq_fault_hooks import fault_env
 
 pytestmark = pytest.mark.integration
@@ -131,11 +131,7 @@ def lines(log: Path) -> list[dict[str, Any]]:
 
 
 def wait_for(predicate: Any, what: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout}s")
-        time.sleep(0.3)
+    waiting.wait_for(predicate, what=what, timeout=timeout)
 
 
 def logs_of(client: ChainClient, name: str, terms: Terms) -> list[Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -13,6 +12,7 @@ from linq.catalog import namespace_for
 from linq.devnet import Devnet, anvil
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from linq.engine import backend_state_text, inline_stack
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -121,16 +121,7 @@ def test_open_webui_deploys_isolated_and_converges(devnet: Devnet, tmp_path) -> 
     assert lnq_balance(devnet, provider) == provider_before
 
     stack.destroy()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            api.get(f"/api/v1/namespaces/{namespace}")
-        except KubeError as error:
-            assert error.status == 404
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail(f"namespace {namespace} still exists after destroy")
+    wait_for(lambda: _gone(api, f"/api/v1/namespaces/{namespace}"), what=f"namespace {namespace} deleted")
     stack.workspace.remove_stack(name)
 
 
@@ -239,3 +230,12 @@ def test_stack_patches_are_shown_and_applied_and_credentials_rotate_in_place(dev
             except KubeError as err:
                 if err.status != 404:
                     raise
+
+
+def _gone(api: KubeAPI, path: str) -> bool:
+    try:
+        api.get(path)
+    except KubeError as error:
+        assert error.status == 404, error
+        return True
+    return False

@@ -4,7 +4,6 @@ validation, defaulting, admission), and a tenant namespace really isolates its t
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 import uuid
 
@@ -14,6 +13,7 @@ from linq.catalog import DeploymentSpec, VmSpec, load_catalog, render
 from linq.devnet import Devnet
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from tests.unit.catalog_helpers import example_spec
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -85,12 +85,8 @@ def tenant(devnet: Devnet):
     namespace = manifests[0]["metadata"]["name"]
     quota = next(m for m in manifests if m["kind"] == "ResourceQuota")
     # the quota controller must have computed usage before admission enforces it
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = api.get(f"/api/v1/namespaces/{namespace}/resourcequotas/{quota['metadata']['name']}").get("status", {})
-        if status.get("hard"):
-            break
-        time.sleep(0.3)
+    quota_path = f"/api/v1/namespaces/{namespace}/resourcequotas/{quota['metadata']['name']}"
+    wait_for(lambda: api.get(quota_path).get("status", {}).get("hard"), what="the quota controller's first status")
     yield api, namespace, manifests
     delete_namespace(api, namespace)
 

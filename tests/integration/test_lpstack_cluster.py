@@ -21,6 +21,7 @@ from lpstack import admission_configuration, crds, load_config, render
 from lpstack.kube import create, dry_run, ensure, object_path, wait_established
 from lpstack.render import to_yaml
 from tests.unit.lpstack_helpers import base_data, full_config, one
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,16 +48,16 @@ def _rejected(api: KubeAPI, obj: dict) -> str | None:
 
 
 def _wait_gone(api: KubeAPI, path: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def gone() -> bool:
         try:
             api.get(path)
         except KubeError as error:
             if error.status == 404:
-                return
+                return True
             raise
-        time.sleep(0.5)
-    raise AssertionError(f"{path} still exists after {timeout}s")
+        return False
+
+    wait_for(gone, what=f"{path} deleted", timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from click.testing import CliRunner
 
 from linq.catalog import DeploymentSpec, render
 from linq.cli import main
 from linq.devnet import Devnet
-from linq.devnet.kubeapi import KubeAPI, KubeError
-
-T = TypeVar("T")
+from linq.devnet.kubeapi import KubeAPI
+from tests.waiting import wait_for
 
 # kind -> (API prefix, plural, namespaced) for what the catalog renders
 PATHS = {
@@ -33,20 +30,6 @@ PATHS = {
     "Deployment": ("/apis/apps/v1", "deployments", True),
     "StatefulSet": ("/apis/apps/v1", "statefulsets", True),
 }
-
-
-def wait_for(check: Callable[[], T | None], *, what: str, timeout: float = 60.0, interval: float = 0.3) -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except KubeError as error:
-            last = error
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
 def now_rfc3339(offset: float = 0.0) -> str:

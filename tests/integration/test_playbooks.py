@@ -20,7 +20,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import yaml
 from linq.testhosts import HostList, test_hosts
 from linq.testhosts.playbook import PlaybookRun, run_playbook
 from tests.integration.hosts import require_test_hosts
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -241,11 +241,8 @@ def test_firewall_is_loaded_and_drops_kubernetes_ports_from_outsiders(hosts: Hos
     hosts[0].run(
         f"echo {encoded} | base64 -d > /tmp/listen.py && sudo sh -c 'nohup python3 /tmp/listen.py >/dev/null 2>&1 &'"
     )
-    deadline = time.monotonic() + 10
-    while not _connects(hosts[0].address, 2222) and time.monotonic() < deadline:
-        time.sleep(0.1)
     # The root namespace (198.18.0.1) is in lpstack_api_allowed_cidrs but is not a cluster node.
-    assert _connects(hosts[0].address, 2222), "the unguarded port must stay open"
+    wait_for(lambda: _connects(hosts[0].address, 2222), what="the listener on the unguarded port 2222")
     assert _connects(hosts[0].address, 6443), "the API port must be open to lpstack_api_allowed_cidrs"
     assert not _connects(hosts[0].address, 10250), "the kubelet port must be closed to non-nodes"
     counters = hosts[0].run("sudo nft list chain inet lpstack input").stdout
