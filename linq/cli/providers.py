@@ -1,8 +1,8 @@
 """`linq providers list | show | match`: the on-chain registry, read through the registry index.
 
 Network: the shared flags (--devnet-dir, or --rpc URL --addresses FILE; else $LINQ_RPC_URL + $LINQ_ADDRESSES,
-$LINQ_DEVNET_DIR, the default devnet). Provider data comes from the registry index, cached at --index FILE (default under
-~/.cache/linq/market/) and brought up to date from chain events on every command.
+$LINQ_DEVNET_DIR, the default devnet). Provider data comes from the registry index, cached at --index FILE
+(default under ~/.cache/linq/market/) and brought up to date from chain events on every command.
 """
 
 from __future__ import annotations
