@@ -15,8 +15,11 @@ import click
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the chain or the catalog refused; a check found problems (a result, not an error)
-EXIT_INPUT = 2  # a flag, argument, file or config value is wrong (the message names it, the value and the fix)
-EXIT_UNREACHABLE = 3  # a source (RPC, address book, cluster, Prometheus, Pulumi backend) cannot be reached or read
+EXIT_INPUT = 2  # a flag, argument, file or config value is wrong; or a monitoring source cannot be read (below)
+EXIT_UNREACHABLE = 3  # the chain (RPC) or the network profile (address book, devnet dir) cannot be reached or read
+# `linq status/logs/metrics/issues` have always exited 2 when their cluster, Prometheus, Pulumi backend or chain
+# read fails, and their tests assert it; that row stays 2 (moving it to 3 is this one line: SourceUnavailable).
+EXIT_SOURCE = EXIT_INPUT
 EXIT_NO_KEY = 4  # no usable signing key
 EXIT_CLUSTER = 5  # the provider agent's cluster (kubeconfig or API) is unusable
 
@@ -25,7 +28,7 @@ EXIT_CODES: tuple[tuple[str, str, int], ...] = (
     ("linq.chain.errors", "SignerError", EXIT_NO_KEY),
     ("linq.chain.errors", "RpcUnavailable", EXIT_UNREACHABLE),
     ("linq.chain.errors", "NetworkConfigError", EXIT_UNREACHABLE),
-    ("linq.monitor.errors", "SourceUnavailable", EXIT_UNREACHABLE),
+    ("linq.monitor.errors", "SourceUnavailable", EXIT_SOURCE),
     ("linq.chain.errors", "InputError", EXIT_INPUT),
     ("linq.units", "UnitError", EXIT_INPUT),
     ("linq.monitor.errors", "InputError", EXIT_INPUT),

@@ -7,7 +7,7 @@ kubeconfig, $KUBECONFIG, the default devnet's, ~/.kube/config. Escrows are read 
 (--devnet-dir, or --rpc and --addresses) when reachable.
 
 Exit codes (the one table: linq/cli/errors.py, docs/cli.md): 0 ok; 1 problems found (an issue, a deployment
-not Running/Stopped, no log line matched); 2 bad usage; 3 a source (cluster, chain, Prometheus, Pulumi
+not Running/Stopped, no log line matched); 2 bad usage, or a source (cluster, chain, Prometheus, Pulumi
 backend) that cannot be reached.
 """
 
@@ -23,7 +23,7 @@ import click
 from rich.console import Console
 
 from linq.cli.errors import EXIT_FAILED as EXIT_PROBLEMS
-from linq.cli.errors import EXIT_OK, EXIT_UNREACHABLE, CliError
+from linq.cli.errors import EXIT_OK, EXIT_SOURCE, CliError
 from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, RPC, echo_json
 from linq.monitor import logs as log_reader
 from linq.monitor import metrics as metric_reader
@@ -233,7 +233,7 @@ def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json
         printed = len(lines)
     if failures and not printed and len(failures) == len(log_reader.streams(snap, container)):
         raise CliError("no container's logs could be read (see above); the node serving them may be down",
-                       EXIT_UNREACHABLE)  # fmt: skip
+                       EXIT_SOURCE)  # fmt: skip
     sys.exit(EXIT_PROBLEMS if grep and not printed else EXIT_OK)
 
 
