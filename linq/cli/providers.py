@@ -62,7 +62,7 @@ def providers_list(devnet_dir, rpc, addresses, index_path, as_json, regions, act
     table = Table(title=f"{len(rows)} providers", caption=_stale_note(index, stats))
     table.add_column("provider", no_wrap=True)
     for col in ("region", "active", "CPU m free/total", "memory MiB", "storage GiB",
-                "CPU LNQ/core-h", "GPUs", "reputation"):  # fmt: skip
+                "CPU LNQ/core-h", "GPUs", "reputation", "gateway"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for p in rows:
         free = p.free
@@ -71,7 +71,7 @@ def providers_list(devnet_dir, rpc, addresses, index_path, as_json, regions, act
             f"{free.cpu_millis}/{p.total.cpu_millis}", f"{free.memory_mib}/{p.total.memory_mib}",
             f"{free.storage_gib}/{p.total.storage_gib}",
             format_lnq(p.prices.cpu_per_milli_hour * 1000, unit=""),
-            _gpu_text(p), f"{p.reputation.score:.3f}",
+            _gpu_text(p), f"{p.reputation.score:.3f}", "yes" if p.gateway else "-",
         )  # fmt: skip
     _console().print(table)
 
@@ -106,6 +106,7 @@ def providers_show(address, devnet_dir, rpc, addresses, index_path, as_json) -> 
         ("region", p.region),
         ("registered", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.registered_at))),
         ("metadata hash", p.meta_hash),
+        ("gateway", f"{p.gateway.url}\nTLS SPKI sha256 {p.gateway.tls_spki_sha256}" if p.gateway else "none published"),
         ("CPU", f"{free.cpu_millis} of {p.total.cpu_millis} millicores free"),
         ("memory", f"{free.memory_mib} of {p.total.memory_mib} MiB free"),
         ("storage", f"{free.storage_gib} of {p.total.storage_gib} GiB free"),
