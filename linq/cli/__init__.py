@@ -11,6 +11,7 @@ AREAS = [
     "catalog",
     "chain",
     "devnet",
+    "image",
     "market",
     "lpstack",
     "agent",

@@ -17,6 +17,15 @@ KUBERNETES = "1.33.4"
 ETCD = "3.5.21"
 KWOK = "0.7.0"
 
+# The real node (linq/devnet/node.py). kubelet and kube-proxy are KUBERNETES, built by the same wrapper module.
+CONTAINERD = "2.4.2"  # Go module: Debian's 1.6.20 is end-of-life and has no `pinned_images` config
+KUBE_NETWORK_POLICIES = "0.8.0"  # Go module, patched at build time (linq/tools/go/kube-network-policies)
+PAUSE = "1"  # our pause program (linq/tools/go/pause), packed as the sandbox image
+# Debian packages the node uses as they are; `linq devnet versions` shows what is installed, these are the
+# versions the tests were run with (bookworm).
+DEBIAN_RUNC = "1.1.5"
+DEBIAN_CNI_PLUGINS = "1.1.1"
+
 # npm packages (package.json pins the same)
 SOLC = "0.8.37"
 OPENZEPPELIN = "5.7.0"
