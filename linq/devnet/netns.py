@@ -6,8 +6,11 @@ listening on 127.0.0.1 only; the relay opens a listening socket inside the node'
 the namespace it was made in) and forwards each connection to the apiserver on the host's loopback. It is
 both the kubelet's API address and the `kubernetes` Service's endpoint, so pods reach the API server too.
 
-    python -m linq.devnet.netns relay NETNS LISTEN_IP PORT TARGET_PORT
-    python -m linq.devnet.netns exec NETNS CGROUP_ROOT -- ARGV...   (join cgroups and the namespace, exec)
+Standard library only, and started as a script (`python .../netns.py ...`, see `command`), so a node process
+starts without importing the toolkit:
+
+    netns.py relay NETNS LISTEN_IP PORT TARGET_PORT
+    netns.py exec NETNS CGROUP_ROOT -- ARGV...   (join the cgroups and the namespace, then exec ARGV)
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
 CGROUP_FS = Path("/sys/fs/cgroup")
+
+
+def command(*args: str) -> list[str]:
+    """The argv that runs this file as a script with `args`."""
+    return [sys.executable, str(Path(__file__).resolve()), *args]
 
 
 def netns_path(name: str) -> Path:

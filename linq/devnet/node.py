@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -225,15 +224,14 @@ def _grant_policy_controller(api: KubeAPI) -> None:
 
 
 def _start_relay(node: NodeLayout, log_dir: Path) -> process.ProcessRecord:
-    argv = [sys.executable, "-m", "linq.devnet.netns", "relay", node.netns, node.node_ip, str(node.api_port),
-            str(node.api_port)]  # fmt: skip
+    argv = netns.command("relay", node.netns, node.node_ip, str(node.api_port), str(node.api_port))
     return process.start("node-apiserver-relay", argv, log_dir)
 
 
 def _start_in_node(
     node: NodeLayout, name: str, argv: list[str], log_dir: Path, env: dict[str, str] | None = None
 ) -> process.ProcessRecord:
-    launcher = [sys.executable, "-m", "linq.devnet.netns", "exec", node.netns, node.cgroup_root, "--", *argv]
+    launcher = netns.command("exec", node.netns, node.cgroup_root, "--", *argv)
     environment = dict(os.environ, **(env or {}))
     environment["PATH"] = os.pathsep.join([str(require("containerd").parent), environment.get("PATH", ""),
                                            "/usr/sbin:/sbin"])  # fmt: skip
