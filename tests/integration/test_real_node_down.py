@@ -15,6 +15,9 @@ from linq.devnet.nodeconfig import PAUSE_IMAGE, REAL_NODE_LABEL, REAL_NODE_TOLER
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
+# host paths a kubelet or containerd would use by default: the node must not leave them behind
+HOST_PATHS = [Path(p) for p in ("/run/containerd", "/etc/cdi", "/var/run/cdi", "/var/lib/kubelet",
+                                "/var/log/containers", "/etc/cni", "/opt/cni", "/var/lib/containerd", "/run/nri")]
 
 
 def _host_rules() -> str:
@@ -26,6 +29,7 @@ def _host_rules() -> str:
 def test_down_leaves_nothing(tmp_path: Path) -> None:
     sysctls = {key: Path("/proc/sys", key).read_text() for key in node.KUBELET_SYSCTLS}
     rules = _host_rules()
+    paths = {path: path.exists() for path in HOST_PATHS}
     net = Devnet(tmp_path / "net")
     net.up(nodes=[NodeSpec(name="lp-node-0")], with_contracts=False, real_node=True, ttl_seconds=900)
     try:
@@ -47,4 +51,5 @@ def test_down_leaves_nothing(tmp_path: Path) -> None:
     assert not Path(f"/run/netns/linq-node-{state.slot}").exists()
     assert {key: Path("/proc/sys", key).read_text() for key in node.KUBELET_SYSCTLS} == sysctls
     assert _host_rules() == rules
+    assert {path: path.exists() for path in HOST_PATHS} == paths
     assert not node.read_state(net.state_dir)
