@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -44,8 +45,10 @@ MAX_SLOTS = 200
 # sysctls the kubelet sets at start (protectKernelDefaults off): restored at cleanup
 KUBELET_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
                    "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes")  # fmt: skip
-# paths the kubelet uses whatever its root dir (created if missing, removed again if we created them)
-FIXED_HOST_DIRS = (Path("/var/lib/kubelet/device-plugins"), Path("/var/log/containers"))
+# paths the kubelet and containerd's shims use whatever their configuration (created if missing, removed again
+# if we created them and no other node uses them)
+FIXED_HOST_DIRS = (Path("/var/lib/kubelet/device-plugins"), Path("/var/log/containers"), Path("/run/containerd/s"))
+KUBELET_DEVICE_SOCKET = Path("/var/lib/kubelet/device-plugins/kubelet.sock")
 KNP_RBAC_NAME = "linq:kube-network-policies"
 
 
@@ -311,12 +314,24 @@ def cleanup(devnet_state: Path) -> list[str]:
         for link in logs.iterdir():
             if link.is_symlink() and str(os.readlink(link)).startswith(str(node.pod_logs)):
                 link.unlink()
+    _remove_stale_socket(KUBELET_DEVICE_SOCKET)
     for directory in reversed(state.created_dirs):
         with contextlib.suppress(OSError):  # not empty, or a mount point of another devnet's node
             Path(directory).rmdir()
     _path = _state_path(devnet_state)
     _path.unlink()
     return removed
+
+
+def _remove_stale_socket(path: Path) -> None:
+    """The kubelet's device-plugin socket outlives it; remove it unless another node's kubelet listens there."""
+    if not path.is_socket():
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink(missing_ok=True)
 
 
 def _cgroup_dirs(root: str) -> list[Path]:

@@ -161,7 +161,7 @@ def kubelet_config(node: NodeLayout, ca_cert: Path, serving_cert: Path, serving_
         "cgroupRoot": node.cgroup_root,
         "failCgroupV1": False,  # this machine has cgroup v1 hierarchies
         "failSwapOn": False,
-        "podLogsDirectory": str(node.pod_logs),
+        "podLogsDir": str(node.pod_logs),
         "volumePluginDir": str(node.path("volume-plugins")),  # else /usr/libexec/kubernetes/...
         "resolvConf": str(node.path("resolv.conf")),
         "clusterDomain": CLUSTER_DOMAIN,

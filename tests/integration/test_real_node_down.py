@@ -17,7 +17,8 @@ from tests.waiting import wait_for
 pytestmark = pytest.mark.integration
 # host paths a kubelet or containerd would use by default: the node must not leave them behind
 HOST_PATHS = [Path(p) for p in ("/run/containerd", "/etc/cdi", "/var/run/cdi", "/var/lib/kubelet",
-                                "/var/log/containers", "/etc/cni", "/opt/cni", "/var/lib/containerd", "/run/nri")]
+                                "/var/log/containers", "/var/log/pods", "/etc/cni", "/opt/cni", "/var/lib/containerd",
+                                "/run/nri")]
 
 
 def _host_rules() -> str:
