@@ -167,7 +167,7 @@ class Devnet:
         if any(r.alive() for r in records):
             node.drain(self.state_dir, self.kubeconfig)
         for record in reversed(records):
-            if record.alive():
+            if record.alive() and record.pid != os.getpid():  # the TTL watchdog runs `down` itself: not itself
                 process.stop(record)
                 stopped.append(record.name)
         node.cleanup(self.state_dir)
