@@ -174,6 +174,16 @@ def _build_dir(name: str) -> Path:
     return path
 
 
+def _writable_copy(module_dir: Path, name: str) -> Path:
+    """A fresh, writable copy of a downloaded module (the module cache is read-only)."""
+    build = _build_dir(name)
+    shutil.rmtree(build)
+    shutil.copytree(module_dir, build)
+    for path in [build, *build.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    return build
+
+
 def _wrapper(name: str) -> Path:
     """A scratch copy of the committed wrapper module (go.mod + go.sum pin every dependency)."""
     build = _build_dir(name)
@@ -207,11 +217,7 @@ def build_pulumi_kubernetes() -> str:
     info = json.loads(run(["go", "mod", "download", "-json", module], env=go_env(), quiet=True))
     if info.get("Sum") != versions.PULUMI_KUBERNETES_MODULE_SUM:
         raise SetupError(f"{module} has hash {info.get('Sum')}, expected {versions.PULUMI_KUBERNETES_MODULE_SUM}")
-    build = _build_dir("pulumi-kubernetes")
-    shutil.rmtree(build)
-    shutil.copytree(info["Dir"], build)
-    for path in [build, *build.rglob("*")]:  # the module cache is read-only; go generate writes here
-        path.chmod(path.stat().st_mode | 0o200)
+    build = _writable_copy(Path(info["Dir"]), "pulumi-kubernetes")  # go generate writes here
     run(["go", "mod", "edit", "-dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4"], cwd=build, env=go_env())
     env = dict(go_env(), VERSION=versions.PULUMI_KUBERNETES)
     run(["go", "generate", "./cmd/pulumi-resource-kubernetes"], cwd=build, env=env, quiet=True)
@@ -314,11 +320,7 @@ def build_kube_network_policies() -> str:
     module = f"sigs.k8s.io/kube-network-policies@v{versions.KUBE_NETWORK_POLICIES}"
     say(f"building kube-network-policies v{versions.KUBE_NETWORK_POLICIES} with the NFQUEUE patch (~2 min)")
     info = json.loads(run(["go", "mod", "download", "-json", module], env=go_env(), quiet=True))
-    build = _build_dir("kube-network-policies")
-    shutil.rmtree(build)
-    shutil.copytree(info["Dir"], build)
-    for path in [build, *build.rglob("*")]:  # the module cache is read-only
-        path.chmod(path.stat().st_mode | 0o200)
+    build = _writable_copy(Path(info["Dir"]), "kube-network-policies")  # patched below
     for relative, replacements in KNP_PATCHES.items():
         source = build / relative
         text = source.read_text()
