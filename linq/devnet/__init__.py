@@ -114,6 +114,7 @@ class Devnet:
                 "`linq devnet down` stops it"
             )
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        node.cleanup(self.state_dir)  # what a killed earlier run of this state dir left (its real node)
         records: list[process.ProcessRecord] = []
         endpoints = Endpoints()
         deadline = time.time() + ttl_seconds
