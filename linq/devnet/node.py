@@ -34,6 +34,9 @@ from linq.devnet.nodeconfig import (
     NodeLayout,
     cni_conflist,
     containerd_config,
+    corefile,
+    dns_endpoints,
+    dns_service,
     kube_proxy_config,
     kubeconfig,
     kubelet_config,
@@ -50,6 +53,14 @@ KUBELET_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "k
 FIXED_HOST_DIRS = (Path("/var/lib/kubelet/device-plugins"), Path("/var/log/containers"), Path("/run/containerd/s"))
 KUBELET_DEVICE_SOCKET = Path("/var/lib/kubelet/device-plugins/kubelet.sock")
 KNP_RBAC_NAME = "linq:kube-network-policies"
+COREDNS_RBAC_NAME = "linq:coredns"
+READ = ["get", "list", "watch"]
+GRANTS = {
+    KNP_RBAC_NAME: [{"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": READ},
+                    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": READ}],
+    COREDNS_RBAC_NAME: [{"apiGroups": [""], "resources": ["services", "pods", "namespaces"], "verbs": READ},
+                        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ}],
+}  # fmt: skip
 
 
 class NodeError(RuntimeError):
@@ -133,7 +144,11 @@ def start(
     _network(node)
     netns.make_cgroup(node.cgroup_root)
     files = _write_files(node, certs)
-    _grant_policy_controller(KubeAPI.from_kubeconfig(admin))
+    api = KubeAPI.from_kubeconfig(admin)
+    for user, rules in GRANTS.items():
+        _grant(api, user, rules)
+    _create(api, "/api/v1/namespaces/kube-system/services", dns_service())
+    _create(api, "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices", dns_endpoints(node))
     records: list[process.ProcessRecord] = []
     try:
         records.append(_start_relay(node, log_dir))
@@ -152,7 +167,8 @@ def start(
             str(require("kube-network-policies")), "--hostname-override", NODE_NAME, "--disable-nri",
             "--metrics-bind-address", "127.0.0.1:9080", "--v", "1"], log_dir,
             env={"KUBECONFIG": str(files["knp-kubeconfig"])}))  # fmt: skip
-        api = KubeAPI.from_kubeconfig(admin)
+        records.append(_start_in_node(node, "coredns", [
+            str(require("coredns")), "-conf", str(files["corefile"])], log_dir))  # fmt: skip
         process.wait_until(lambda: _ready(api), what=f"real node {NODE_NAME} Ready", timeout=240,
                            record=records[2])  # fmt: skip
     except BaseException:
@@ -190,12 +206,15 @@ def _write_files(node: NodeLayout, certs: dict[str, Path]) -> dict[str, Path]:
     component("kubelet", f"system:node:{NODE_NAME}", ("system:nodes",))
     component("kube-proxy", "system:kube-proxy")
     component("knp", KNP_RBAC_NAME)
+    component("coredns", COREDNS_RBAC_NAME)
+    files["corefile"] = node.path("Corefile")
+    files["corefile"].write_text(corefile(node, files["coredns-kubeconfig"]))
     serving_cert, serving_key = pki.issue(certs, pki_dir, "kubelet-serving", common_name=NODE_NAME,
                                           ips=(node.node_ip,), dns=(NODE_NAME,), server=True)  # fmt: skip
     files["containerd"] = node.path("containerd.toml")
     files["containerd"].write_text(containerd_config(node))
     node.path("cni", "10-linq.conflist").write_text(json.dumps(cni_conflist(node), indent=2))
-    node.path("resolv.conf").write_text("# no cluster DNS on the devnet's real node yet\n")
+    node.path("resolv.conf").write_text("# the devnet is offline: no upstream DNS; pods use the cluster DNS\n")
     files["kubelet"] = node.path("kubelet.yaml")
     files["kubelet"].write_text(yaml.safe_dump(kubelet_config(node, certs["ca_cert"], serving_cert, serving_key)))
     files["kube-proxy"] = node.path("kube-proxy.yaml")
@@ -203,27 +222,23 @@ def _write_files(node: NodeLayout, certs: dict[str, Path]) -> dict[str, Path]:
     return files
 
 
-def _grant_policy_controller(api: KubeAPI) -> None:
-    rules = [
-        {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["get", "list", "watch"]},
-    ]
-    objects = [
-        ("/apis/rbac.authorization.k8s.io/v1/clusterroles",
-         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": KNP_RBAC_NAME},
-          "rules": rules}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-          "metadata": {"name": KNP_RBAC_NAME},
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": KNP_RBAC_NAME},
-          "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": KNP_RBAC_NAME}]}),
-    ]  # fmt: skip
-    for path, body in objects:
-        try:
-            api.post(path, body)
-        except KubeError as error:
-            if error.status != 409:
-                raise
+def _create(api: KubeAPI, path: str, body: dict) -> None:
+    try:
+        api.post(path, body)
+    except KubeError as error:
+        if error.status != 409:  # already there from a previous `up` of this state dir
+            raise
+
+
+def _grant(api: KubeAPI, user: str, rules: list[dict]) -> None:
+    """A ClusterRole with `rules` bound to the certificate user `user`."""
+    group = "rbac.authorization.k8s.io"
+    _create(api, f"/apis/{group}/v1/clusterroles",
+            {"apiVersion": f"{group}/v1", "kind": "ClusterRole", "metadata": {"name": user}, "rules": rules})
+    _create(api, f"/apis/{group}/v1/clusterrolebindings",
+            {"apiVersion": f"{group}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": user},
+             "roleRef": {"apiGroup": group, "kind": "ClusterRole", "name": user},
+             "subjects": [{"apiGroup": group, "kind": "User", "name": user}]})  # fmt: skip
 
 
 def _start_relay(node: NodeLayout, log_dir: Path) -> process.ProcessRecord:

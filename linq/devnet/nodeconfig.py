@@ -20,6 +20,7 @@ REAL_NODE_TOLERATION = {"key": REAL_NODE_LABEL, "operator": "Equal", "value": "t
 PAUSE_IMAGE = f"localhost/linq/pause:{versions.PAUSE}"
 CNI_BIN_DIR = "/usr/lib/cni"  # Debian's containernetworking-plugins
 CLUSTER_DOMAIN = "cluster.local"
+CLUSTER_DNS = "10.96.0.10"  # the kube-dns Service; its endpoint is CoreDNS on the node's address
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def kubelet_config(node: NodeLayout, ca_cert: Path, serving_cert: Path, serving_
         "volumePluginDir": str(node.path("volume-plugins")),  # else /usr/libexec/kubernetes/...
         "resolvConf": str(node.path("resolv.conf")),
         "clusterDomain": CLUSTER_DOMAIN,
+        "clusterDNS": [CLUSTER_DNS],
         "registerWithTaints": [REAL_NODE_TAINT],
         "maxPods": 30,
         "serializeImagePulls": False,
@@ -213,4 +215,43 @@ def kubeconfig(server: str, ca_cert: Path, client_cert: Path, client_key: Path, 
         "users": [{"name": user, "user": {"client-certificate": str(client_cert), "client-key": str(client_key)}}],
         "contexts": [{"name": "node", "context": {"cluster": "linq-devnet", "user": user}}],
         "current-context": "node",
+    }  # fmt: skip
+
+
+def corefile(node: NodeLayout, kubeconfig_path: Path) -> str:
+    """Cluster DNS only: names of Services and pods; no upstream (the devnet is offline)."""
+    return f"""{CLUSTER_DOMAIN}:53 in-addr.arpa:53 {{
+    errors
+    health 127.0.0.1:8080
+    ready 127.0.0.1:8181
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa {{
+        kubeconfig {kubeconfig_path}
+        pods insecure
+    }}
+    cache 30
+    loadbalance
+}}
+"""
+
+
+def dns_service() -> dict:
+    """kube-dns without a selector: CoreDNS runs on the node itself, its EndpointSlice is written by hand."""
+    ports = [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+        "spec": {"clusterIP": CLUSTER_DNS, "ports": ports},
+    }
+
+
+def dns_endpoints(node: NodeLayout) -> dict:
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kube-dns-node", "namespace": "kube-system",
+                     "labels": {"kubernetes.io/service-name": "kube-dns"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [node.node_ip], "conditions": {"ready": True}, "nodeName": NODE_NAME}],
+        "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
     }  # fmt: skip

@@ -60,7 +60,8 @@ KUBERNETES_NODE = ToolBundle("kubernetes-node", versions.KUBERNETES, ("kubelet",
 CONTAINERD = ToolBundle("containerd", versions.CONTAINERD, ("containerd", "containerd-shim-runc-v2", "ctr"))
 KUBE_NETWORK_POLICIES = ToolBundle("kube-network-policies", versions.KUBE_NETWORK_POLICIES, ("kube-network-policies",))
 PAUSE = ToolBundle("pause", versions.PAUSE, ("pause",))
-NODE_BUNDLES = (KUBERNETES_NODE, CONTAINERD, KUBE_NETWORK_POLICIES, PAUSE)
+COREDNS = ToolBundle("coredns", versions.COREDNS, ("coredns",))
+NODE_BUNDLES = (KUBERNETES_NODE, CONTAINERD, KUBE_NETWORK_POLICIES, PAUSE, COREDNS)
 GO_BUNDLES = (PULUMI, PULUMI_KUBERNETES, KUBERNETES, ETCD, KWOK, *NODE_BUNDLES)
 
 

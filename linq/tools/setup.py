@@ -6,7 +6,7 @@ clone on a machine that has built once is ready in seconds.
 
 Steps: system packages (apt) -> uv -> .venv from requirements.lock -> npm tools (solc-js, OpenZeppelin,
 Foundry) -> Go builds (Pulumi CLI, the Kubernetes provider plugin, kube-apiserver/controller-manager/
-scheduler, etcd, kwok; for the real node: kubelet, kube-proxy, containerd, kube-network-policies, pause).
+scheduler, etcd, kwok; for the real node: kubelet, kube-proxy, containerd, kube-network-policies, pause, CoreDNS).
 """
 
 from __future__ import annotations
@@ -346,6 +346,18 @@ def build_pause() -> str:
     return f"built pause {versions.PAUSE}"
 
 
+def build_coredns() -> str:
+    """CoreDNS from its Go module through a small main that links only the plugins the devnet's cluster DNS
+    uses (upstream's main links every plugin: cloud SDKs and all)."""
+    build = _wrapper("coredns")
+    shutil.copy2(GO_WRAPPERS / "coredns" / "main.go", build / "main.go")
+    say(f"building CoreDNS v{versions.COREDNS} (~2 min)")
+    locate.COREDNS.bin_dir.mkdir(parents=True, exist_ok=True)
+    run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(locate.COREDNS.path("coredns")), "."],
+        cwd=build, env=go_env())  # fmt: skip
+    return f"built CoreDNS v{versions.COREDNS}"
+
+
 GO_BUILDS: list[tuple[locate.ToolBundle, Callable[[], str]]] = [
     (locate.ETCD, build_etcd),
     (locate.KWOK, build_kwok),
@@ -356,6 +368,7 @@ GO_BUILDS: list[tuple[locate.ToolBundle, Callable[[], str]]] = [
     (locate.KUBERNETES_NODE, build_kubernetes_node),
     (locate.CONTAINERD, build_containerd),
     (locate.KUBE_NETWORK_POLICIES, build_kube_network_policies),
+    (locate.COREDNS, build_coredns),
 ]
 
 

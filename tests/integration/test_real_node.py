@@ -97,7 +97,7 @@ def test_status_says_which_nodes_are_real(devnet: Devnet, real: KubeAPI) -> None
     assert rows[f"node {NODE_NAME}"]["state"] == "healthy"
     assert rows[f"node {NODE_NAME}"]["where"].startswith("real node")
     assert rows["node lp-node-0"]["where"].startswith("kwok node")
-    for part in ("node-containerd", "node-kubelet", "node-kube-proxy", "node-kube-network-policies"):
+    for part in ("node-containerd", "node-kubelet", "node-kube-proxy", "node-kube-network-policies", "node-coredns"):
         assert rows[part]["state"] == "healthy", rows[part]
     taints = real.get(f"/api/v1/nodes/{NODE_NAME}")["spec"].get("taints", [])
     assert any(t["key"] == REAL_NODE_LABEL for t in taints)
@@ -151,6 +151,16 @@ def test_network_policy_drops_other_tenants_and_passes_allowed_traffic(real: Kub
              timeout=90)  # fmt: skip
     for namespace in (tenant_a, tenant_b):
         real.delete(f"/api/v1/namespaces/{namespace}")
+
+
+def test_cluster_dns_answers_service_names(real: KubeAPI) -> None:
+    ns = _namespace(real, "dns")
+    lookup = "until nslookup kubernetes.default.svc.cluster.local; do sleep 1; done; sleep 3600"
+    _pod(real, ns, "lookup", ["/bin/busybox", "sh", "-c", lookup])
+    _running_ip(real, ns, "lookup")
+    answer = wait_for(lambda: "Address: 10.96.0.1" in _log(real, ns, "lookup"), what="CoreDNS answering", timeout=90)
+    assert answer
+    real.delete(f"/api/v1/namespaces/{ns}")
 
 
 def test_memory_hog_is_oom_killed_and_a_crasher_is_reported(real: KubeAPI) -> None:

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 from linq.devnet.nodeconfig import (
+    CLUSTER_DNS,
     PAUSE_IMAGE,
     REAL_NODE_TAINT,
     NodeLayout,
@@ -48,6 +49,7 @@ def test_kubelet_is_tainted_cgroupfs_and_authenticated(tmp_path: Path) -> None:
     assert config["authentication"]["anonymous"]["enabled"] is False
     assert config["authorization"]["mode"] == "Webhook"
     assert config["readOnlyPort"] == 0 and config["failCgroupV1"] is False
+    assert config["clusterDNS"] == [CLUSTER_DNS]
 
 
 def test_kube_proxy_writes_no_conntrack_sysctls(tmp_path: Path) -> None:
