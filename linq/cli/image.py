@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from linq.devnet import default_state_dir
+from linq.devnet import default_state_dir, images
 from linq.devnet.images import ImageError, ImageSpec, build_archive, busybox_rootfs, import_archive
-from linq.devnet.node import NodeError, containerd_socket
+from linq.devnet.node import NodeError, containerd_socket, registry_address
+from linq.devnet.nodeconfig import REGISTRY_HOST
 from linq.tools.locate import ToolMissing
 
 
@@ -31,9 +32,11 @@ def image() -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also keep the OCI archive here.")
 @click.option("--load/--no-load", default=True, show_default=True,
               help="Import into the running devnet's real node (containerd, namespace k8s.io).")
+@click.option("--push", is_flag=True,
+              help=f"Push to the devnet's registry instead (the tag must be {REGISTRY_HOST}/<name>:<tag>).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The devnet (default: $LINQ_DEVNET_DIR or ./.linq/devnet).")
-def build(directory, ref, command, env, workdir, ports, busybox, output, load, state_dir) -> None:
+def build(directory, ref, command, env, workdir, ports, busybox, output, load, push, state_dir) -> None:
     """Pack DIRECTORY as the image's root filesystem, running --cmd."""
     try:
         spec = ImageSpec(ref=ref, cmd=shlex.split(command), env=list(env), workdir=workdir, ports=list(ports))
@@ -43,13 +46,21 @@ def build(directory, ref, command, env, workdir, ports, busybox, output, load, s
                 root = Path(scratch, "rootfs")
                 shutil.copytree(directory, root, symlinks=True)
                 busybox_rootfs(root)
+            if push:
+                if not ref.startswith(f"{REGISTRY_HOST}/"):
+                    raise ImageError(f"--push needs a tag in the devnet registry, {REGISTRY_HOST}/<name>:<tag>; "
+                                     f"got {ref!r}")  # fmt: skip
+                image = images.build(root, spec)
+                images.push(image, registry_address(state_dir or default_state_dir()))
+                click.echo(f"pushed {ref} ({image.manifest})")
+                return
             archive = output or Path(scratch, "image.tar")
             digest = build_archive(root, spec, archive)
             click.echo(f"built {ref} ({digest})" + (f" -> {output}" if output else ""))
             if load:
                 import_archive(archive, containerd_socket(state_dir or default_state_dir()))
                 click.echo(f"loaded {ref} into the real node's containerd")
-    except (ImageError, NodeError, ToolMissing) as error:
+    except (ImageError, NodeError, ToolMissing, OSError) as error:
         raise click.ClickException(str(error)) from error
 
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import io
 import json
 import shutil
 import subprocess
 import tarfile
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from linq.tools import locate
 
 BUSYBOX = Path("/bin/busybox")  # Debian busybox-static: the one binary of the test images
+MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -69,8 +73,42 @@ def _blob(blobs: dict[str, bytes], data: bytes) -> dict[str, object]:
     return {"digest": digest, "size": len(data)}
 
 
+@dataclass(frozen=True)
+class Image:
+    """An image's blobs by digest, and the digest of its manifest (itself one of the blobs)."""
+
+    ref: str
+    blobs: dict[str, bytes]
+    manifest: str
+
+
 def build_archive(rootfs: Path, spec: ImageSpec, output: Path) -> str:
     """Write an OCI image archive of `rootfs` running `spec`; returns the manifest digest."""
+    image = build(rootfs, spec)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": MANIFEST_TYPE, "digest": image.manifest, "size": len(image.blobs[image.manifest]),
+            "platform": {"architecture": "amd64", "os": "linux"},
+            "annotations": {"io.containerd.image.name": spec.ref,
+                            "org.opencontainers.image.ref.name": spec.ref.rpartition(":")[2]},
+        }],
+    }  # fmt: skip
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(output, "w") as archive:
+        files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
+                 "index.json": json.dumps(index).encode()}  # fmt: skip
+        files.update({f"blobs/sha256/{digest.split(':', 1)[1]}": data for digest, data in image.blobs.items()})
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return image.manifest
+
+
+def build(rootfs: Path, spec: ImageSpec) -> Image:
+    """The image's layer, config and manifest, in memory."""
     if not rootfs.is_dir():
         raise ImageError(f"image root filesystem {rootfs} is not a directory")
     tar_bytes = _layer(rootfs)
@@ -92,31 +130,40 @@ def build_archive(rootfs: Path, spec: ImageSpec, output: Path) -> str:
     config_ref = _blob(blobs, json.dumps(config, sort_keys=True).encode())
     manifest = {
         "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "mediaType": MANIFEST_TYPE,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config_ref},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
     }
     manifest_ref = _blob(blobs, json.dumps(manifest, sort_keys=True).encode())
-    index = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest_ref,
-            "platform": {"architecture": "amd64", "os": "linux"},
-            "annotations": {"io.containerd.image.name": spec.ref,
-                            "org.opencontainers.image.ref.name": spec.ref.rpartition(":")[2]},
-        }],
-    }  # fmt: skip
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(output, "w") as archive:
-        files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
-                 "index.json": json.dumps(index).encode()}  # fmt: skip
-        files.update({f"blobs/sha256/{digest.split(':', 1)[1]}": data for digest, data in blobs.items()})
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return str(manifest_ref["digest"])
+    return Image(ref=spec.ref, blobs=blobs, manifest=str(manifest_ref["digest"]))
+
+
+def push(image: Image, registry: str) -> None:
+    """Upload an image to a registry over the OCI distribution API (`registry` is host:port, plain HTTP: the
+    devnet's registry listens inside the node's network namespace only)."""
+    name, _, tag = image.ref.partition("/")[2].rpartition(":")
+    base = f"http://{registry}/v2/{name}"
+    for digest, data in image.blobs.items():
+        if digest == image.manifest:
+            continue
+        try:
+            _http("HEAD", f"{base}/blobs/{digest}")
+            continue  # already there
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+        location = _http("POST", f"{base}/blobs/uploads/").headers["Location"]
+        upload = location if location.startswith("http") else f"http://{registry}{location}"
+        separator = "&" if "?" in upload else "?"
+        _http("PUT", f"{upload}{separator}digest={digest}", data, "application/octet-stream")
+    _http("PUT", f"{base}/manifests/{tag}", image.blobs[image.manifest], MANIFEST_TYPE)
+
+
+def _http(method: str, url: str, data: bytes | None = None, content_type: str = "") -> http.client.HTTPResponse:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - devnet registry
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return response
 
 
 def busybox_rootfs(directory: Path, files: dict[str, bytes] | None = None) -> Path:

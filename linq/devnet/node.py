@@ -31,6 +31,8 @@ from linq.devnet.kubeapi import KubeAPI, KubeError
 from linq.devnet.nodeconfig import (
     NODE_NAME,
     REAL_NODE_LABEL,
+    REGISTRY_HOST,
+    REGISTRY_PORT,
     NodeLayout,
     cni_conflist,
     containerd_config,
@@ -40,6 +42,8 @@ from linq.devnet.nodeconfig import (
     kube_proxy_config,
     kubeconfig,
     kubelet_config,
+    registry_config,
+    registry_hosts,
 )
 from linq.tools.locate import require
 
@@ -139,7 +143,7 @@ def start(
         state.created_dirs.extend(str(p) for p in reversed(missing) if str(p) not in state.created_dirs)
     _write_state(devnet_state, state)
     node = state.layout(devnet_state)
-    for sub in ("run", "cni", "containerd", "pod-logs", "kubelet", "certs.d", "pki", "images"):
+    for sub in ("run", "cni", "containerd", "pod-logs", "kubelet", "certs.d", "pki", "images", "registry"):
         node.path(sub).mkdir(parents=True, exist_ok=True)
     _network(node)
     netns.make_cgroup(node.cgroup_root)
@@ -169,6 +173,8 @@ def start(
             env={"KUBECONFIG": str(files["knp-kubeconfig"])}))  # fmt: skip
         records.append(_start_in_node(node, "coredns", [
             str(require("coredns")), "-conf", str(files["corefile"])], log_dir))  # fmt: skip
+        records.append(_start_in_node(node, "registry", [str(require("registry")), "serve", str(files["registry"])],
+                                      log_dir, env={"OTEL_TRACES_EXPORTER": "none"}))  # fmt: skip
         process.wait_until(lambda: _ready(api), what=f"real node {NODE_NAME} Ready", timeout=240,
                            record=records[2])  # fmt: skip
     except BaseException:
@@ -209,6 +215,11 @@ def _write_files(node: NodeLayout, certs: dict[str, Path]) -> dict[str, Path]:
     component("coredns", COREDNS_RBAC_NAME)
     files["corefile"] = node.path("Corefile")
     files["corefile"].write_text(corefile(node, files["coredns-kubeconfig"]))
+    files["registry"] = node.path("registry.yaml")
+    files["registry"].write_text(yaml.safe_dump(registry_config(node)))
+    hosts = node.path("certs.d", REGISTRY_HOST, "hosts.toml")
+    hosts.parent.mkdir(parents=True, exist_ok=True)
+    hosts.write_text(registry_hosts(node))
     serving_cert, serving_key = pki.issue(certs, pki_dir, "kubelet-serving", common_name=NODE_NAME,
                                           ips=(node.node_ip,), dns=(NODE_NAME,), server=True)  # fmt: skip
     files["containerd"] = node.path("containerd.toml")
@@ -439,3 +450,11 @@ def containerd_socket(devnet_state: Path) -> Path:
     if state is None:
         raise NodeError(f"no real node in the devnet at {devnet_state}; `linq devnet up` starts one")
     return state.layout(devnet_state).containerd_socket
+
+
+def registry_address(devnet_state: Path) -> str:
+    """host:port of the running real node's image registry (reachable from the host through the veth)."""
+    state = read_state(devnet_state)
+    if state is None:
+        raise NodeError(f"no real node in the devnet at {devnet_state}; `linq devnet up` starts one")
+    return f"{state.layout(devnet_state).node_ip}:{REGISTRY_PORT}"

@@ -20,6 +20,10 @@ REAL_NODE_TOLERATION = {"key": REAL_NODE_LABEL, "operator": "Equal", "value": "t
 PAUSE_IMAGE = f"localhost/linq/pause:{versions.PAUSE}"
 CNI_BIN_DIR = "/usr/lib/cni"  # Debian's containernetworking-plugins
 CLUSTER_DOMAIN = "cluster.local"
+# Images in the devnet's registry are named registry.linq.devnet/<name>:<tag>; containerd finds the registry
+# through its hosts.toml (no DNS), the host pushes to it at the node address.
+REGISTRY_HOST = "registry.linq.devnet"
+REGISTRY_PORT = 5000
 CLUSTER_DNS = "10.96.0.10"  # the kube-dns Service; its endpoint is CoreDNS on the node's address
 
 
@@ -255,3 +259,19 @@ def dns_endpoints(node: NodeLayout) -> dict:
         "endpoints": [{"addresses": [node.node_ip], "conditions": {"ready": True}, "nodeName": NODE_NAME}],
         "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
     }  # fmt: skip
+
+
+def registry_config(node: NodeLayout) -> dict:
+    """distribution: filesystem storage under the node's state, plain HTTP on the node address."""
+    return {
+        "version": 0.1,
+        "log": {"level": "info", "accesslog": {"disabled": False}},
+        "storage": {"filesystem": {"rootdirectory": str(node.path("registry"))}, "delete": {"enabled": True}},
+        "http": {"addr": f"{node.node_ip}:{REGISTRY_PORT}"},
+    }
+
+
+def registry_hosts(node: NodeLayout) -> str:
+    """containerd's hosts.toml for REGISTRY_HOST: plain HTTP to the node's registry."""
+    server = f"http://{node.node_ip}:{REGISTRY_PORT}"
+    return f'server = "{server}"\n\n[host."{server}"]\n  capabilities = ["pull", "resolve"]\n'

@@ -16,6 +16,7 @@ BUILT: list[tuple[str, str, locate.ToolBundle]] = [
     ("kube-network-policies (NFQUEUE patch)", versions.KUBE_NETWORK_POLICIES, locate.KUBE_NETWORK_POLICIES),
     ("pause (sandbox image)", versions.PAUSE, locate.PAUSE),
     ("CoreDNS (cluster DNS of the real node)", versions.COREDNS, locate.COREDNS),
+    ("distribution registry (image registry)", versions.DISTRIBUTION, locate.REGISTRY),
     ("pulumi", versions.PULUMI, locate.PULUMI),
     ("pulumi-resource-kubernetes", versions.PULUMI_KUBERNETES, locate.PULUMI_KUBERNETES),
 ]

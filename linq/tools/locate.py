@@ -61,7 +61,8 @@ CONTAINERD = ToolBundle("containerd", versions.CONTAINERD, ("containerd", "conta
 KUBE_NETWORK_POLICIES = ToolBundle("kube-network-policies", versions.KUBE_NETWORK_POLICIES, ("kube-network-policies",))
 PAUSE = ToolBundle("pause", versions.PAUSE, ("pause",))
 COREDNS = ToolBundle("coredns", versions.COREDNS, ("coredns",))
-NODE_BUNDLES = (KUBERNETES_NODE, CONTAINERD, KUBE_NETWORK_POLICIES, PAUSE, COREDNS)
+REGISTRY = ToolBundle("registry", versions.DISTRIBUTION, ("registry",))
+NODE_BUNDLES = (KUBERNETES_NODE, CONTAINERD, KUBE_NETWORK_POLICIES, PAUSE, COREDNS, REGISTRY)
 GO_BUNDLES = (PULUMI, PULUMI_KUBERNETES, KUBERNETES, ETCD, KWOK, *NODE_BUNDLES)
 
 

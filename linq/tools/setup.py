@@ -6,7 +6,8 @@ clone on a machine that has built once is ready in seconds.
 
 Steps: system packages (apt) -> uv -> .venv from requirements.lock -> npm tools (solc-js, OpenZeppelin,
 Foundry) -> Go builds (Pulumi CLI, the Kubernetes provider plugin, kube-apiserver/controller-manager/
-scheduler, etcd, kwok; for the real node: kubelet, kube-proxy, containerd, kube-network-policies, pause, CoreDNS).
+scheduler, etcd, kwok; for the real node: kubelet, kube-proxy, containerd, kube-network-policies, pause,
+CoreDNS, the image registry).
 """
 
 from __future__ import annotations
@@ -337,25 +338,32 @@ def build_kube_network_policies() -> str:
     return f"built kube-network-policies v{versions.KUBE_NETWORK_POLICIES} (NFQUEUE via xt target)"
 
 
+def _build_main(bundle: locate.ToolBundle, ldflags: str = "") -> str:
+    """`go build` of a committed wrapper module with its own main.go (linq/tools/go/<bundle name>)."""
+    build = _wrapper(bundle.name)
+    shutil.copy2(GO_WRAPPERS / bundle.name / "main.go", build / "main.go")
+    bundle.bin_dir.mkdir(parents=True, exist_ok=True)
+    run(["go", "build", "-trimpath", "-ldflags", f"-s -w {ldflags}".strip(), "-o",
+         str(bundle.path(bundle.binaries[0])), "."], cwd=build, env=go_env())  # fmt: skip
+    return f"built {bundle.name} {bundle.version}"
+
+
 def build_pause() -> str:
-    build = _wrapper("pause")
-    shutil.copy2(GO_WRAPPERS / "pause" / "main.go", build / "main.go")
-    locate.PAUSE.bin_dir.mkdir(parents=True, exist_ok=True)
-    run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(locate.PAUSE.path("pause")), "."],
-        cwd=build, env=go_env())  # fmt: skip
-    return f"built pause {versions.PAUSE}"
+    return _build_main(locate.PAUSE)
 
 
 def build_coredns() -> str:
     """CoreDNS from its Go module through a small main that links only the plugins the devnet's cluster DNS
     uses (upstream's main links every plugin: cloud SDKs and all)."""
-    build = _wrapper("coredns")
-    shutil.copy2(GO_WRAPPERS / "coredns" / "main.go", build / "main.go")
     say(f"building CoreDNS v{versions.COREDNS} (~2 min)")
-    locate.COREDNS.bin_dir.mkdir(parents=True, exist_ok=True)
-    run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(locate.COREDNS.path("coredns")), "."],
-        cwd=build, env=go_env())  # fmt: skip
-    return f"built CoreDNS v{versions.COREDNS}"
+    return _build_main(locate.COREDNS)
+
+
+def build_registry() -> str:
+    """The distribution registry with the filesystem storage driver only (upstream's main links S3/Azure/GCS)."""
+    say(f"building the distribution registry v{versions.DISTRIBUTION} (~1.5 min)")
+    return _build_main(locate.REGISTRY,
+                       f"-X github.com/distribution/distribution/v3/version.version=v{versions.DISTRIBUTION}")
 
 
 GO_BUILDS: list[tuple[locate.ToolBundle, Callable[[], str]]] = [
@@ -369,6 +377,7 @@ GO_BUILDS: list[tuple[locate.ToolBundle, Callable[[], str]]] = [
     (locate.CONTAINERD, build_containerd),
     (locate.KUBE_NETWORK_POLICIES, build_kube_network_policies),
     (locate.COREDNS, build_coredns),
+    (locate.REGISTRY, build_registry),
 ]
 
 

@@ -21,6 +21,7 @@ KWOK = "0.7.0"
 CONTAINERD = "2.4.2"  # Go module: Debian's 1.6.20 is end-of-life and has no `pinned_images` config
 KUBE_NETWORK_POLICIES = "0.8.0"  # Go module, patched at build time (linq/tools/go/kube-network-policies)
 COREDNS = "1.14.7"  # Go module, built with only the plugins the devnet uses (linq/tools/go/coredns)
+DISTRIBUTION = "3.1.2"  # the local image registry, filesystem storage only (linq/tools/go/registry)
 PAUSE = "1"  # our pause program (linq/tools/go/pause), packed as the sandbox image
 # Debian packages the node uses as they are; `linq devnet versions` shows what is installed, these are the
 # versions the tests were run with (bookworm).

@@ -16,7 +16,7 @@ import pytest
 
 from linq.devnet import Devnet, node
 from linq.devnet.kubeapi import KubeAPI, KubeError
-from linq.devnet.nodeconfig import NODE_NAME, REAL_NODE_LABEL, REAL_NODE_TOLERATION
+from linq.devnet.nodeconfig import NODE_NAME, REAL_NODE_LABEL, REAL_NODE_TOLERATION, REGISTRY_HOST
 from linq.tools import locate
 from tests.waiting import wait_for
 
@@ -55,9 +55,10 @@ def _namespace(api: KubeAPI, prefix: str) -> str:
 
 
 def _pod(api: KubeAPI, namespace: str, name: str, command: list[str], *, env: dict[str, str] | None = None,
-         memory: str = "64Mi", restart: str = "Always", labels: dict[str, str] | None = None) -> None:  # fmt: skip
+         memory: str = "64Mi", restart: str = "Always", labels: dict[str, str] | None = None,
+         image: str = HTTPD) -> None:  # fmt: skip
     container = {
-        "name": "main", "image": HTTPD, "imagePullPolicy": "Never",
+        "name": "main", "image": image, "imagePullPolicy": "Never" if image == HTTPD else "Always",
         "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
         "resources": {"limits": {"memory": memory, "cpu": "200m"}, "requests": {"memory": memory, "cpu": "50m"}},
     }  # fmt: skip
@@ -97,7 +98,8 @@ def test_status_says_which_nodes_are_real(devnet: Devnet, real: KubeAPI) -> None
     assert rows[f"node {NODE_NAME}"]["state"] == "healthy"
     assert rows[f"node {NODE_NAME}"]["where"].startswith("real node")
     assert rows["node lp-node-0"]["where"].startswith("kwok node")
-    for part in ("node-containerd", "node-kubelet", "node-kube-proxy", "node-kube-network-policies", "node-coredns"):
+    for part in ("node-containerd", "node-kubelet", "node-kube-proxy", "node-kube-network-policies", "node-coredns",
+                 "node-registry"):
         assert rows[part]["state"] == "healthy", rows[part]
     taints = real.get(f"/api/v1/nodes/{NODE_NAME}")["spec"].get("taints", [])
     assert any(t["key"] == REAL_NODE_LABEL for t in taints)
@@ -151,6 +153,27 @@ def test_network_policy_drops_other_tenants_and_passes_allowed_traffic(real: Kub
              timeout=90)  # fmt: skip
     for namespace in (tenant_a, tenant_b):
         real.delete(f"/api/v1/namespaces/{namespace}")
+
+
+def test_image_pushed_to_the_registry_is_pulled_by_name(devnet: Devnet, real: KubeAPI, tmp_path: Path) -> None:
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "index.html").write_text("pulled from the devnet registry\n")
+    ref = f"{REGISTRY_HOST}/linq-test/site:{uuid.uuid4().hex[:6]}"
+    pushed = subprocess.run(
+        [LINQ, "image", "build", str(tmp_path), "--tag", ref, "--busybox", "--push", "--cmd", HTTPD_CMD,
+         "--state-dir", str(devnet.state_dir)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    ns = _namespace(real, "pull")
+    _pod(real, ns, "site", [], image=ref)  # imagePullPolicy Always: containerd pulls it from the registry
+    ip = _running_ip(real, ns, "site")
+    body = wait_for(lambda: urllib.request.urlopen(f"http://{ip}:8080/", timeout=5).read().decode(),
+                    what="the pulled image answering", timeout=60)  # fmt: skip
+    assert body == "pulled from the devnet registry\n"
+    events = real.get(f"/api/v1/namespaces/{ns}/events")["items"]
+    assert any(e["reason"] == "Pulled" and ref in e["message"] for e in events), [e["message"] for e in events]
+    real.delete(f"/api/v1/namespaces/{ns}")
 
 
 def test_cluster_dns_answers_service_names(real: KubeAPI) -> None:
