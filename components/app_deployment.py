@@ -1,6 +1,6 @@
 """AppDeployment: one app on one provider's cluster, in its own isolated tenant namespace, paid by an escrow.
 
-The manifests are exactly what `linq render` prints for review (same render function, same patches); the
+The manifests are exactly what `linq render --stack` prints for review (linq.stackrender.render_app); the
 only difference is that secret values are Pulumi secrets here and masked there. Children are applied
 through the provider's own `pulumi_kubernetes.Provider`, so each provider's cluster is reached with that
 provider's credentials.
@@ -8,8 +8,6 @@ provider's credentials.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -17,108 +15,11 @@ import pulumi_kubernetes as k8s
 
 from components.escrow import Escrow
 from components.generated_secrets import GeneratedSecrets
-from linq.catalog import DeploymentSpec, RenderOptions, apply_patches, load_catalog, parse_patches, render
-from linq.catalog.names import (
-    ANNOTATION_ENDPOINT,
-    ANNOTATION_ESCROW_ID,
-    ANNOTATION_PROVIDER,
-    namespace_for,
-    workload_name,
-)
+from linq.catalog import RenderOptions, load_catalog
+from linq.catalog.names import ANNOTATION_ESCROW_ID, ANNOTATION_PROVIDER
 from linq.placement import Placement, size_of
 from linq.stackconfig import DeploymentConfig, ProviderAccess
-
-# What a change of these stack fields does to the workload's pod template (restart/redeploy are rollouts).
-ANNOTATION_RESTARTED_AT = "linq.network/restarted-at"
-ANNOTATION_REDEPLOY = "linq.network/redeploy"
-
-GENERATED_PLACEHOLDER = "generated-at-deploy-time"
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "VirtualMachine")
-
-
-@dataclass(frozen=True)
-class RenderedApp:
-    """The reviewed manifests plus where the secret values go."""
-
-    manifests: list[dict[str, Any]]
-    namespace: str
-    workload: str
-    workload_kind: str
-    endpoint: str  # "<kind>:<port name>:<port>" from the render, or ""
-
-
-def deployment_spec(
-    config: DeploymentConfig, secret_values: dict[str, str], generated: dict[str, str]
-) -> DeploymentSpec:
-    fields: dict[str, Any] = {
-        "name": config.name, "template": config.template, "image": config.image, "vm": config.vm,
-        "plan": config.plan, "resources": config.resources, "env": config.env,
-        "secrets": secret_values, "generated": generated,
-    }  # fmt: skip
-    if config.image:
-        fields.update(ports=config.ports, endpoint=config.endpoint, command=config.command, args=config.args)
-    return DeploymentSpec.model_validate({k: v for k, v in fields.items() if v is not None})
-
-
-def render_app(
-    config: DeploymentConfig,
-    secret_values: dict[str, str],
-    options: RenderOptions | None = None,
-) -> RenderedApp:
-    """Render the app as `linq render` does, then apply the stack's lifecycle fields and patches.
-
-    Generated secrets are placeholders here: their real values exist only in the stack's encrypted state.
-    """
-    catalog = load_catalog()
-    generated: dict[str, str] = {}
-    if config.template:
-        template = catalog.get(config.template)
-        generated = {rule.name: GENERATED_PLACEHOLDER for rule in template.generated_secrets}
-    manifests = render(deployment_spec(config, secret_values, generated), catalog, options)
-    manifests = _apply_lifecycle(manifests, config)
-    if config.patches:
-        manifests = apply_patches(manifests, parse_patches(_yaml_list(config.patches), source=f"{config.name}.patches"))
-    workload = next(m for m in manifests if m["kind"] in WORKLOAD_KINDS)
-    return RenderedApp(
-        manifests=manifests,
-        namespace=namespace_for(config.name),
-        workload=workload_name(config.name),
-        workload_kind=workload["kind"],
-        endpoint=workload["metadata"].get("annotations", {}).get(ANNOTATION_ENDPOINT, ""),
-    )
-
-
-def _yaml_list(patches: list[dict[str, Any]]) -> str:
-    import yaml
-
-    return yaml.safe_dump(patches)
-
-
-def _apply_lifecycle(manifests: list[dict[str, Any]], config: DeploymentConfig) -> list[dict[str, Any]]:
-    """stopped -> zero replicas (the escrow keeps running until stopped on chain); restartedAt and redeploy
-    -> pod-template annotations, so changing either rolls the pods."""
-    result = copy.deepcopy(manifests)
-    for manifest in result:
-        if manifest["kind"] not in ("Deployment", "StatefulSet"):
-            continue
-        if config.state == "stopped":
-            manifest["spec"]["replicas"] = 0
-        annotations = manifest["spec"]["template"]["metadata"].setdefault("annotations", {})
-        if config.restarted_at:
-            annotations[ANNOTATION_RESTARTED_AT] = config.restarted_at
-        if config.redeploy:
-            annotations[ANNOTATION_REDEPLOY] = config.redeploy
-    return result
-
-
-def endpoint_url(rendered: RenderedApp, access: ProviderAccess) -> str:
-    if not rendered.endpoint:
-        return ""
-    kind, _port_name, port = rendered.endpoint.split(":")
-    if access.public_domain and kind == "http":
-        return f"https://{rendered.workload}-{rendered.namespace}.{access.public_domain}"
-    scheme = "http" if kind == "http" else kind
-    return f"{scheme}://{rendered.workload}.{rendered.namespace}.svc.cluster.local:{port}"
+from linq.stackrender import GENERATED_PLACEHOLDER, endpoint_url, render_app
 
 
 def _pick(key: str):
@@ -199,9 +100,9 @@ class AppDeployment(pulumi.ComponentResource):
             provider=placement.provider,
             resources=resources,
             duration=config.duration,
-            # wei as decimal strings: Pulumi numbers are doubles and would round them
-            deposit=None if config.deposit is None else str(config.deposit),
-            max_rate_per_hour=None if config.max_price_per_hour is None else str(config.max_price_per_hour),
+            # wei as text with its unit: Pulumi numbers are doubles and would round them
+            deposit=None if config.deposit is None else f"{config.deposit} wei",
+            max_rate_per_hour=None if config.max_price_per_hour is None else f"{config.max_price_per_hour} wei/h",
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=None if placement.pinned else ["provider"]),
         )
 

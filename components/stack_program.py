@@ -6,15 +6,13 @@ writes Pulumi.<stack>.yaml and never touches Python.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app_deployment import AppDeployment, render_app
+from components.app_deployment import AppDeployment
 from linq.placement import Placement, place
 from linq.stackconfig import (
     LOCAL_PROVIDER,
@@ -24,8 +22,7 @@ from linq.stackconfig import (
     StackConfig,
     load_stack_config,
 )
-
-CONFIG_KEYS = ("network", "providers", "deployments")
+from linq.stackrender import CONFIG_KEYS, missing_secret, secret_values_for
 
 
 def read_config() -> StackConfig:
@@ -38,34 +35,6 @@ def read_config() -> StackConfig:
     return load_stack_config(raw)
 
 
-def secret_values_for(deployment: DeploymentConfig, lookup: Callable[[str, str], str]) -> dict[str, str]:
-    """env name -> plaintext of the secret config key it names; `lookup(key, field)` raises if unset."""
-    return {env_name: lookup(key, f"linq:deployments.{deployment.name}.secrets.{env_name}")
-            for env_name, key in deployment.secrets.items()}  # fmt: skip
-
-
-def review(values: dict[str, Any], only: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """What `up` applies for each deployment of a stack whose decrypted config is `values` ("linq:key" ->
-    value): the same render, lifecycle fields and patches (`linq render --stack`). `up` adds only the escrow
-    id and provider annotations on the Namespace, which exist once the escrow does."""
-    raw = {k: values[f"linq:{k}"] for k in CONFIG_KEYS if values.get(f"linq:{k}") is not None}
-    # As pulumi.Config.get_object: a value set with `pulumi config set` (not structured YAML) is a JSON string.
-    config = load_stack_config({k: json.loads(v) if isinstance(v, str) else v for k, v in raw.items()})
-    names = [d.name for d in config.deployments]
-    if only is not None and only not in names:
-        raise ConfigError(
-            f"--deployment {only!r}: the stack has no such deployment; it has {', '.join(names) or 'none'}"
-        )
-
-    def lookup(key: str, field: str) -> str:
-        if values.get(f"linq:{key}") is None:
-            raise missing_secret(key, field)
-        return str(values[f"linq:{key}"])
-
-    return {d.name: render_app(d, secret_values_for(d, lookup)).manifests
-            for d in config.deployments if only in (None, d.name)}  # fmt: skip
-
-
 def secret_config_value(key: str, field: str) -> str:
     """The plaintext of a secret config key, for in-memory use only: validation, and the Kubernetes Secret's
     data, where it is wrapped as a Pulumi secret again. The engine hands the program decrypted config."""
@@ -73,11 +42,6 @@ def secret_config_value(key: str, field: str) -> str:
     if value is None:
         raise missing_secret(key, field)
     return str(value)
-
-
-def missing_secret(key: str, field: str) -> ConfigError:
-    return ConfigError(f"{field}: secret config key linq:{key} is not set; "
-                       f"run `pulumi config set --secret linq:{key} <value>`")  # fmt: skip
 
 
 def devnet_kubeconfig(config: StackConfig) -> str:

@@ -8,36 +8,13 @@ the "no bids and no explanation" complaint of peer networks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from linq.catalog import DeploymentSpec, load_catalog
+from linq.catalog import load_catalog
 from linq.catalog.resolve import resolve_size
 from linq.market.match import match
 from linq.market.models import GpuRequirement, MatchResult, Requirements
 from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig
-
-
-@dataclass(frozen=True)
-class Network:
-    rpc_url: str
-    addresses: dict
-
-    @classmethod
-    def from_config(cls, config: NetworkConfig) -> Network:
-        import json
-
-        if config.kind == "rpc":
-            assert config.rpc_url and config.addresses
-            return cls(rpc_url=config.rpc_url, addresses=json.loads(Path(config.addresses).read_text()))
-        from linq.devnet import Devnet, default_state_dir
-
-        devnet = Devnet(Path(config.devnet_dir) if config.devnet_dir else default_state_dir())
-        _, endpoints = devnet.read()
-        if not endpoints.rpc_url or not devnet.addresses_file.exists():
-            raise ConfigError(
-                f"linq:network: no running devnet with contracts in {devnet.state_dir}; start one with `linq devnet up`"
-            )
-        return cls(rpc_url=endpoints.rpc_url, addresses=json.loads(devnet.addresses_file.read_text()))
+from linq.stackrender import deployment_spec
 
 
 @dataclass(frozen=True)
@@ -52,9 +29,7 @@ class Placement:
 def size_of(deployment: DeploymentConfig):  # -> linq.catalog.plans.Resources
     """The resources the deployment reserves: its plan's, its explicit ones, or its template's minimum plan."""
     catalog = load_catalog()
-    fields = {"name": deployment.name, "template": deployment.template, "image": deployment.image,
-              "vm": deployment.vm, "plan": deployment.plan, "resources": deployment.resources}  # fmt: skip
-    spec = DeploymentSpec.model_validate({k: v for k, v in fields.items() if v is not None})
+    spec = deployment_spec(deployment)
     min_plan = catalog.get(deployment.template).min_plan if deployment.template else "starter"
     return resolve_size(spec, catalog, min_plan)[1]
 
@@ -88,12 +63,16 @@ def place(deployment: DeploymentConfig, reachable: list[str], network_config: Ne
     """The pinned provider, or the top-ranked match among the reachable ones."""
     if deployment.provider:
         return Placement(provider=deployment.provider.lower(), pinned=True, explanation=["pinned in the stack"])
-    network = Network.from_config(network_config)
-    from linq.market.chain import connect
+    from linq.chain import ChainError, connect
+    from linq.chain.network import profile_for
     from linq.market.index import RegistryIndex
 
-    index = RegistryIndex(connect(network.rpc_url), network.addresses["registry"],
-                          escrow_address=network.addresses["escrow"])  # fmt: skip
+    try:
+        profile = profile_for(network_config.model_dump(by_alias=True, exclude_none=True))
+        w3 = connect(profile)
+    except ChainError as err:
+        raise ConfigError(f"linq:network: {err}") from None
+    index = RegistryIndex(w3, profile.book.registry, escrow_address=profile.book.escrow)
     index.build()
     result: MatchResult = match(index.providers, requirements_for(deployment, reachable))
     if not result.candidates:

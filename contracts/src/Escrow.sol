@@ -6,6 +6,8 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IEscrow} from "./interfaces/IEscrow.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
@@ -17,12 +19,14 @@ import {Resources} from "./interfaces/Types.sol";
 /// earned(t) = min(deposited, ratePerHour * (t - start) / 3600) (floored, in favour of the requestor),
 /// end = start + ceilDiv(deposited * 3600, ratePerHour). There is no owner and no admin path to the funds.
 /// @dev Invariant: LNQ.balanceOf(this) == Σ over open escrows (deposited - withdrawn). Checks-effects-interactions
-/// plus a transient reentrancy lock; the only external calls are to the immutable LNQ and ProviderRegistry.
-contract Escrow is IEscrow, EIP712 {
+/// plus OpenZeppelin's transient reentrancy guard (ReentrancyGuardReentrantCall); the only external calls are to the
+/// immutable LNQ and ProviderRegistry.
+contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @dev The unpacked slot of an escrow. Stored as one word: deposited (bits 0-95) | withdrawn (96-191) |
-    /// start (192-231) | status (232-239).
+    /// start (192-231; the creation time while Created) | status (232-239) | top-up bound in whole hours
+    /// (240-255). A non-zero word with status 0 is the tombstone of a moved escrow: its id is never reused.
     struct Record {
         uint96 deposited;
         uint96 withdrawn;
@@ -57,17 +61,18 @@ contract Escrow is IEscrow, EIP712 {
     uint256 internal constant WITHDRAWN_SHIFT = 96;
     uint256 internal constant START_SHIFT = 192;
     uint256 internal constant STATUS_SHIFT = 232;
+    uint256 internal constant CAP_SHIFT = 240;
+    uint256 internal constant CAP_MASK = uint256(type(uint16).max) << CAP_SHIFT;
+    /// @dev The top-up bound of registry-price escrows, whole hours (about 7.5 years): the protocol's, documented.
+    uint256 internal constant REGISTRY_CAP_HOURS = type(uint16).max;
+    /// @dev The tombstone a moved escrow leaves: status None, non-zero, so the id is never created again.
+    uint256 internal constant TOMBSTONE = 1 << CAP_SHIFT;
+
+    /// @notice How long a provider has to start (or decline) a created escrow before anyone may cancel it.
+    uint256 public constant START_WINDOW = 1 days;
 
     mapping(bytes32 id => uint256 word) internal _records;
     mapping(address provider => mapping(uint256 word => uint256 bits)) internal _nonceBitmap;
-    bool private transient _locked;
-
-    modifier nonReentrant() {
-        if (_locked) revert Reentrancy();
-        _locked = true;
-        _;
-        _locked = false;
-    }
 
     /// @param token_ the LNQ token
     /// @param registry_ the ProviderRegistry this escrow is bound to
@@ -134,7 +139,7 @@ contract Escrow is IEscrow, EIP712 {
         if (amount > MAX_AMOUNT) revert AmountTooLarge(amount);
         bytes32 id = _id(t);
         uint256 word = _records[id];
-        uint256 status = word >> STATUS_SHIFT;
+        uint256 status = uint8(word >> STATUS_SHIFT);
         uint256 before = word & MAX_AMOUNT;
         uint256 deposited = before + amount;
         if (deposited > MAX_AMOUNT) revert AmountTooLarge(deposited);
@@ -144,7 +149,16 @@ contract Escrow is IEscrow, EIP712 {
                 revert AlreadyEnded(id, _u40(_end(startTime, before, t.ratePerHour)));
             }
         } else if (status != CREATED) {
-            _revertStatus(id, uint8(status));
+            _revertStatus(id, _unpack(word), t.ratePerHour);
+        }
+        // The whole deposit buys at most `cap` hours (the offer's maxDuration, floored to hours):
+        // ceilDiv(deposited * 3600, rate) <= cap * 3600  <=>  deposited <= cap * rate.
+        uint256 capRate;
+        unchecked {
+            capRate = (word >> CAP_SHIFT) * t.ratePerHour; // < 2^16 * 2^128: no overflow
+        }
+        if (deposited > capRate) {
+            revert DurationOutOfRange(_ceilDiv(deposited * 3600, t.ratePerHour), 0, uint64((word >> CAP_SHIFT) * 3600));
         }
         // deposited fits in 96 bits (checked above), so adding to the word cannot carry into `withdrawn`.
         _records[id] = word + amount;
@@ -163,10 +177,10 @@ contract Escrow is IEscrow, EIP712 {
     {
         bytes32 oldId = _id(t);
         Record memory rec = _load(oldId);
-        if (rec.status != CREATED) _revertStatus(oldId, rec.status);
+        if (rec.status != CREATED) _revertStatus(oldId, rec, t.ratePerHour);
         if (msg.sender != t.requestor) revert NotRequestor(msg.sender, t.requestor);
         if (newProvider == t.provider) revert SameProvider(newProvider);
-        delete _records[oldId];
+        _records[oldId] = TOMBSTONE;
         REGISTRY.release(t.provider, t.resources, OUTCOME_MOVED, 0);
         uint128 rate = REGISTRY.reserve(newProvider, t.resources);
         if (rate > maxRatePerHour) revert RateAboveMax(rate, maxRatePerHour);
@@ -174,17 +188,19 @@ contract Escrow is IEscrow, EIP712 {
         Terms memory moved = Terms(t.requestor, newProvider, t.resources, rate, t.salt);
         newId = keccak256(abi.encode(moved));
         if (_records[newId] != 0) revert EscrowExists(newId);
-        _records[newId] = _pack(rec.deposited, 0, 0, CREATED);
+        _records[newId] = _pack(rec.deposited, 0, block.timestamp, CREATED) | (REGISTRY_CAP_HOURS << CAP_SHIFT);
         emit ProviderChanged(oldId, newId, newProvider, moved);
     }
 
-    /// @notice The provider starts the escrow when the workload runs; accrual begins now.
+    /// @notice The provider starts the escrow when the workload runs; accrual begins now. Allowed while Created,
+    /// also after the start window (until someone cancels it).
     function start(Terms calldata t) external nonReentrant {
         bytes32 id = _id(t);
-        Record memory rec = _load(id);
-        if (rec.status != CREATED) _revertStatus(id, rec.status);
+        uint256 word = _records[id];
+        Record memory rec = _unpack(word);
+        if (rec.status != CREATED) _revertStatus(id, rec, t.ratePerHour);
         if (msg.sender != t.provider) revert NotProvider(msg.sender, t.provider);
-        _records[id] = _pack(rec.deposited, 0, block.timestamp, ACTIVE);
+        _records[id] = (word & CAP_MASK) | _pack(rec.deposited, 0, block.timestamp, ACTIVE);
         emit Started(id, uint40(block.timestamp), _u40(_end(block.timestamp, rec.deposited, t.ratePerHour)));
     }
 
@@ -192,12 +208,16 @@ contract Escrow is IEscrow, EIP712 {
     function withdraw(Terms calldata t) external nonReentrant returns (uint256 amount) {
         bytes32 id = _id(t);
         amount = _takeEarned(id, t);
-        if (amount == 0) revert NothingToWithdraw(id);
+        if (amount == 0) {
+            if (uint8(_records[id] >> STATUS_SHIFT) == 0) revert UnknownEscrow(id);
+            revert NothingToWithdraw(id);
+        }
         TOKEN.safeTransfer(t.provider, amount);
     }
 
-    /// @notice withdraw for several escrows of one provider in one transfer; escrows that are not Active or have
-    /// nothing to withdraw are skipped.
+    /// @notice withdraw for several escrows of one provider in one transfer. Every id that is not payable now is
+    /// skipped: no record (never created, or moved by changeProvider), not Active, or nothing withdrawable. Reverts
+    /// only on an empty batch or terms of more than one provider.
     function withdrawMany(Terms[] calldata ts) external nonReentrant returns (uint256 total) {
         if (ts.length == 0) revert EmptyBatch();
         address provider = ts[0].provider;
@@ -208,17 +228,17 @@ contract Escrow is IEscrow, EIP712 {
         if (total != 0) TOKEN.safeTransfer(provider, total);
     }
 
-    /// @notice The requestor cancels a not-yet-started escrow for a full refund; capacity is released.
+    /// @notice Cancels a not-yet-started escrow for a full refund to the requestor; capacity is released. The
+    /// requestor may cancel at any time; anyone may once the start window has passed (stale escrows cannot hold
+    /// a provider's capacity). Neither counts in the provider's reputation.
     function cancel(Terms calldata t) external nonReentrant {
-        bytes32 id = _id(t);
-        Record memory rec = _load(id);
-        if (rec.status != CREATED) _revertStatus(id, rec.status);
-        if (msg.sender != t.requestor) revert NotRequestor(msg.sender, t.requestor);
-        uint256 refund = rec.deposited;
-        _records[id] = _pack(refund, 0, 0, CANCELLED);
-        emit Cancelled(id, refund);
-        REGISTRY.release(t.provider, t.resources, OUTCOME_CANCELLED, 0);
-        TOKEN.safeTransfer(t.requestor, refund);
+        _closeUnstarted(t, false);
+    }
+
+    /// @notice The provider declines a not-yet-started escrow: full refund to the requestor, capacity released,
+    /// counted as `cancelled` in the provider's reputation (its own choice, so nobody else can raise it).
+    function decline(Terms calldata t) external nonReentrant {
+        _closeUnstarted(t, true);
     }
 
     /// @notice The requestor stops a running escrow: the provider gets what it earned, the rest is refunded, and the
@@ -226,7 +246,7 @@ contract Escrow is IEscrow, EIP712 {
     function stop(Terms calldata t) external nonReentrant {
         bytes32 id = _id(t);
         Record memory rec = _load(id);
-        if (rec.status != ACTIVE) _revertStatus(id, rec.status);
+        if (rec.status != ACTIVE) _revertStatus(id, rec, t.ratePerHour);
         if (msg.sender != t.requestor) revert NotRequestor(msg.sender, t.requestor);
         uint256 e = _earned(rec, t.ratePerHour);
         if (e == rec.deposited) revert AlreadyEnded(id, _u40(_end(rec.start, rec.deposited, t.ratePerHour)));
@@ -244,7 +264,7 @@ contract Escrow is IEscrow, EIP712 {
     function finalize(Terms calldata t) external nonReentrant {
         bytes32 id = _id(t);
         Record memory rec = _load(id);
-        if (rec.status != ACTIVE) _revertStatus(id, rec.status);
+        if (rec.status != ACTIVE) _revertStatus(id, rec, t.ratePerHour);
         uint256 e = _earned(rec, t.ratePerHour);
         if (e != rec.deposited) revert NotEnded(id, _u40(_end(rec.start, rec.deposited, t.ratePerHour)));
         uint256 toProvider = e - rec.withdrawn;
@@ -275,7 +295,7 @@ contract Escrow is IEscrow, EIP712 {
         v.status = _status(rec, t.ratePerHour);
         v.deposited = rec.deposited;
         v.withdrawn = rec.withdrawn;
-        v.start = rec.start;
+        if (rec.status != CREATED) v.start = rec.start;
         if (rec.status == ACTIVE) {
             v.earned = _earned(rec, t.ratePerHour);
             v.withdrawable = v.earned - rec.withdrawn;
@@ -294,6 +314,13 @@ contract Escrow is IEscrow, EIP712 {
         return _status(_load(_id(t)), t.ratePerHour);
     }
 
+    /// @notice Until when the provider may start or decline before anyone may cancel (0 unless Created).
+    function startDeadline(Terms calldata t) external view returns (uint40) {
+        Record memory rec = _load(_id(t));
+        if (rec.status != CREATED) return 0;
+        return uint40(rec.start + START_WINDOW);
+    }
+
     /// @notice LNQ wei earned by the provider so far (total, including what was withdrawn).
     function earned(Terms calldata t) external view returns (uint256) {
         Record memory rec = _load(_id(t));
@@ -310,7 +337,7 @@ contract Escrow is IEscrow, EIP712 {
         return _u40(_end(rec.start, rec.deposited, t.ratePerHour));
     }
 
-    /// @notice The stored slot of escrow `id`.
+    /// @notice The stored slot of escrow `id` (`startTime` is the creation time while Created).
     function record(bytes32 id)
         external
         view
@@ -373,7 +400,7 @@ contract Escrow is IEscrow, EIP712 {
     ) internal returns (bytes32 id) {
         uint128 rate = REGISTRY.reserve(provider, r);
         if (rate > maxRatePerHour) revert RateAboveMax(rate, maxRatePerHour);
-        id = _open(provider, r, rate, salt, deposit, bytes32(0));
+        id = _open(provider, r, rate, salt, deposit, bytes32(0), REGISTRY_CAP_HOURS);
     }
 
     function _createFromOffer(Offer calldata o, bytes calldata signature, uint256 deposit, bytes32 salt)
@@ -393,7 +420,9 @@ contract Escrow is IEscrow, EIP712 {
         _useNonce(o.provider, o.nonce);
         emit OfferUsed(o.provider, o.nonce);
         REGISTRY.reserveAt(o.provider, o.resources);
-        id = _open(o.provider, o.resources, o.ratePerHour, salt, deposit, digest);
+        uint256 capHours = o.maxDuration / 3600;
+        if (capHours > REGISTRY_CAP_HOURS) capHours = REGISTRY_CAP_HOURS;
+        id = _open(o.provider, o.resources, o.ratePerHour, salt, deposit, digest, capHours);
     }
 
     /// @dev Records a new escrow and pulls the deposit from the caller. The terms are ABI-encoded once: the first
@@ -404,7 +433,8 @@ contract Escrow is IEscrow, EIP712 {
         uint128 rate,
         bytes32 salt,
         uint256 deposit,
-        bytes32 digest
+        bytes32 digest,
+        uint256 capHours
     ) internal returns (bytes32 id) {
         if (deposit == 0) revert ZeroAmount();
         if (deposit > type(uint96).max) revert AmountTooLarge(deposit);
@@ -415,27 +445,44 @@ contract Escrow is IEscrow, EIP712 {
             id := keccak256(add(data, 0x20), 288)
         }
         if (_records[id] != 0) revert EscrowExists(id);
-        _records[id] = _pack(deposit, 0, 0, CREATED);
+        _records[id] = _pack(deposit, 0, block.timestamp, CREATED) | (capHours << CAP_SHIFT);
         assembly ("memory-safe") {
             log4(add(data, 0x20), 352, topic, id, caller(), provider)
         }
         TOKEN.safeTransferFrom(msg.sender, address(this), deposit);
     }
 
-    /// @dev Marks what is withdrawable as withdrawn and returns it (0 if not Active).
+    /// @dev Marks what is withdrawable as withdrawn and returns it (0 if there is no Active record).
     function _takeEarned(bytes32 id, Terms calldata t) internal returns (uint256 amount) {
         uint256 word = _records[id];
         Record memory rec = _unpack(word);
-        if (rec.status != ACTIVE) {
-            if (rec.status == 0) revert UnknownEscrow(id);
-            return 0;
-        }
+        if (rec.status != ACTIVE) return 0;
         uint256 e = _earned(rec, t.ratePerHour);
         amount = e - rec.withdrawn;
         if (amount == 0) return 0;
         // withdrawn + amount = earned <= deposited < 2^96: no carry out of the withdrawn field.
         _records[id] = word + (amount << WITHDRAWN_SHIFT);
         emit Withdrawn(id, t.provider, amount);
+    }
+
+    /// @dev cancel (byProvider false) and decline (true): closes a Created escrow as Cancelled and refunds the
+    /// whole deposit to the requestor.
+    function _closeUnstarted(Terms calldata t, bool byProvider) internal {
+        bytes32 id = _id(t);
+        Record memory rec = _load(id);
+        if (rec.status != CREATED) _revertStatus(id, rec, t.ratePerHour);
+        uint8 outcome = OUTCOME_MOVED;
+        if (byProvider) {
+            if (msg.sender != t.provider) revert NotProvider(msg.sender, t.provider);
+            outcome = OUTCOME_CANCELLED;
+        } else if (msg.sender != t.requestor && block.timestamp < rec.start + START_WINDOW) {
+            revert StartWindowOpen(id, uint40(rec.start + START_WINDOW));
+        }
+        uint256 refund = rec.deposited;
+        _records[id] = _pack(refund, 0, 0, CANCELLED);
+        emit Cancelled(id, refund);
+        REGISTRY.release(t.provider, t.resources, outcome, 0);
+        TOKEN.safeTransfer(t.requestor, refund);
     }
 
     function _permit(PermitSig calldata p) internal {
@@ -492,9 +539,10 @@ contract Escrow is IEscrow, EIP712 {
         return Status(rec.status);
     }
 
-    function _revertStatus(bytes32 id, uint8 status) internal pure {
-        if (status == 0) revert UnknownEscrow(id);
-        revert WrongStatus(id, Status(status));
+    /// @dev Reverts with the status `statusOf` reports (Ended derived), or UnknownEscrow if there is no record.
+    function _revertStatus(bytes32 id, Record memory rec, uint128 rate) internal view {
+        if (rec.status == 0) revert UnknownEscrow(id);
+        revert WrongStatus(id, _status(rec, rate));
     }
 
     /// @dev keccak256(abi.encode(t)) without re-encoding: Terms is static, so its calldata is its encoding. Terms
@@ -508,7 +556,7 @@ contract Escrow is IEscrow, EIP712 {
     }
 
     function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a == 0 ? 0 : (a - 1) / b + 1;
+        return Math.ceilDiv(a, b);
     }
 
     function _u40(uint256 x) internal pure returns (uint40) {

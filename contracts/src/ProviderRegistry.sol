@@ -23,6 +23,8 @@ contract ProviderRegistry is IProviderRegistry {
     uint8 internal constant STORAGE = 2;
     uint8 internal constant GPU = 3;
     uint256 public constant MAX_GPU_CLASSES = 16;
+    /// @notice Longest metadata document `publishMeta` accepts (bytes), which bounds what indexers read.
+    uint256 public constant MAX_META_BYTES = 1024;
 
     address internal immutable DEPLOYER;
     /// @inheritdoc IProviderRegistry
@@ -124,6 +126,16 @@ contract ProviderRegistry is IProviderRegistry {
         emit MetaUpdated(msg.sender, metaHash);
     }
 
+    /// @notice Publishes a metadata document on chain: stores its keccak256 as the metadata hash and emits the
+    /// document itself, so an indexer finds it from the chain alone (e.g. the gateway URL and TLS pin). The
+    /// document lives only in the log (≈ 8 gas a byte), never in storage; at most MAX_META_BYTES.
+    function publishMeta(bytes calldata meta) external onlyRegistered {
+        if (meta.length == 0 || meta.length > MAX_META_BYTES) revert InvalidMeta(meta.length, MAX_META_BYTES);
+        bytes32 metaHash = keccak256(meta);
+        _meta[msg.sender] = metaHash;
+        emit MetaPublished(msg.sender, metaHash, meta);
+    }
+
     /// @notice Sets the region (short ASCII string right-padded into bytes32).
     function updateRegion(bytes32 region) external onlyRegistered {
         _checkRegion(region);
@@ -157,7 +169,8 @@ contract ProviderRegistry is IProviderRegistry {
     }
 
     /// @notice Releases `r` on `provider` and records the outcome.
-    /// @param outcome 0 moved to another provider (no reputation change), 1 completed, 2 stopped early, 3 cancelled
+    /// @param outcome 0 no reputation change (moved to another provider, cancelled by the requestor or after the
+    /// start window), 1 completed, 2 stopped early, 3 declined by the provider (counted as `cancelled`)
     /// @param providerEarned LNQ wei the provider earned from this escrow in total
     function release(address provider, Resources calldata r, uint8 outcome, uint256 providerEarned)
         external

@@ -4,27 +4,20 @@ Only what the LPStack's `lpstack-agent` ClusterRole allows: namespaces get/list/
 statefulsets get/list (and KubeVirt VirtualMachines when that feature is on). Responses are read as plain
 JSON (the generated models are not needed and reject some objects servers accept).
 
-Access comes from a kubeconfig (tokens, client certificates, exec plugins — whatever the official client
-supports) or, inside the cluster, from the pod's service-account token, which the client re-reads as the
-kubelet rotates it.
+Access goes through the toolkit's one Kubernetes client (linq.kube): a kubeconfig (tokens, client
+certificates, exec plugins — whatever the official client supports) or, inside the cluster, the pod's
+service-account token, which the client re-reads as the kubelet rotates it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
-
 from linq.agent.labels import ANNOTATION_ESCROW_ID, ANNOTATION_PROVIDER, LABEL_DEPLOYMENT, LABEL_TENANT_NAMESPACE
-
-REQUEST_TIMEOUT = 30  # seconds per API call
+from linq.kube import Kube, KubeConfigError, KubeError, KubeUnreachable
 
 
 class ClusterError(RuntimeError):
@@ -116,70 +109,50 @@ def virtual_machine_status(obj: dict[str, Any]) -> WorkloadStatus:
 class Cluster:
     """The provider cluster, as the agent sees it."""
 
-    def __init__(self, api_client: k8s.ApiClient, where: str) -> None:
-        self.api_client = api_client
-        self.where = where  # "kubeconfig PATH" or "in-cluster service account", for messages
-        self.core = k8s.CoreV1Api(api_client)
-        self.apps = k8s.AppsV1Api(api_client)
-        self.custom = k8s.CustomObjectsApi(api_client)
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.where = kube.where  # "kubeconfig PATH" or "in-cluster service account", for messages
 
     @classmethod
     def connect(cls, kubeconfig: Path | None = None, context: str | None = None) -> Cluster:
         """From `kubeconfig` (or $KUBECONFIG), else the pod's service account when running in a cluster."""
         path = kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None)
-        if path is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            configuration = k8s.Configuration()
-            try:
-                k8s_config.load_incluster_config(client_configuration=configuration)
-            except ConfigException as err:
-                raise ClusterConfigError(
-                    f"in-cluster credentials are unusable ({err}); mount the lpstack-agent service-account token "
-                    "(automountServiceAccountToken: true) or pass --kubeconfig"
-                ) from None
-            return cls(k8s.ApiClient(configuration), "in-cluster service account")
-        if path is None:
-            raise ClusterConfigError(
-                "--kubeconfig: no kubeconfig given and not running in a pod; pass --kubeconfig FILE (on the devnet: "
-                "<devnet dir>/kubeconfig) or set $KUBECONFIG"
-            )
-        if not path.is_file():
-            raise ClusterConfigError(f"--kubeconfig: {str(path)!r} does not exist; pass the path of a kubeconfig file")
         try:
-            api_client = k8s_config.new_client_from_config(config_file=str(path), context=context,
-                                                           persist_config=False)  # fmt: skip
-        except (ConfigException, ValueError, KeyError, TypeError) as err:
-            raise ClusterConfigError(
-                f"--kubeconfig: {str(path)!r} is not a usable kubeconfig ({err}); fix the file or its current-context"
-            ) from None
-        return cls(api_client, f"kubeconfig {path}")
+            if path is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                return cls(Kube.in_cluster())
+            if path is None:
+                raise ClusterConfigError(
+                    "--kubeconfig: no kubeconfig given and not running in a pod; pass --kubeconfig FILE (on the "
+                    "devnet: <devnet dir>/kubeconfig) or set $KUBECONFIG"
+                )
+            return cls(Kube.from_kubeconfig(path, context))
+        except KubeConfigError as err:
+            raise ClusterConfigError(str(err)) from None
 
     # ---- raw JSON calls ------------------------------------------------------------------------------
-    def _json(self, call: Any, what: str, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+    def _json(self, what: str, method: str, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
         """Run one API call; None on 404 (gone or not served), ClusterError on anything else."""
         try:
-            response = call(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
-        except ApiException as err:
+            return dict(self.kube.request(method, path, params=params) or {})
+        except KubeError as err:
             if err.status == 404:
                 return None
-            reason = err.reason or ""
             if err.status == 403:
                 raise ClusterError(
-                    f"{what}: forbidden for the agent on {self.where} ({reason}); grant it the lpstack-agent "
+                    f"{what}: forbidden for the agent on {self.where} ({err.message}); grant it the lpstack-agent "
                     "ClusterRole (namespaces get/list/delete, deployments and statefulsets get/list)"
                 ) from None
-            raise ClusterError(f"{what}: the API server answered HTTP {err.status} {reason}") from None
-        except Exception as err:  # urllib3 connection errors and timeouts
+            raise ClusterError(f"{what}: the API server answered HTTP {err.status} {err.message}") from None
+        except KubeUnreachable as err:
             raise ClusterError(
-                f"{what}: the Kubernetes API on {self.where} is unreachable ({type(err).__name__}: {err}); "
+                f"{what}: the Kubernetes API on {self.where} is unreachable ({err}); "
                 "check the server address and that it is running"
             ) from None
-        body = response.data
-        return json.loads(body) if body else {}
 
     # ---- reads ---------------------------------------------------------------------------------------
     def tenant_namespaces(self) -> list[TenantNamespace]:
         """Every namespace that is a tenant namespace or names an escrow."""
-        data = self._json(self.core.list_namespace, "list namespaces") or {}
+        data = self._json("list namespaces", "GET", "/api/v1/namespaces") or {}
         out = []
         for item in data.get("items", []):
             meta = item.get("metadata", {})
@@ -204,16 +177,16 @@ class Cluster:
         """The namespace's workloads (labelled linq.network/deployment) and whether each is ready."""
         out: list[WorkloadStatus] = []
         selector = LABEL_DEPLOYMENT
-        deployments = self._json(self.apps.list_namespaced_deployment, f"list deployments in {namespace}",
-                                 namespace, label_selector=selector) or {}  # fmt: skip
+        base = f"/namespaces/{namespace}"
+        deployments = self._json(f"list deployments in {namespace}", "GET", f"/apis/apps/v1{base}/deployments",
+                                 {"labelSelector": selector}) or {}  # fmt: skip
         out += [deployment_status(d) for d in deployments.get("items", [])]
-        sets = self._json(self.apps.list_namespaced_stateful_set, f"list statefulsets in {namespace}",
-                          namespace, label_selector=selector) or {}  # fmt: skip
+        sets = self._json(f"list statefulsets in {namespace}", "GET", f"/apis/apps/v1{base}/statefulsets",
+                          {"labelSelector": selector}) or {}  # fmt: skip
         out += [statefulset_status(s) for s in sets.get("items", [])]
-        list_vms = self.custom.list_namespaced_custom_object
         try:
-            vms = self._json(list_vms, f"list virtualmachines in {namespace}", "kubevirt.io", "v1", namespace,
-                             "virtualmachines", label_selector=selector) or {}  # fmt: skip
+            path = f"/apis/kubevirt.io/v1{base}/virtualmachines"
+            vms = self._json(f"list virtualmachines in {namespace}", "GET", path, {"labelSelector": selector}) or {}
         except ClusterError as err:
             if "forbidden" not in str(err):  # no KubeVirt feature: the ClusterRole does not grant VMs
                 raise
@@ -222,6 +195,20 @@ class Cluster:
         return out
 
     # ---- writes --------------------------------------------------------------------------------------
+    def revoke_session(self, escrow_id: str) -> bool:
+        """Revoke the gateway-issued credentials of the escrow: delete the tenant RoleBinding (the authorizer
+        refuses the next request) and the session service account (every token for it then fails
+        authentication once the API server's token cache expires, ≤ 10 s). False if neither existed."""
+        from linq.gateway.bundle import GATEWAY_NAMESPACE, TENANT_BINDING, namespace_name, session_account
+
+        namespace = namespace_name(escrow_id)
+        binding = self._json(f"delete tenant binding of {escrow_id}", "DELETE",
+                             f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{TENANT_BINDING}")
+        name = session_account(escrow_id)
+        account = self._json(f"delete session {name}", "DELETE",
+                             f"/api/v1/namespaces/{GATEWAY_NAMESPACE}/serviceaccounts/{name}")
+        return binding is not None or account is not None
+
     def delete_namespace(self, name: str) -> bool:
         """Delete the namespace (its workloads go with it); False if it was already gone."""
-        return self._json(self.core.delete_namespace, f"delete namespace {name}", name) is not None
+        return self._json(f"delete namespace {name}", "DELETE", f"/api/v1/namespaces/{name}") is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -50,20 +50,17 @@ class VmSpec(SpecModel):
         return user
 
 
-class DeploymentSpec(SpecModel):
-    """One deployment: exactly one of `template`, `image` (custom container) or `vm`; a plan or explicit
-    resources (neither = the template's minimum plan, or starter)."""
+class WorkloadSpec(SpecModel):
+    """What runs and how big it is: exactly one of `template`, `image` (custom container) or `vm`; a plan or
+    explicit resources (neither = the template's minimum plan, or starter). The one list of these fields:
+    `linq render` (DeploymentSpec) and the stack's `linq:deployments` (linq.stackconfig) both derive from it."""
 
-    name: str = Field(min_length=1, max_length=100)
     template: str | None = None
     image: str | None = None
     vm: VmSpec | None = None
     plan: str | None = None
     resources: Resources | None = None
     env: dict[str, str] = {}
-    secrets: dict[str, str] = {}
-    generated: dict[str, str] = Field(default={}, description="values for the template's generatedSecrets")
-    gpu_model: str | None = Field(default=None, description="GPU class model the matched provider offers")
     # custom containers only
     ports: list[Port] = []
     endpoint: Endpoint | None = None
@@ -75,7 +72,7 @@ class DeploymentSpec(SpecModel):
     security: Security | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> DeploymentSpec:
+    def _one_source(self) -> WorkloadSpec:
         chosen = [k for k in ("template", "image", "vm") if getattr(self, k) is not None]
         if len(chosen) != 1:
             raise ValueError(f"give exactly one of template, image or vm (got {chosen or 'none'})")
@@ -92,6 +89,19 @@ class DeploymentSpec(SpecModel):
     @property
     def kind(self) -> Literal["template", "custom", "vm"]:
         return "template" if self.template else "custom" if self.image else "vm"
+
+    def workload_fields(self) -> dict[str, Any]:
+        """The WorkloadSpec fields by name, to build another WorkloadSpec (a DeploymentSpec) from them."""
+        return {name: getattr(self, name) for name in WorkloadSpec.model_fields}
+
+
+class DeploymentSpec(WorkloadSpec):
+    """One deployment as `linq render` takes it: the workload, its name and the secret values it gets."""
+
+    name: str = Field(min_length=1, max_length=100)
+    secrets: dict[str, str] = {}
+    generated: dict[str, str] = Field(default={}, description="values for the template's generatedSecrets")
+    gpu_model: str | None = Field(default=None, description="GPU class model the matched provider offers")
 
 
 DEFAULT_DENIED_CIDRS = (

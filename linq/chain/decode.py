@@ -17,12 +17,12 @@ from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from linq.contracts import CONTRACT_NAMES, load_artifact
-from linq.market.units import format_duration, format_lnq
+from linq.protocol.status import EscrowStatus
+from linq.units import format_duration, format_lnq
 
 ERROR_STRING = bytes.fromhex("08c379a0")
 PANIC = bytes.fromhex("4e487b71")
 RESOURCES = {0: ("CPU", "millicores"), 1: ("memory", "MiB"), 2: ("storage", "GiB"), 3: ("GPU", "GPUs")}
-STATUSES = ("None", "Created", "Active", "Ended", "Cancelled", "Stopped", "Completed")
 PANICS = {0x01: "an assertion failed", 0x11: "an arithmetic overflow or underflow", 0x12: "a division by zero",
           0x21: "an invalid enum value", 0x32: "an out-of-bounds array index"}  # fmt: skip
 
@@ -130,9 +130,17 @@ def _below_used(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
 
 
 def _wrong_status(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
-    status = STATUSES[a[1]] if a[1] < len(STATUSES) else str(a[1])
+    status = EscrowStatus.from_code(a[1]).value if a[1] < len(EscrowStatus) else str(a[1])
     action = _who(c, "action", "this action")
     return f"escrow {_hex(a[0])} is {status}, which does not allow {action}; `linq escrow status` shows what it allows"
+
+
+def _duration_out_of_range(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
+    bought, low, high = (format_duration(int(x)) for x in a[:3])
+    if int(a[1]) == 0:  # a top-up: the whole deposit against the escrow's bound
+        return (f"with this top-up the deposit would buy {bought}, above the escrow's bound of {high} (the offer's "
+                "maxDuration, in whole hours); top up less or open a new escrow")  # fmt: skip
+    return f"the deposit buys {bought}, outside the offer's {low}..{high}; change the deposit"
 
 
 def _time(ts: int) -> str:
@@ -196,11 +204,12 @@ _SENTENCES: dict[str, Callable[[tuple[Any, ...], Mapping[str, Any]], str]] = {
         f"the offer is bound to requestor {a[1]}, the signer is {a[0]}; sign with that key"
     ),
     "BadSignature": lambda a, c: f"the offer's signature is not {a[0]}'s; the offer was altered — ask for a new one",
-    "DurationOutOfRange": lambda a, c: (
-        f"the deposit buys {format_duration(int(a[0]))}, outside the offer's "
-        f"{format_duration(int(a[1]))}..{format_duration(int(a[2]))}; change the deposit"
+    "DurationOutOfRange": _duration_out_of_range,
+    "StartWindowOpen": lambda a, c: (
+        f"escrow {_hex(a[0])} is still in its start window until {_time(a[1])}: only the requestor may cancel "
+        "it before then (the provider may decline it); anyone may cancel it after"
     ),
-    "Reentrancy": lambda a, c: "the escrow was re-entered; this call pattern is not allowed",
+    "ReentrancyGuardReentrantCall": lambda a, c: "the escrow was re-entered; this call pattern is not allowed",
     "ERC20InsufficientBalance": lambda a, c: (
         f"{a[0]} holds {_lnq(a[1])} but {_lnq(a[2])} is needed; "
         f"fund {a[0]} with at least {int(a[2]) - int(a[1])} more wei of LNQ"

@@ -62,6 +62,3 @@ def build(directory, ref, command, env, workdir, ports, busybox, output, load, p
                 click.echo(f"loaded {ref} into the real node's containerd")
     except (ImageError, NodeError, ToolMissing, OSError) as error:
         raise click.ClickException(str(error)) from error
-
-
-commands: list[click.Command] = [image]

@@ -1,67 +1,41 @@
-"""A minimal JSON client for the Kubernetes API, for the devnet's own few calls.
-
-The official client validates bodies against its generated models, which reject objects the API server
-accepts (a kwok Node without full nodeInfo, for one); the devnet only needs raw GET/POST/PATCH.
-"""
+"""The devnet's handle on its own API server: a bearer token and the devnet CA, over the toolkit's one
+Kubernetes client (linq.kube), with the few raw calls the devnet, its tests and the LPStack dry-run make."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-import yaml
+from linq.kube import Kube, KubeError
 
-
-class KubeError(RuntimeError):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
+__all__ = ["KubeAPI", "KubeError"]
 
 
 @dataclass(frozen=True)
 class KubeAPI:
     server: str
     token: str
-    ca_file: str
+    ca_file: str | None
 
     @classmethod
     def from_kubeconfig(cls, path: Path) -> KubeAPI:
-        config = yaml.safe_load(path.read_text())
-        context = next(c for c in config["contexts"] if c["name"] == config["current-context"])["context"]
-        cluster = next(c for c in config["clusters"] if c["name"] == context["cluster"])["cluster"]
-        user = next(u for u in config["users"] if u["name"] == context["user"])["user"]
-        return cls(server=cluster["server"], token=user["token"], ca_file=cluster["certificate-authority"])
+        kube = Kube.from_kubeconfig(path, flag="kubeconfig")
+        return cls(server=kube.server, token=kube.token, ca_file=kube.ca_file)
 
-    def request(self, method: str, path: str, body: dict | None = None, content_type: str = "application/json"):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(  # noqa: S310 - the kubeconfig's https server
-            self.server + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type,
-                     "Accept": "application/json"},
-        )  # fmt: skip
-        context = ssl.create_default_context(cafile=self.ca_file)
-        try:
-            with urllib.request.urlopen(request, context=context, timeout=30) as response:  # noqa: S310
-                payload = response.read()
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode(errors="replace")
-            with contextlib.suppress(ValueError):
-                detail = json.loads(detail).get("message", detail)
-            raise KubeError(error.code, detail) from None
-        return json.loads(payload) if payload else None
+    @cached_property
+    def client(self) -> Kube:
+        return Kube.from_token(self.server, self.token, self.ca_file)
 
-    def get(self, path: str):
+    def request(self, method: str, path: str, body: dict | None = None, content_type: str = "application/json") -> Any:
+        return self.client.request(method, path, body, content_type=content_type)
+
+    def get(self, path: str) -> Any:
         return self.request("GET", path)
 
-    def post(self, path: str, body: dict):
+    def post(self, path: str, body: dict) -> Any:
         return self.request("POST", path, body)
 
-    def delete(self, path: str):
+    def delete(self, path: str) -> Any:
         return self.request("DELETE", path)

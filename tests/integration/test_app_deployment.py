@@ -36,7 +36,7 @@ def registered_provider(devnet: Devnet) -> str:
 def lnq_balance(devnet: Devnet, address: str) -> int:
     from web3 import Web3
 
-    from linq.contracts.deploy import contract
+    from linq.contracts import contract
 
     w3 = Web3(Web3.HTTPProvider(devnet.read()[1].rpc_url))
     return int(contract(w3, "LNQ", json.loads(devnet.addresses_file.read_text())["lnq"]).functions.balanceOf(
@@ -134,6 +134,56 @@ def test_bad_stack_config_fails_at_preview_naming_the_field(devnet: Devnet, tmp_
         stack.preview()
     assert "linq:deployments.0.duration" in str(failure.value)
     assert "'forever'" in str(failure.value)
+
+
+def test_custom_image_with_volumes_config_files_health_and_security_applies_what_render_stack_shows(
+    devnet: Devnet, tmp_path
+) -> None:
+    """The catalog's custom-image fields the stack used to lack, through `up`: the API server holds exactly the
+    pod template `linq render --stack` reviews (linq.stackrender.review), config file and volumes included."""
+    from linq.stackrender import review
+
+    provider = registered_provider(devnet)
+    name = f"wiki-{uuid.uuid4().hex[:6]}"
+    deployment = {
+        "name": name, "image": "ghcr.io/example/wiki:1.4.2", "plan": "basic", "duration": "24h", "provider": provider,
+        "ports": [{"name": "http", "containerPort": 8080}], "endpoint": {"port": "http", "kind": "http"},
+        "volumes": [{"name": "data", "mountPath": "/var/lib/wiki", "sizeGiB": 2}],
+        "configFiles": [{"mountPath": "/etc/wiki/wiki.toml", "content": "[server]\nport = 8080\n"}],
+        "health": {"http": {"path": "/healthz", "port": "http"}},
+        "security": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000},
+    }  # fmt: skip
+    config = {
+        "linq:devAccount": str(REQUESTOR_INDEX),
+        "linq:network": json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}),
+        "linq:providers": json.dumps({provider: {"clusterId": "devnet", "devnet": True}}),
+        "linq:deployments": json.dumps([deployment]),
+    }
+    stack = inline_stack(devnet, project="apps", stack=name, program=_program, work_dir=tmp_path, config=config)
+    try:
+        up = stack.up()
+        assert up.outputs["deployments"].value[name]["state"] == "Running"
+        reviewed = {m["kind"]: m for m in review(config)[name]}
+        api = KubeAPI.from_kubeconfig(devnet.kubeconfig)
+        namespace = namespace_for(name)
+        applied = api.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")
+        pod = applied["spec"]["template"]["spec"]
+        shown = reviewed["StatefulSet"]["spec"]["template"]["spec"]
+        container, shown_container = pod["containers"][0], shown["containers"][0]
+        assert container["volumeMounts"] == shown_container["volumeMounts"]  # the volume and the config file
+        assert container["ports"] == shown_container["ports"]
+        assert container["securityContext"]["capabilities"] == shown_container["securityContext"]["capabilities"]
+        assert pod["securityContext"]["runAsUser"] == shown["securityContext"]["runAsUser"] == 1000
+        assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+        claims = [c["metadata"]["name"] for c in applied["spec"]["volumeClaimTemplates"]]
+        assert claims == [c["metadata"]["name"] for c in reviewed["StatefulSet"]["spec"]["volumeClaimTemplates"]]
+        config_map = reviewed["ConfigMap"]["metadata"]["name"]
+        applied_map = api.get(f"/api/v1/namespaces/{namespace}/configmaps/{config_map}")
+        assert applied_map["data"] == reviewed["ConfigMap"]["data"]
+        assert "port = 8080" in "".join(applied_map["data"].values())
+    finally:
+        stack.destroy()
+        stack.workspace.remove_stack(name)
 
 
 def _service_account_kubeconfig(api: KubeAPI, devnet: Devnet, namespace: str, account: str) -> str:

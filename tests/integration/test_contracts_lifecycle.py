@@ -5,6 +5,7 @@ Every amount is checked to the wei against the exact-integer model in linq.contr
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,13 @@ from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from linq.contracts import AddressBook, contract, deploy_all, send_tx
+from linq.chain.decode import decode_revert, revert_data
+from linq.chain.deploy import deploy_all, send_tx
+from linq.contracts import AddressBook, contract
 from linq.contracts.localchain import anvil_chain, fund_eth, increase_time
-from linq.contracts.terms import Offer, Resources, Terms, earned, encode_region, end_time, permit_signature
+from linq.contracts.terms import Resources, Terms, encode_region, permit_signature
+from linq.market.offers import Offer
+from linq.protocol.money import earned, end_time
 
 pytestmark = pytest.mark.integration
 
@@ -239,3 +244,50 @@ def _eth_transfer(w3: Web3, to: str) -> Any:
             return w3.eth.send_transaction({**tx, "to": to})
 
     return _Transfer()
+
+
+def _revert_name(call: Any, sender: LocalAccount) -> str:
+    """The custom error `call` reverts with when `sender` makes it (read via eth_call on either chain)."""
+    try:
+        call.call({"from": sender.address})
+    except Exception as err:  # web3 and eth-tester raise different types; the revert data decides
+        data = revert_data(getattr(err, "data", None))
+        message = str(err.args[0]) if err.args else ""
+        if data is None and message.startswith("execution reverted: b"):  # eth-tester: the bytes' repr
+            data = ast.literal_eval(message.removeprefix("execution reverted: "))
+        return decode_revert(data).name
+    raise AssertionError("the call did not revert")
+
+
+def test_issue19_rules_start_window_decline_no_reuse_batch(chain: Chain, deployed: Deployed) -> None:
+    """Stale unstarted escrows are cancellable by anyone after the start window, the provider may decline, a
+    moved escrow's id is never reused, and a provider's batch still pays with a moved id in it."""
+    d, w3 = deployed, chain.w3
+    deposit = 10**18
+    stale = _create(chain, d, deposit, b"\x11" * 32)
+    deadline = int(d.escrow.functions.startDeadline(stale.as_tuple()).call())
+    assert deadline == _now(w3) + int(d.escrow.functions.START_WINDOW().call())
+    assert _revert_name(d.escrow.functions.cancel(stale.as_tuple()), d.anyone) == "StartWindowOpen"
+    chain.travel(deadline - _now(w3) + 1)
+    before = _balance(d, d.requestor)
+    send_tx(w3, d.anyone, d.escrow.functions.cancel(stale.as_tuple()))
+    assert _balance(d, d.requestor) - before == deposit  # refunded to the requestor, not the caller
+
+    declined = _create(chain, d, deposit, b"\x12" * 32)
+    send_tx(w3, d.provider, d.escrow.functions.decline(declined.as_tuple()))
+    rep = d.registry.functions.getProvider(d.provider.address).call()[8]
+    assert rep[2] == 1  # only the provider's own decline counts as cancelled
+
+    running = _create(chain, d, deposit, b"\x13" * 32)
+    send_tx(w3, d.provider, d.escrow.functions.start(running.as_tuple()))
+    moved = _create(chain, d, deposit, b"\x14" * 32)
+    send_tx(w3, d.requestor, d.escrow.functions.changeProvider(moved.as_tuple(), d.provider2.address, MAX_UINT >> 128))
+    again = d.escrow.functions.create(d.provider.address, RES.as_tuple(), deposit, moved.rate_per_hour, moved.salt)
+    assert _revert_name(again, d.requestor) == "EscrowExists"
+    chain.travel(3600)
+    before = _balance(d, d.provider)
+    receipt = send_tx(w3, d.provider, d.escrow.functions.withdrawMany([running.as_tuple(), moved.as_tuple()]))
+    paid = d.escrow.events.Withdrawn().process_receipt(receipt, errors=DISCARD)
+    assert [e["args"]["id"] for e in paid] == [running.escrow_id]  # the moved id is skipped, not a revert
+    withdrawn = int(d.escrow.functions.getEscrow(running.as_tuple()).call()[4])
+    assert _balance(d, d.provider) - before == withdrawn == paid[0]["args"]["amount"] > 0

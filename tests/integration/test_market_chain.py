@@ -15,9 +15,10 @@ from eth_account import Account
 from web3 import Web3
 from web3.logs import DISCARD
 
+from linq.chain.deploy import deploy_all
 from linq.cli import main as linq_cli
-from linq.contracts import AddressBook, contract, deploy_all
-from linq.market.devseed import LocalAnvil, ProviderSpec, random_specs, rpc_batch, seed_registry
+from linq.contracts import AddressBook, contract
+from linq.devnet.seed import LocalAnvil, ProviderSpec, random_specs, rpc_batch, seed_registry
 from linq.market.encoding import region_to_bytes32, text_to_bytes32
 from linq.market.index import RegistryIndex
 from linq.market.match import match
@@ -197,7 +198,7 @@ def test_index_equals_the_registry_and_follows_every_kind_of_change(chain: Chain
     send(chain, f, reg.updateMeta(b"\x77" * 32))
     newcomers = random_specs(2, seed=12, gpu_share=1.0)
     seed_registry(chain.url, chain.registry, newcomers)
-    # g gets two escrows; one is cancelled (capacity back), the other stays (capacity used).
+    # g gets two escrows; g declines one (capacity back, counted as cancelled), the other stays (capacity used).
     units = (500, 1024, 5, 0, 0)
     rate = chain.registry.functions.quote(g, units).call()
     deposit = rate  # an hour
@@ -205,7 +206,7 @@ def test_index_equals_the_registry_and_follows_every_kind_of_change(chain: Chain
     for salt in (b"\x0a" * 32, b"\x0b" * 32):
         send(chain, REQUESTOR, chain.escrow.functions.create(g, units, deposit, rate, salt))
     terms = (REQUESTOR, g, units, rate, b"\x0a" * 32)
-    send(chain, REQUESTOR, chain.escrow.functions.cancel(terms))
+    send(chain, g, chain.escrow.functions.decline(terms))
 
     head_before = chain.w3.eth.block_number
     assert index.staleness().blocks_behind == head_before - index.snapshot.block_number > 0  # type: ignore[union-attr]
@@ -250,7 +251,7 @@ def test_index_rebuilds_when_its_block_is_reorganised_away(chain: Chain, tmp_pat
 def test_cli_match_json_agrees_with_the_library(chain: Chain, tmp_path: Path) -> None:
     env = {"LINQ_RPC_URL": chain.url, "LINQ_ADDRESSES": str(chain.book_file)}
     out = run_cli(["providers", "match", "--plan", "standard", "--region", "eu", "--duration", "24h",
-                   "--max-price", "1", "--json", "--index", str(tmp_path / "i.json")], env)  # fmt: skip
+                   "--max-price", "1 LNQ/h", "--json", "--index", str(tmp_path / "i.json")], env)  # fmt: skip
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     index = RegistryIndex(chain.w3, chain.book.registry)

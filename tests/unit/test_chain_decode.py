@@ -70,3 +70,14 @@ def test_revert_data_from_web3_shapes() -> None:
     assert revert_data(("execution reverted", "0xabcd")) == b"\xab\xcd"
     assert revert_data({"data": "0x01"}) == b"\x01"
     assert revert_data("not hex") is None
+
+
+def test_start_window_and_top_up_bound_sentences() -> None:
+    window_data = _data("StartWindowOpen(bytes32,uint40)", ["bytes32", "uint40"], [b"\x01" * 32, 1_700_086_400])
+    window = decode_revert(window_data)
+    assert "unix time 1700086400" in window.sentence and "anyone may cancel it after" in window.sentence
+    types = ["uint256", "uint64", "uint64"]
+    bound = _data("DurationOutOfRange(uint256,uint64,uint64)", types, [3601, 0, 3600])
+    assert "above the escrow's bound" in decode_revert(bound).sentence
+    offer = _data("DurationOutOfRange(uint256,uint64,uint64)", types, [599, 600, 3600])
+    assert "outside the offer's" in decode_revert(offer).sentence

@@ -68,7 +68,7 @@ interface IEscrow {
     error EscrowExists(bytes32 id);
     /// @notice No escrow with these terms.
     error UnknownEscrow(bytes32 id);
-    /// @notice The escrow is in `status`, which does not allow this call.
+    /// @notice The escrow is in `status` (as statusOf reports it, Ended derived), which does not allow this call.
     error WrongStatus(bytes32 id, Status status);
     /// @notice Only the terms' requestor may call this.
     error NotRequestor(address caller, address requestor);
@@ -104,10 +104,11 @@ interface IEscrow {
     error OfferNotForCaller(address caller, address requestor);
     /// @notice The signature is not the provider's (EOA or ERC-1271).
     error BadSignature(address provider);
-    /// @notice The duration bought by the deposit is outside the offer's [minDuration, maxDuration].
+    /// @notice The duration bought by the deposit is outside the offer's [minDuration, maxDuration], or a top-up
+    /// would take the whole deposit past the escrow's bound (`maxDuration` = that bound in seconds).
     error DurationOutOfRange(uint256 duration, uint64 minDuration, uint64 maxDuration);
-    /// @notice A call re-entered the escrow.
-    error Reentrancy();
+    /// @notice Only the requestor may cancel before `startDeadline`; anyone may after it.
+    error StartWindowOpen(bytes32 id, uint40 startDeadline);
 
     // ----- events -----
     event EscrowCreated(
@@ -158,6 +159,7 @@ interface IEscrow {
     function withdraw(Terms calldata t) external returns (uint256 amount);
     function withdrawMany(Terms[] calldata ts) external returns (uint256 total);
     function cancel(Terms calldata t) external;
+    function decline(Terms calldata t) external;
     function stop(Terms calldata t) external;
     function finalize(Terms calldata t) external;
     function revokeOffer(uint256 nonce) external;
@@ -168,6 +170,7 @@ interface IEscrow {
     function statusOf(Terms calldata t) external view returns (Status);
     function earned(Terms calldata t) external view returns (uint256);
     function endOf(Terms calldata t) external view returns (uint40);
+    function startDeadline(Terms calldata t) external view returns (uint40);
     function record(bytes32 id)
         external
         view

@@ -23,6 +23,11 @@ contract EscrowHandler is Test {
     address public constant THIRD = address(0x1003);
 
     IEscrow.Terms[] internal _escrows;
+    /// @dev Terms a provider's agent may still remember after their escrow moved away (changeProvider): every
+    /// withdrawMany batch includes them, as a stale agent batch would.
+    IEscrow.Terms[] internal _moved;
+    /// @dev The top-up bound of each escrow in whole hours (the offer's maxDuration floored; 65,535 otherwise).
+    mapping(bytes32 id => uint256 hours_) public capHours;
     mapping(bytes32 id => uint256 lastEarned) public lastEarned;
     uint256 public nextNonce;
     uint256 public nextSalt;
@@ -35,6 +40,12 @@ contract EscrowHandler is Test {
     bool public offerReused;
     bool public foreignOfferAccepted;
     bool public strangerStoppedOrCancelled;
+    bool public withdrawManyReverted;
+    bool public withdrawManyMispaid;
+    bool public idReused;
+    bool public topUpAboveBound;
+    /// @dev Successful declines per provider: the only thing that may raise its `cancelled` reputation.
+    mapping(address provider => uint256 n) public declines;
 
     // call counters, and successful transitions (coverage: the properties are only as good as the paths taken)
     mapping(bytes32 => uint256) public calls;
@@ -78,7 +89,7 @@ contract EscrowHandler is Test {
         vm.prank(requestor);
         try esc.create(provider, r, deposit, rate, salt) {
             succeeded["create"]++;
-            _track(IEscrow.Terms(requestor, provider, r, rate, salt));
+            _track(IEscrow.Terms(requestor, provider, r, rate, salt), 65_535);
         } catch {
             // only capacity may refuse it here
         }
@@ -96,18 +107,19 @@ contract EscrowHandler is Test {
             resources: r,
             ratePerHour: uint128(bound(deposit >> 128, 1e12, 1e18)),
             minDuration: 600,
-            maxDuration: 400 days,
+            maxDuration: uint64(bound(deposit >> 160, 1 hours, 60 days)),
             nonce: nextNonce++,
             deadline: uint64(vm.getBlockTimestamp() + 1 hours)
         });
-        deposit = bound(deposit, (uint256(o.ratePerHour) * 600 + 3599) / 3600, uint256(o.ratePerHour) * 24 * 30);
+        deposit =
+            bound(deposit, (uint256(o.ratePerHour) * 600 + 3599) / 3600, uint256(o.ratePerHour) * o.maxDuration / 3600);
         (uint8 v, bytes32 rs, bytes32 s) = vm.sign(key, esc.offerDigest(o));
         bytes memory sig = abi.encodePacked(rs, s, v);
         bytes32 salt = bytes32(++nextSalt);
         vm.prank(requestor);
         try esc.createFromOffer(o, sig, deposit, salt) {
             succeeded["offer"]++;
-            _track(IEscrow.Terms(requestor, o.provider, r, o.ratePerHour, salt));
+            _track(IEscrow.Terms(requestor, o.provider, r, o.ratePerHour, salt), o.maxDuration / 3600);
             // the same offer again, even by another requestor and salt, must fail
             vm.prank(requestors[(who % 2 + 1) % 2]);
             try esc.createFromOffer(o, sig, deposit, bytes32(++nextSalt)) {
@@ -147,7 +159,11 @@ contract EscrowHandler is Test {
         address from = payer % 3 == 2 ? THIRD : requestors[payer % 2];
         amount = bound(amount, 1, 1_000 ether);
         vm.prank(from);
-        try esc.topUp(t, amount) { succeeded["topUp"]++; } catch {}
+        try esc.topUp(t, amount) {
+            succeeded["topUp"]++;
+            (uint96 deposited,,,) = esc.record(esc.escrowId(t));
+            if (deposited > capHours[esc.escrowId(t)] * t.ratePerHour) topUpAboveBound = true;
+        } catch {}
     }
 
     function changeProvider(uint256 i) external {
@@ -159,7 +175,20 @@ contract EscrowHandler is Test {
         vm.prank(t.requestor);
         try esc.changeProvider(t, other, type(uint128).max) {
             succeeded["changeProvider"]++;
-            _escrows[idx] = IEscrow.Terms(t.requestor, other, t.resources, reg.quote(other, t.resources), t.salt);
+            IEscrow.Terms memory moved =
+                IEscrow.Terms(t.requestor, other, t.resources, reg.quote(other, t.resources), t.salt);
+            _escrows[idx] = moved;
+            capHours[esc.escrowId(moved)] = 65_535;
+            _moved.push(t);
+            // the old id must never be created again: the same terms at the same rate (when the old provider's
+            // registry price still gives that rate) are refused
+            if (reg.quote(t.provider, t.resources) == t.ratePerHour) {
+                vm.prank(t.requestor);
+                try esc.create(t.provider, t.resources, 1_000 ether, t.ratePerHour, t.salt) {
+                    idReused = true;
+                    _track(t, 65_535);
+                } catch {}
+            }
         } catch {}
     }
 
@@ -169,11 +198,15 @@ contract EscrowHandler is Test {
         IEscrow.Terms memory t = _escrows[_pick(i, IEscrow.Status.Created)];
         address who = _caller(t, caller);
         (uint96 deposited,,,) = esc.record(esc.escrowId(t));
+        uint256 deadline = esc.startDeadline(t);
         uint256 before = lnq.balanceOf(t.requestor);
         vm.prank(who);
         try esc.cancel(t) {
             succeeded["cancel"]++;
-            if (who != t.requestor) strangerStoppedOrCancelled = true;
+            if (who != t.requestor) {
+                if (vm.getBlockTimestamp() < deadline) strangerStoppedOrCancelled = true;
+                succeeded["staleCancel"]++;
+            }
             if (lnq.balanceOf(t.requestor) - before != deposited) settlementMismatch = true;
         } catch {}
     }
@@ -206,6 +239,22 @@ contract EscrowHandler is Test {
         try esc.start(t) { succeeded["start"]++; } catch {}
     }
 
+    function decline(uint256 i, uint256 caller) external {
+        if (_escrows.length == 0) return;
+        calls["decline"]++;
+        IEscrow.Terms memory t = _escrows[_pick(i, IEscrow.Status.Created)];
+        address who = caller % 4 == 0 ? t.requestor : t.provider;
+        (uint96 deposited,,,) = esc.record(esc.escrowId(t));
+        uint256 before = lnq.balanceOf(t.requestor);
+        vm.prank(who);
+        try esc.decline(t) {
+            succeeded["decline"]++;
+            declines[t.provider]++;
+            if (who != t.provider) strangerStoppedOrCancelled = true;
+            if (lnq.balanceOf(t.requestor) - before != deposited) settlementMismatch = true;
+        } catch {}
+    }
+
     function withdraw(uint256 i, uint256 caller) external {
         if (_escrows.length == 0) return;
         calls["withdraw"]++;
@@ -221,14 +270,30 @@ contract EscrowHandler is Test {
         for (uint256 i = 0; i < _escrows.length; ++i) {
             if (_escrows[i].provider == provider) n++;
         }
+        for (uint256 i = 0; i < _moved.length; ++i) {
+            if (_moved[i].provider == provider) n++;
+        }
         if (n == 0) return;
         IEscrow.Terms[] memory ts = new IEscrow.Terms[](n);
         n = 0;
+        uint256 due;
         for (uint256 i = 0; i < _escrows.length; ++i) {
-            if (_escrows[i].provider == provider) ts[n++] = _escrows[i];
+            if (_escrows[i].provider != provider) continue;
+            ts[n++] = _escrows[i];
+            due += esc.getEscrow(_escrows[i]).withdrawable;
         }
+        for (uint256 i = 0; i < _moved.length; ++i) {
+            if (_moved[i].provider == provider) ts[n++] = _moved[i];
+        }
+        uint256 before = lnq.balanceOf(provider);
         vm.prank(provider);
-        try esc.withdrawMany(ts) {} catch {}
+        try esc.withdrawMany(ts) returns (uint256 total) {
+            succeeded["withdrawMany"]++;
+            if (total != due || lnq.balanceOf(provider) - before != due) withdrawManyMispaid = true;
+        } catch {
+            // one provider's terms, never empty: a batch must pay what is due whatever the others did
+            withdrawManyReverted = true;
+        }
     }
 
     // ------------------------------------------------------------------ anyone
@@ -260,8 +325,9 @@ contract EscrowHandler is Test {
 
     // ------------------------------------------------------------------ internals
 
-    function _track(IEscrow.Terms memory t) internal {
+    function _track(IEscrow.Terms memory t, uint256 hours_) internal {
         _escrows.push(t);
+        capHours[esc.escrowId(t)] = hours_ > 65_535 ? 65_535 : hours_;
     }
 
     /// @dev After time passes: earned never decreases and never exceeds the deposit.

@@ -103,7 +103,33 @@ contract EscrowInvariantTest is Test {
         assertTrue(!handler.finalizeRevertedWhenEnded(), "finalize reverted for an ended escrow");
         assertTrue(!handler.offerReused(), "an offer was used twice");
         assertTrue(!handler.foreignOfferAccepted(), "an offer for another contract was accepted");
-        assertTrue(!handler.strangerStoppedOrCancelled(), "someone other than the requestor stopped or cancelled");
+        assertTrue(
+            !handler.strangerStoppedOrCancelled(),
+            "someone other than the requestor stopped, or cancelled within the start window, or declined"
+        );
+    }
+
+    /// withdrawMany never reverts for one provider's non-empty batch, whatever happened to its escrows (moved,
+    /// cancelled, declined, stopped, finalized), and pays exactly the sum of what was withdrawable.
+    function invariant_withdrawManyPaysWhatIsDue() public view {
+        assertTrue(!handler.withdrawManyReverted(), "withdrawMany reverted");
+        assertTrue(!handler.withdrawManyMispaid(), "withdrawMany paid other than the sum withdrawable");
+    }
+
+    /// An id is never reused (a moved escrow's terms cannot be created again) and no top-up takes a deposit past
+    /// its bound (the offer's maxDuration in whole hours; 65,535 hours for registry prices).
+    function invariant_idsAndBounds() public view {
+        assertTrue(!handler.idReused(), "an id was created twice");
+        assertTrue(!handler.topUpAboveBound(), "a top-up exceeded the escrow's duration bound");
+    }
+
+    /// A provider's `cancelled` reputation counts exactly its own declines: requestors' cancels, cancels after the
+    /// start window and moves never change it.
+    function invariant_cancelledCountsOnlyDeclines() public view {
+        for (uint256 p = 0; p < 2; ++p) {
+            address provider = handler.providers(p);
+            assertEq(reg.getProvider(provider).reputation.cancelled, handler.declines(provider), "cancelled");
+        }
     }
 
     /// Σ balances == totalSupply (no LNQ created or destroyed).

@@ -1,4 +1,4 @@
-"""Populating a local registry fast, for tests, demos and bench/match.py.
+"""Populating a local registry fast, for tests, demos and bench/match.py (dev-only harness, not product code).
 
 `LocalAnvil` starts anvil on a free loopback port with automatic impersonation, so any address can
 send transactions without its key (senders get ether by anvil_setBalance); it stops at exit, and

@@ -1,0 +1,145 @@
+"""The manifests of a stack's deployments: what `pulumi up` applies and `linq render --stack` shows.
+
+Pure functions from the `linq:*` stack config (linq.stackconfig) to Kubernetes manifests: the catalog's
+render (the same one `linq render` uses), then the stack's lifecycle fields and patches. The Pulumi
+component (components/app_deployment.py) applies exactly these; the only difference is that secret values
+are Pulumi secrets there and masked in the review.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from linq.catalog import DeploymentSpec, RenderOptions, apply_patches, load_catalog, parse_patches, render
+from linq.catalog.names import ANNOTATION_ENDPOINT, namespace_for, workload_name
+from linq.stackconfig import ConfigError, DeploymentConfig, ProviderAccess, load_stack_config
+
+# What a change of these stack fields does to the workload's pod template (restart/redeploy are rollouts).
+ANNOTATION_RESTARTED_AT = "linq.network/restarted-at"
+ANNOTATION_REDEPLOY = "linq.network/redeploy"
+
+GENERATED_PLACEHOLDER = "generated-at-deploy-time"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "VirtualMachine")
+CONFIG_KEYS = ("network", "providers", "deployments")  # the `linq:*` keys the stack program reads
+
+
+@dataclass(frozen=True)
+class RenderedApp:
+    """The reviewed manifests plus where the secret values go."""
+
+    manifests: list[dict[str, Any]]
+    namespace: str
+    workload: str
+    workload_kind: str
+    endpoint: str  # "<kind>:<port name>:<port>" from the render, or ""
+
+
+def deployment_spec(
+    config: DeploymentConfig, secret_values: dict[str, str] | None = None, generated: dict[str, str] | None = None
+) -> DeploymentSpec:
+    """The catalog's DeploymentSpec of a stack deployment: every workload field as declared, the secret values."""
+    return DeploymentSpec.model_validate(
+        {**config.workload_fields(), "name": config.name, "secrets": secret_values or {}, "generated": generated or {}}
+    )
+
+
+def render_app(
+    config: DeploymentConfig,
+    secret_values: dict[str, str],
+    options: RenderOptions | None = None,
+) -> RenderedApp:
+    """Render the app as `linq render` does, then apply the stack's lifecycle fields and patches.
+
+    Generated secrets are placeholders here: their real values exist only in the stack's encrypted state.
+    """
+    catalog = load_catalog()
+    generated: dict[str, str] = {}
+    if config.template:
+        template = catalog.get(config.template)
+        generated = {rule.name: GENERATED_PLACEHOLDER for rule in template.generated_secrets}
+    manifests = render(deployment_spec(config, secret_values, generated), catalog, options)
+    manifests = apply_lifecycle(manifests, config)
+    if config.patches:
+        manifests = apply_patches(
+            manifests, parse_patches(yaml.safe_dump(config.patches), source=f"{config.name}.patches")
+        )
+    workload = next(m for m in manifests if m["kind"] in WORKLOAD_KINDS)
+    return RenderedApp(
+        manifests=manifests,
+        namespace=namespace_for(config.name),
+        workload=workload_name(config.name),
+        workload_kind=workload["kind"],
+        endpoint=workload["metadata"].get("annotations", {}).get(ANNOTATION_ENDPOINT, ""),
+    )
+
+
+def apply_lifecycle(manifests: list[dict[str, Any]], config: DeploymentConfig) -> list[dict[str, Any]]:
+    """stopped -> zero replicas (the escrow keeps running until stopped on chain); restartedAt and redeploy
+    -> pod-template annotations, so changing either rolls the pods."""
+    result = copy.deepcopy(manifests)
+    for manifest in result:
+        if manifest["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        if config.state == "stopped":
+            manifest["spec"]["replicas"] = 0
+        annotations = manifest["spec"]["template"]["metadata"].setdefault("annotations", {})
+        if config.restarted_at:
+            annotations[ANNOTATION_RESTARTED_AT] = config.restarted_at
+        if config.redeploy:
+            annotations[ANNOTATION_REDEPLOY] = config.redeploy
+    return result
+
+
+def endpoint_url(rendered: RenderedApp, access: ProviderAccess) -> str:
+    if not rendered.endpoint:
+        return ""
+    kind, _port_name, port = rendered.endpoint.split(":")
+    if access.public_domain and kind == "http":
+        return f"https://{rendered.workload}-{rendered.namespace}.{access.public_domain}"
+    scheme = "http" if kind == "http" else kind
+    return f"{scheme}://{rendered.workload}.{rendered.namespace}.svc.cluster.local:{port}"
+
+
+def secret_values_for(deployment: DeploymentConfig, lookup: Callable[[str, str], str]) -> dict[str, str]:
+    """env name -> plaintext of the secret config key it names; `lookup(key, field)` raises if unset."""
+    return {
+        env_name: lookup(key, f"linq:deployments.{deployment.name}.secrets.{env_name}")
+        for env_name, key in deployment.secrets.items()
+    }
+
+
+def missing_secret(key: str, field: str) -> ConfigError:
+    return ConfigError(
+        f"{field}: secret config key linq:{key} is not set; run `pulumi config set --secret linq:{key} <value>`"
+    )
+
+
+def review(values: dict[str, Any], only: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """What `up` applies for each deployment of a stack whose decrypted config is `values` ("linq:key" ->
+    value): the same render, lifecycle fields and patches (`linq render --stack`). `up` adds only the escrow
+    id and provider annotations on the Namespace, which exist once the escrow does."""
+    raw = {k: values[f"linq:{k}"] for k in CONFIG_KEYS if values.get(f"linq:{k}") is not None}
+    # As pulumi.Config.get_object: a value set with `pulumi config set` (not structured YAML) is a JSON string.
+    config = load_stack_config({k: json.loads(v) if isinstance(v, str) else v for k, v in raw.items()})
+    names = [d.name for d in config.deployments]
+    if only is not None and only not in names:
+        raise ConfigError(
+            f"--deployment {only!r}: the stack has no such deployment; it has {', '.join(names) or 'none'}"
+        )
+
+    def lookup(key: str, field: str) -> str:
+        if values.get(f"linq:{key}") is None:
+            raise missing_secret(key, field)
+        return str(values[f"linq:{key}"])
+
+    return {
+        d.name: render_app(d, secret_values_for(d, lookup)).manifests
+        for d in config.deployments
+        if only in (None, d.name)
+    }
