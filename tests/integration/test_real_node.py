@@ -6,6 +6,7 @@ Pods go to the real node only when they ask (toleration + nodeSelector); everyth
 
 from __future__ import annotations
 
+import json
 import ssl
 import subprocess
 import urllib.request
@@ -45,6 +46,10 @@ def real(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> KubeAPI:
     assert built.returncode == 0, built.stderr
     assert f"loaded {HTTPD}" in built.stdout
     return KubeAPI.from_kubeconfig(devnet.kubeconfig)
+
+
+def _linq(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LINQ, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 def _namespace(api: KubeAPI, prefix: str) -> str:
@@ -125,6 +130,10 @@ def test_custom_image_answers_from_the_host_and_logs_its_stdout(devnet: Devnet, 
     assert via_service == body
     # the container's real stdout, through the API server and the kubelet (client certificate)
     assert "serving hello from the real node" in wait_for(lambda: _log(real, ns, "web"), what="pod log")
+    # `linq logs` reads the same real stream (and the request we made above, which busybox httpd logs with -v)
+    logs = _linq("logs", "--namespace", ns, "--devnet-dir", str(devnet.state_dir), "--grep", "serving", "--json")
+    assert logs.returncode == 0, logs.stderr
+    assert [json.loads(line)["text"] for line in logs.stdout.splitlines()] == ["serving hello from the real node"]
     real.delete(f"/api/v1/namespaces/{ns}")
 
 
@@ -186,7 +195,7 @@ def test_cluster_dns_answers_service_names(real: KubeAPI) -> None:
     real.delete(f"/api/v1/namespaces/{ns}")
 
 
-def test_memory_hog_is_oom_killed_and_a_crasher_is_reported(real: KubeAPI) -> None:
+def test_memory_hog_is_oom_killed_and_a_crasher_is_reported(devnet: Devnet, real: KubeAPI) -> None:
     ns = _namespace(real, "limits")
     _pod(real, ns, "hog", ["/bin/busybox", "sh", "-c", "echo eating; /bin/busybox tail /dev/zero"],
          memory="32Mi", restart="Never")  # fmt: skip
@@ -202,6 +211,15 @@ def test_memory_hog_is_oom_killed_and_a_crasher_is_reported(real: KubeAPI) -> No
     assert hog["exitCode"] == 137
     crash = wait_for(lambda: terminated("crasher", "lastState"), what="the crasher's last exit", timeout=180)
     assert crash["exitCode"] == 3
+
+    def issues() -> dict[str, dict] | None:  # `linq issues` from the real container statuses
+        out = _linq("issues", "--namespace", ns, "--devnet-dir", str(devnet.state_dir), "--json")
+        found = {issue["kind"]: issue for issue in json.loads(out.stdout)["issues"]}
+        return found if {"oom-killed", "crash-loop"} <= set(found) else None
+
+    found = wait_for(issues, what="linq issues reporting the OOM kill and the crash loop", timeout=180)
+    assert "pod/hog" in found["oom-killed"]["subject"] and "32Mi" in found["oom-killed"]["summary"]
+    assert "exit code 3" in found["crash-loop"]["summary"]
     real.delete(f"/api/v1/namespaces/{ns}")
 
 
