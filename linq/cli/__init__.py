@@ -6,6 +6,7 @@ exit-code table (linq/cli/errors.py, documented in docs/cli.md).
     linq provider …    linq/cli/provider.py        linq estimate      linq/cli/estimate.py
       (provider agent: linq/cli/agent.py)          linq offer …       linq/cli/offer.py
     linq runway …      linq/cli/runway.py          linq devnet …      linq/cli/devnet.py
+    linq image …       linq/cli/image.py
     linq lpstack …     linq/cli/lpstack.py         linq render, templates: linq/cli/catalog.py
     linq status, logs, metrics, issues: linq/cli/monitor.py
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import click
 
-from linq.cli import catalog, devnet, escrow, estimate, lpstack, monitor, offer, provider, providers, runway
+from linq.cli import catalog, devnet, escrow, estimate, image, lpstack, monitor, offer, provider, providers, runway
 from linq.cli.errors import LinqGroup
 
 COMMANDS: list[click.Command] = [
@@ -23,6 +24,7 @@ COMMANDS: list[click.Command] = [
     escrow.escrow,
     provider.provider,
     devnet.devnet,
+    image.image,
     providers.providers,
     estimate.estimate,
     offer.offer,

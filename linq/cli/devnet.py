@@ -42,9 +42,11 @@ def devnet() -> None:
 @click.option("--node-gpus", default=0, show_default=True, help="nvidia.com/gpu per node.")
 @click.option("--gpu-model", default="", help="GPU model label for the nodes (e.g. nvidia-a100).")
 @click.option("--no-kube", is_flag=True, help="Start only the chain (faster; no Kubernetes).")
+@click.option("--real-node/--no-real-node", default=None,
+              help="Start one real node (kubelet, containerd) next to the kwok nodes [default: when root].")
 @click.option("--ttl", default=format_duration(DEFAULT_TTL_SECONDS), show_default=True,
               help="How long until the devnet stops itself (e.g. 90m, 6h, or seconds).")  # fmt: skip
-def up(state_dir, nodes, node_cpu, node_memory, node_gpus, gpu_model, no_kube, ttl) -> None:
+def up(state_dir, nodes, node_cpu, node_memory, node_gpus, gpu_model, no_kube, real_node, ttl) -> None:
     """Start every part on loopback, each on a free port, and deploy the contracts."""
     console = Console(stderr=True)
     cpu, memory = parse_cpu(node_cpu, field="--node-cpu"), parse_memory(node_memory, field="--node-memory")
@@ -53,7 +55,7 @@ def up(state_dir, nodes, node_cpu, node_memory, node_gpus, gpu_model, no_kube, t
              for i in range(nodes)]  # fmt: skip
     net = _devnet(state_dir)
     try:
-        net.up(nodes=specs, with_kube=not no_kube, ttl_seconds=ttl_seconds,
+        net.up(nodes=specs, with_kube=not no_kube, real_node=real_node, ttl_seconds=ttl_seconds,
                progress=lambda m: console.print(f"[cyan]•[/] {m}"))  # fmt: skip
     except (ToolMissing, RuntimeError, TimeoutError) as error:
         raise click.ClickException(str(error)) from error
@@ -77,6 +79,19 @@ def status(state_dir, as_json) -> None:
     net = _devnet(state_dir)
     healthy = _print_status(net, as_json=as_json)
     sys.exit(0 if healthy else 1)
+
+
+@devnet.command()
+def versions() -> None:
+    """Each part of the devnet: its pinned version, where it comes from, whether it is installed."""
+    from linq.devnet.parts import rows
+
+    table = Table(title="devnet parts")
+    for column in ("part", "pinned", "source", "installed"):
+        table.add_column(column, overflow="fold")
+    for row in rows():
+        table.add_row(row["part"], row["pinned"], row["source"], row["installed"])
+    Console().print(table)
 
 
 @devnet.command()

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from linq.devnet import anvil, kube, process
+from linq.devnet import anvil, kube, node, process
 from linq.tools import locate, versions
 
 STATE_FILE = "devnet.json"
@@ -104,6 +104,7 @@ class Devnet:
         nodes: list[kube.NodeSpec] | None = None,
         with_kube: bool = True,
         with_contracts: bool = True,
+        real_node: bool | None = None,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         progress=lambda message: None,
     ) -> Endpoints:
@@ -113,6 +114,7 @@ class Devnet:
                 "`linq devnet down` stops it"
             )
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        node.cleanup(self.state_dir)  # what a killed earlier run of this state dir left (its real node)
         records: list[process.ProcessRecord] = []
         endpoints = Endpoints()
         deadline = time.time() + ttl_seconds
@@ -126,12 +128,23 @@ class Devnet:
                 self._deploy_contracts(endpoints.rpc_url)
                 endpoints.addresses = str(self.addresses_file)
             if with_kube:
+                # one real node by default where it can run (root); `real_node=False` for kwok nodes only
+                slot = node.allocate(self.state_dir) if (real_node or (real_node is None and not node.available())) \
+                    else None  # fmt: skip
+                address = slot.layout(self.state_dir).node_ip if slot else "127.0.0.1"
                 progress("starting Kubernetes control plane (etcd, apiserver, controller-manager, scheduler, kwok)")
-                kube_records, kubeconfig = kube.start(self.state_dir, self.log_dir, nodes or [kube.NodeSpec()])
+                kube_records, kubeconfig = kube.start(self.state_dir, self.log_dir, nodes or [kube.NodeSpec()],
+                                                      advertise_address=address)  # fmt: skip
                 records.extend(kube_records)
                 endpoints.kubeconfig = str(kubeconfig)
                 api = next(r for r in kube_records if r.name == "kube-apiserver")
                 endpoints.kube_server = f"https://127.0.0.1:{api.ports['https']}"
+                self._write(records, endpoints, deadline)
+                if slot:
+                    progress(f"starting the real node {node.NODE_NAME} (containerd, kubelet, kube-proxy, "
+                             "kube-network-policies)")  # fmt: skip
+                    records.extend(node.start(self.state_dir, self.log_dir, slot, api.ports["https"],
+                                              kube.certificates(self.state_dir), kubeconfig))  # fmt: skip
             progress("preparing the file:// Pulumi backend")
             (self.pulumi_dir / "backend").mkdir(parents=True, exist_ok=True)
             (self.pulumi_dir / "home").mkdir(parents=True, exist_ok=True)
@@ -143,6 +156,7 @@ class Devnet:
         except BaseException:
             for record in reversed(records):
                 process.stop(record)
+            node.cleanup(self.state_dir)
             self._write([], endpoints, deadline)
             raise
         return endpoints
@@ -151,10 +165,13 @@ class Devnet:
         """Stop every process this devnet started (and nothing else); returns their names."""
         records, endpoints = self.read()
         stopped = []
+        if any(r.alive() for r in records):
+            node.drain(self.state_dir, self.kubeconfig)
         for record in reversed(records):
-            if record.alive():
+            if record.alive() and record.pid != os.getpid():  # the TTL watchdog runs `down` itself: not itself
                 process.stop(record)
                 stopped.append(record.name)
+        node.cleanup(self.state_dir)
         if self.state_file.exists():
             self._write([], endpoints, 0)
         return stopped
@@ -217,6 +234,11 @@ class Devnet:
             rows.append(self._contracts_row(endpoints.rpc_url))
         if endpoints.pulumi_backend:
             rows.append(self._pulumi_row(endpoints.pulumi_backend))
+        if endpoints.kubeconfig and any(r.name == "kube-apiserver" and r.alive() for r in records):
+            try:
+                rows.extend(node.node_rows(self.kubeconfig))
+            except Exception as error:
+                rows.append({"part": "nodes", "state": "down", "pid": "-", "where": str(error), "log": "-"})
         return rows
 
     def _healthy(self, record: process.ProcessRecord, endpoints: Endpoints) -> bool:

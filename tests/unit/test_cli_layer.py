@@ -91,7 +91,7 @@ def test_shared_options_have_one_declaration() -> None:
 
 
 def test_the_tree_is_composed_in_one_place() -> None:
-    assert {"escrow", "provider", "providers", "estimate", "offer", "runway", "devnet", "lpstack", "render",
+    assert {"escrow", "provider", "providers", "estimate", "offer", "runway", "devnet", "image", "lpstack", "render",
             "templates", "status", "logs", "metrics", "issues"} == set(main.commands)  # fmt: skip
     provider = main.commands["provider"]
     assert isinstance(provider, click.Group) and "agent" in provider.commands
