@@ -9,7 +9,6 @@ are Pulumi secrets there and masked in the review.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +16,9 @@ from typing import Any
 import yaml
 
 from linq.catalog import DeploymentSpec, RenderOptions, apply_patches, load_catalog, parse_patches, render
+from linq.catalog.admission import stack_problems
 from linq.catalog.names import ANNOTATION_ENDPOINT, namespace_for, workload_name
-from linq.stackconfig import ConfigError, DeploymentConfig, ProviderAccess, load_stack_config
+from linq.stackconfig import ConfigError, DeploymentConfig, ProviderAccess, load_stack_values
 
 # What a change of these stack fields does to the workload's pod template (restart/redeploy are rollouts).
 ANNOTATION_RESTARTED_AT = "linq.network/restarted-at"
@@ -26,7 +26,6 @@ ANNOTATION_REDEPLOY = "linq.network/redeploy"
 
 GENERATED_PLACEHOLDER = "generated-at-deploy-time"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "VirtualMachine")
-CONFIG_KEYS = ("network", "providers", "deployments")  # the `linq:*` keys the stack program reads
 
 
 @dataclass(frozen=True)
@@ -66,9 +65,16 @@ def render_app(
     manifests = render(deployment_spec(config, secret_values, generated), catalog, options)
     manifests = apply_lifecycle(manifests, config)
     if config.patches:
-        manifests = apply_patches(
+        patched = apply_patches(
             manifests, parse_patches(yaml.safe_dump(config.patches), source=f"{config.name}.patches")
         )
+        problems = stack_problems(manifests, patched)
+        if problems:
+            raise ConfigError(
+                f"linq:deployments.{config.name}.patches: the patched manifests would be refused by the provider "
+                "(nothing was funded):\n  " + "\n  ".join(problems)
+            )
+        manifests = patched
     workload = next(m for m in manifests if m["kind"] in WORKLOAD_KINDS)
     return RenderedApp(
         manifests=manifests,
@@ -124,9 +130,7 @@ def review(values: dict[str, Any], only: str | None = None) -> dict[str, list[di
     """What `up` applies for each deployment of a stack whose decrypted config is `values` ("linq:key" ->
     value): the same render, lifecycle fields and patches (`linq render --stack`). `up` adds only the escrow
     id and provider annotations on the Namespace, which exist once the escrow does."""
-    raw = {k: values[f"linq:{k}"] for k in CONFIG_KEYS if values.get(f"linq:{k}") is not None}
-    # As pulumi.Config.get_object: a value set with `pulumi config set` (not structured YAML) is a JSON string.
-    config = load_stack_config({k: json.loads(v) if isinstance(v, str) else v for k, v in raw.items()})
+    config = load_stack_values(values)  # exactly the program's validation (components/stack_program.read_config)
     names = [d.name for d in config.deployments]
     if only is not None and only not in names:
         raise ConfigError(

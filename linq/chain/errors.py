@@ -41,6 +41,10 @@ class TxReverted(ChainError):
         super().__init__(f"{what} was rejected by the chain{where}: {reason}")
 
 
+class FundingError(ChainError):
+    """A funding transaction refused before anything was sent: the payer's balance is too small."""
+
+
 class TxTimeout(ChainError):
     """A sent transaction was not mined (or not confirmed) in time; it may still land."""
 

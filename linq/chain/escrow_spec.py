@@ -440,6 +440,14 @@ def check_on_chain(
             f"the deposit {deposit} wei is below the escrow's minimum prepaid {minimum} wei "
             f"({format_duration(client.min_prepaid_seconds())} at {rate} wei/h); fund at least that much",
         )
+    if deposit is not None and requestor:
+        balance = client.lnq_balance(requestor)
+        if balance < deposit:
+            c.fail(
+                "deposit" if norm.get("deposit") else "duration",
+                f"the deposit {format_lnq(deposit)} ({deposit} wei) is more than the payer {requestor} holds: "
+                f"{format_lnq(balance)} ({balance} wei); fund the payer or deposit less (a shorter duration)",
+            )
     return c.failures
 
 

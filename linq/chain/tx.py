@@ -155,7 +155,7 @@ class Transactor:
         context = dict(context or {})
         step = step or what.split()[0]
         if gas is None:
-            gas = self._estimate(call, what, context, value)
+            gas = self.estimate(call, what, context, value)
         fees = {"value": value, **self._fees()}
         tx_hash, _nonce = self._sign_and_send(call, gas, fees, what, step)
         checkpoints.checkpoint(f"{step}:after-send")
@@ -165,7 +165,8 @@ class Transactor:
         checkpoints.checkpoint(f"{step}:after-receipt")
         return TxResult(what, tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]), receipt)
 
-    def _estimate(self, call: Any, what: str, context: dict[str, Any], value: int = 0) -> int:
+    def estimate(self, call: Any, what: str, context: dict[str, Any], value: int = 0) -> int:
+        """The gas `call` needs (with the margin); a revert is decoded and raised as TxReverted."""
         try:
             estimate = int(call.estimate_gas({"from": self.signer.address, "value": value}))
         except ContractLogicError as err:

@@ -81,7 +81,9 @@ def test_too_little_lnq_then_funded(devnet: Devnet, bank: ChainClient, provider:
     with pytest.raises(auto.errors.CommandError) as err:
         stack.up()
     text = str(err.value)
-    assert f"at least {deposit - 5} more wei of LNQ" in text  # the sentence decoded from ERC20InsufficientBalance
+    # refused at check (preview), with both amounts in wei, before any transaction
+    assert f"({deposit} wei) is more than the payer {signer.address} holds" in text and "(5 wei)" in text
+    assert bank.nonce(signer.address) == 0 and bank.allowance(signer.address) == 0
     bank.send(bank.lnq.functions.transfer(signer.address, deposit), what="fund")
     assert stack.up().summary.resource_changes.get("create") == 1
     assert bank.lnq_balance(signer.address) == 5  # paid exactly the deposit, once
@@ -116,7 +118,8 @@ def test_mined_revert_then_converges(devnet: Devnet, bank: ChainClient, tmp_path
     text = str(err.value)
     assert "was rejected by the chain (tx 0x" in text
     assert f"provider {provider.address} is deactivated and takes no new escrows" in text
-    assert bank.nonce(signer.address) == 2  # approve + the reverted create, nothing else
+    assert bank.nonce(signer.address) == 3  # approve, the reverted create, the allowance reset; nothing else
+    assert bank.allowance(signer.address) == 0  # no allowance left behind
     assert bank.lnq_balance(signer.address) == 10**18  # a reverted create moves no LNQ
     assert ops.created_by(bank, signer.address) == {}
     del stack.workspace.env_vars[ENV_RUN_AT]

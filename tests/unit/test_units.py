@@ -113,7 +113,9 @@ def _stack(deployment: dict[str, Any]) -> Outcome:
     base = {"name": "web", "image": "nginx:1.27.0", "duration": "24h",
             "resources": {"cpu": "1", "memory": "1Gi", "storage": "1Gi"}}  # fmt: skip
     try:
-        config = load_stack_config({"deployments": [{**base, **deployment}]})
+        # the unit grammar is under test, not the stack's sanity ceiling (linq:limits), raised explicitly here
+        limits = {"maxDuration": "100000d", "maxDeposit": f"{2**96} wei"}
+        config = load_stack_config({"deployments": [{**base, **deployment}], "limits": limits})
     except ConfigError as err:
         return ("refused", str(err))
     return ("value", config.deployments[0])
