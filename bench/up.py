@@ -281,14 +281,14 @@ def report(results: dict[int, dict[str, tuple[float, Run]]], cold: dict[str, flo
     console = Console(width=160)
     load = os.getloadavg()
     title = (f"pulumi up vs server-side apply — load average 1/5/15 min {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} "
-             f"({os.cpu_count()} CPUs; 1-min load at each step {min(loads):.1f}–{max(loads):.1f})")  # fmt: skip
+             f"({os.cpu_count()} CPUs; 1-min load at each step {min(loads):.1f} to {max(loads):.1f})")  # fmt: skip
     table = Table(title=title)
-    for col in ("N", "step", "floor s", "pulumi s", "ratio", "pulumi − floor", "CLI→1st event", "→stack reg.",
+    for col in ("N", "step", "floor s", "pulumi s", "ratio", "pulumi - floor", "CLI→1st event", "→stack reg.",
                 "→placed", "changes"):  # fmt: skip
         table.add_column(col, justify="right")
     for n, steps in results.items():
         for name, (f, run) in steps.items():
-            ratio = f"{run.wall / f:.1f}×" if f else "—"
+            ratio = f"{run.wall / f:.1f}x" if f else "—"
             table.add_row(str(n), name, f"{f:.2f}" if f else "—", f"{run.wall:.2f}", ratio,
                           f"{run.wall - f:+.2f}" if f else "—", _s(run.first_event), _s(run.stack_registered),
                           _s(run.placed), " ".join(f"{k}={v}" for k, v in sorted(run.changes.items())))  # fmt: skip

@@ -8,12 +8,13 @@ the "no bids and no explanation" complaint of peer networks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from linq.catalog import load_catalog
 from linq.catalog.resolve import resolve_size
 from linq.market.match import match
-from linq.market.models import GpuRequirement, MatchResult, Requirements
+from linq.market.models import GpuRequirement, MatchResult, ProviderRecord, Requirements
 from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig
 from linq.stackrender import deployment_spec
 
@@ -39,6 +40,26 @@ class Network:
                 f"linq:network: no running devnet with contracts in {devnet.state_dir}; start one with `linq devnet up`"
             )
         return cls(rpc_url=endpoints.rpc_url, addresses=json.loads(devnet.addresses_file.read_text()))
+
+
+class Registry:
+    """The on-chain provider registry as one run sees it: read on first use, then shared by every deployment
+    the run places (one index build per `up`, not one per deployment). Make a new one per run: a cached
+    registry never sees a provider that registered after it was read."""
+
+    def __init__(self, network_config: NetworkConfig) -> None:
+        self.network_config = network_config
+
+    @cached_property
+    def providers(self) -> tuple[ProviderRecord, ...]:
+        network = Network.from_config(self.network_config)
+        from linq.market.chain import connect
+        from linq.market.index import RegistryIndex
+
+        index = RegistryIndex(connect(network.rpc_url), network.addresses["registry"],
+                              escrow_address=network.addresses["escrow"])  # fmt: skip
+        index.build()
+        return index.providers
 
 
 @dataclass(frozen=True)
@@ -83,18 +104,18 @@ def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requ
     )
 
 
-def place(deployment: DeploymentConfig, reachable: list[str], network_config: NetworkConfig) -> Placement:
-    """The pinned provider, or the top-ranked match among the reachable ones."""
+def place(
+    deployment: DeploymentConfig,
+    reachable: list[str],
+    network_config: NetworkConfig,
+    registry: Registry | None = None,
+) -> Placement:
+    """The pinned provider, or the top-ranked match among the reachable ones (from `registry`, read once per
+    run; without one, the registry is read for this call)."""
     if deployment.provider:
         return Placement(provider=deployment.provider.lower(), pinned=True, explanation=["pinned in the stack"])
-    network = Network.from_config(network_config)
-    from linq.market.chain import connect
-    from linq.market.index import RegistryIndex
-
-    index = RegistryIndex(connect(network.rpc_url), network.addresses["registry"],
-                          escrow_address=network.addresses["escrow"])  # fmt: skip
-    index.build()
-    result: MatchResult = match(index.providers, requirements_for(deployment, reachable))
+    providers = (registry or Registry(network_config)).providers
+    result: MatchResult = match(providers, requirements_for(deployment, reachable))
     if not result.candidates:
         reasons = [f"{r.provider}: {'; '.join(reason.message for reason in r.reasons)}" for r in result.rejected]
         listing = "\n    ".join(reasons or ["no provider is registered"])
