@@ -19,9 +19,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from linq.contracts import contract, deploy_all, send_tx
+from linq.chain.deploy import deploy_all, send_tx
+from linq.contracts import contract
 from linq.contracts.localchain import anvil_chain, fund_eth, increase_time
-from linq.contracts.terms import Offer, Resources, Terms, encode_region, permit_signature
+from linq.contracts.terms import Resources, Terms, encode_region, permit_signature
+from linq.gateway.meta import GatewayInfo
+from linq.market.offers import Offer
 
 ZERO = "0x0000000000000000000000000000000000000000"
 MAX_UINT = 2**256 - 1
@@ -44,6 +47,7 @@ TARGETS: dict[str, tuple[int | None, str]] = {
     "finalize": (70_000, "Lockup cancel ≈ 87,000"),
     "cancel": (None, "-"),
     "changeProvider": (None, "-"),
+    "publishMeta": (None, "gateway URL + TLS pin document (linq.gateway.meta)"),
 }
 
 
@@ -116,6 +120,8 @@ class Bench:
         for i, p in enumerate(("p1", "p2")):
             label = "register (first provider)" if i == 0 else "register (steady)"
             self.tx(p, self.registry.functions.register(CAPACITY, PRICES, region, meta), label)
+        doc = GatewayInfo(url="https://gateway.provider-one.example:8443", tls_spki_sha256="ab" * 32).document()
+        self.tx("p1", self.registry.functions.publishMeta(doc), f"publishMeta ({len(doc)}-byte gateway document)")
         for r in ("r1", "r2", "anyone"):
             self.tx(r, self.lnq.functions.approve(self.book.escrow, MAX_UINT))
         day = self.rate("p1") * 24

@@ -34,7 +34,8 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
-from linq.contracts import contract, deploy_all
+from linq.chain.deploy import deploy_all
+from linq.contracts import contract
 from linq.devnet.seed import LocalAnvil, random_specs, seed_registry, send_and_check
 from linq.market.index import RegistryIndex
 from linq.market.match import compile_providers, match

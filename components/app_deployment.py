@@ -102,9 +102,9 @@ class AppDeployment(pulumi.ComponentResource):
             provider=placement.provider,
             resources=resources,
             duration=config.duration,
-            # wei as decimal strings: Pulumi numbers are doubles and would round them
-            deposit=None if config.deposit is None else str(config.deposit),
-            max_rate_per_hour=None if config.max_price_per_hour is None else str(config.max_price_per_hour),
+            # wei as text with its unit: Pulumi numbers are doubles and would round them
+            deposit=None if config.deposit is None else f"{config.deposit} wei",
+            max_rate_per_hour=None if config.max_price_per_hour is None else f"{config.max_price_per_hour} wei/h",
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=None if placement.pinned else ["provider"]),
         )
 

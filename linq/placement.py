@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 from linq.catalog import load_catalog
 from linq.catalog.resolve import resolve_size
@@ -17,29 +16,6 @@ from linq.market.match import match
 from linq.market.models import GpuRequirement, MatchResult, ProviderRecord, Requirements
 from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig
 from linq.stackrender import deployment_spec
-
-
-@dataclass(frozen=True)
-class Network:
-    rpc_url: str
-    addresses: dict
-
-    @classmethod
-    def from_config(cls, config: NetworkConfig) -> Network:
-        import json
-
-        if config.kind == "rpc":
-            assert config.rpc_url and config.addresses
-            return cls(rpc_url=config.rpc_url, addresses=json.loads(Path(config.addresses).read_text()))
-        from linq.devnet import Devnet, default_state_dir
-
-        devnet = Devnet(Path(config.devnet_dir) if config.devnet_dir else default_state_dir())
-        _, endpoints = devnet.read()
-        if not endpoints.rpc_url or not devnet.addresses_file.exists():
-            raise ConfigError(
-                f"linq:network: no running devnet with contracts in {devnet.state_dir}; start one with `linq devnet up`"
-            )
-        return cls(rpc_url=endpoints.rpc_url, addresses=json.loads(devnet.addresses_file.read_text()))
 
 
 class Registry:
@@ -52,12 +28,16 @@ class Registry:
 
     @cached_property
     def providers(self) -> tuple[ProviderRecord, ...]:
-        network = Network.from_config(self.network_config)
-        from linq.market.chain import connect
+        from linq.chain import ChainError, connect
+        from linq.chain.network import profile_for
         from linq.market.index import RegistryIndex
 
-        index = RegistryIndex(connect(network.rpc_url), network.addresses["registry"],
-                              escrow_address=network.addresses["escrow"])  # fmt: skip
+        try:
+            profile = profile_for(self.network_config.model_dump(by_alias=True, exclude_none=True))
+            w3 = connect(profile)
+        except ChainError as err:
+            raise ConfigError(f"linq:network: {err}") from None
+        index = RegistryIndex(w3, profile.book.registry, escrow_address=profile.book.escrow)
         index.build()
         return index.providers
 

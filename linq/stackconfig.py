@@ -7,18 +7,15 @@ any transaction), with a message naming the field, the value and the fix.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from linq.catalog.spec import WorkloadSpec
+from linq.units import parse_amount, parse_cpu, parse_duration, parse_memory, parse_rate, parse_storage
 
-WEI_PER_LNQ = 10**18
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 
 
@@ -26,43 +23,11 @@ class ConfigError(ValueError):
     """A stack configuration mistake; the message names the field, the value and the fix."""
 
 
-def parse_duration(value: Any) -> int:
-    """Seconds from '90m', '24h', '7d', '2w' or a plain integer of seconds."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        seconds = value
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"duration {value!r} is not understood: write e.g. '90m', '24h', '7d' or seconds")
-        seconds = int(match[1]) * _SECONDS[match[2]]
+def _positive_duration(value: Any, field: str) -> int:
+    seconds = parse_duration(value, field=field)
     if seconds <= 0:
-        raise ValueError(f"duration {value!r} must be positive")
+        raise ValueError(f"{field}: {value!r} is not positive; give e.g. 90m, 24h or 7d")
     return seconds
-
-
-def parse_lnq(value: Any) -> int:
-    """LNQ wei from '12.5 LNQ', '0.002LNQ', '1500 wei' or an integer of wei. Exact: never a float."""
-    if isinstance(value, bool | float):
-        raise ValueError(f"amount {value!r}: write LNQ amounts as text ('12.5 LNQ') or integer wei, never a float")
-    if isinstance(value, int):
-        wei = value
-    else:
-        text = str(value).strip()
-        unit = "wei"
-        for suffix in ("lnq", "wei"):
-            if text.lower().endswith(suffix):
-                unit, text = suffix, text[: -len(suffix)].strip()
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(f"amount {value!r} is not a number: write e.g. '12.5 LNQ' or '1500 wei'") from None
-        scaled = amount * (WEI_PER_LNQ if unit == "lnq" else 1)
-        if scaled != scaled.to_integral_value():
-            raise ValueError(f"amount {value!r} has more precision than 1 wei")
-        wei = int(scaled)
-    if wei < 0:
-        raise ValueError(f"amount {value!r} must not be negative")
-    return wei
 
 
 class _Model(BaseModel):
@@ -115,12 +80,12 @@ class AutoTopUp(_Model):
     @field_validator("below", mode="before")
     @classmethod
     def _below(cls, value: Any) -> int:
-        return parse_duration(value)
+        return _positive_duration(value, "below")
 
     @field_validator("amount", "cap", mode="before")
     @classmethod
-    def _wei(cls, value: Any) -> int:
-        return parse_lnq(value)
+    def _wei(cls, value: Any, info: ValidationInfo) -> int:
+        return parse_amount(value, field=str(info.field_name))
 
     @model_validator(mode="after")
     def _amount_within_cap(self) -> AutoTopUp:
@@ -138,8 +103,8 @@ class DeploymentConfig(WorkloadSpec):
     name: str
     secrets: dict[str, str] = Field(default={}, description="env var -> name of a secret stack config key")
     duration: int = Field(description="prepaid runtime: '24h', '7d', …")
-    max_price_per_hour: int | None = Field(default=None, description="ceiling, e.g. '0.5 LNQ'")
-    deposit: int | None = Field(default=None, description="explicit deposit instead of price x duration")
+    max_price_per_hour: int | None = Field(default=None, description="ceiling, e.g. '0.5 LNQ/h'")
+    deposit: int | None = Field(default=None, description="explicit deposit instead of price x duration, e.g. '10 LNQ'")
     region: str | None = None
     min_reputation: float | None = Field(default=None, ge=0, le=1)
     provider: str | None = Field(default=None, description="pin a provider address instead of matching")
@@ -161,12 +126,30 @@ class DeploymentConfig(WorkloadSpec):
     @field_validator("duration", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> int:
-        return parse_duration(value)
+        return _positive_duration(value, "duration")
 
-    @field_validator("max_price_per_hour", "deposit", mode="before")
+    @field_validator("max_price_per_hour", mode="before")
     @classmethod
-    def _amount(cls, value: Any) -> int | None:
-        return None if value is None else parse_lnq(value)
+    def _rate(cls, value: Any) -> int | None:
+        return None if value is None else parse_rate(value, field="maxPricePerHour")
+
+    @field_validator("deposit", mode="before")
+    @classmethod
+    def _deposit(cls, value: Any) -> int | None:
+        return None if value is None else parse_amount(value, field="deposit")
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _sizes(cls, value: Any) -> Any:
+        """`cpu`, `memory` and `storage` in the unit grammar ('500m', '1Gi', '10Gi') or the exact fields."""
+        if not isinstance(value, dict):
+            return value
+        out = dict(value)
+        for key, target, parse in (("cpu", "cpuMillis", parse_cpu), ("memory", "memoryMiB", parse_memory),
+                                   ("storage", "storageGiB", parse_storage)):  # fmt: skip
+            if key in out:
+                out[target] = parse(out.pop(key), field=f"resources.{key}")
+        return out
 
     @field_validator("provider")
     @classmethod

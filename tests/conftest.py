@@ -15,6 +15,9 @@ import pytest
 
 from linq.devnet import Devnet
 from linq.devnet.kube import NodeSpec
+from tests.faultsite import linq_fault_hooks
+
+linq_fault_hooks.install()  # test-only fault injection at linq's checkpoints (inert unless its variables are set)
 
 # Node sizes chosen so quota and capacity tests have real limits to hit.
 TEST_NODES = [

@@ -23,6 +23,8 @@ contract ProviderRegistry is IProviderRegistry {
     uint8 internal constant STORAGE = 2;
     uint8 internal constant GPU = 3;
     uint256 public constant MAX_GPU_CLASSES = 16;
+    /// @notice Longest metadata document `publishMeta` accepts (bytes), which bounds what indexers read.
+    uint256 public constant MAX_META_BYTES = 1024;
 
     address internal immutable DEPLOYER;
     /// @inheritdoc IProviderRegistry
@@ -122,6 +124,16 @@ contract ProviderRegistry is IProviderRegistry {
     function updateMeta(bytes32 metaHash) external onlyRegistered {
         _meta[msg.sender] = metaHash;
         emit MetaUpdated(msg.sender, metaHash);
+    }
+
+    /// @notice Publishes a metadata document on chain: stores its keccak256 as the metadata hash and emits the
+    /// document itself, so an indexer finds it from the chain alone (e.g. the gateway URL and TLS pin). The
+    /// document lives only in the log (≈ 8 gas a byte), never in storage; at most MAX_META_BYTES.
+    function publishMeta(bytes calldata meta) external onlyRegistered {
+        if (meta.length == 0 || meta.length > MAX_META_BYTES) revert InvalidMeta(meta.length, MAX_META_BYTES);
+        bytes32 metaHash = keccak256(meta);
+        _meta[msg.sender] = metaHash;
+        emit MetaPublished(msg.sender, metaHash, meta);
     }
 
     /// @notice Sets the region (short ASCII string right-padded into bytes32).

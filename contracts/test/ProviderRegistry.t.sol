@@ -60,6 +60,8 @@ contract ProviderRegistryTest is Fixture {
         vm.expectRevert(err);
         reg.updateMeta(META);
         vm.expectRevert(err);
+        reg.publishMeta(bytes("doc"));
+        vm.expectRevert(err);
         reg.updateRegion(REGION);
         vm.expectRevert(err);
         reg.deactivate();
@@ -125,6 +127,20 @@ contract ProviderRegistryTest is Fixture {
         }
         vm.expectRevert(abi.encodeWithSelector(IProviderRegistry.TooManyGpuClasses.selector, 16));
         reg.updateGpuClass(17, H100, 1, 1);
+        vm.stopPrank();
+    }
+
+    function test_publishMeta() public {
+        bytes memory doc = bytes('{"gateway":"https://gw.example:8443","tls":"sha256:00"}');
+        vm.startPrank(p1);
+        vm.expectEmit();
+        emit IProviderRegistry.MetaPublished(p1, keccak256(doc), doc);
+        reg.publishMeta(doc);
+        assertEq(reg.getProvider(p1).metaHash, keccak256(doc));
+        vm.expectRevert(abi.encodeWithSelector(IProviderRegistry.InvalidMeta.selector, 0, 1024));
+        reg.publishMeta("");
+        vm.expectRevert(abi.encodeWithSelector(IProviderRegistry.InvalidMeta.selector, 1025, 1024));
+        reg.publishMeta(new bytes(1025));
         vm.stopPrank();
     }
 

@@ -195,6 +195,20 @@ class Cluster:
         return out
 
     # ---- writes --------------------------------------------------------------------------------------
+    def revoke_session(self, escrow_id: str) -> bool:
+        """Revoke the gateway-issued credentials of the escrow: delete the tenant RoleBinding (the authorizer
+        refuses the next request) and the session service account (every token for it then fails
+        authentication once the API server's token cache expires, ≤ 10 s). False if neither existed."""
+        from linq.gateway.bundle import GATEWAY_NAMESPACE, TENANT_BINDING, namespace_name, session_account
+
+        namespace = namespace_name(escrow_id)
+        binding = self._json(f"delete tenant binding of {escrow_id}", "DELETE",
+                             f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{TENANT_BINDING}")
+        name = session_account(escrow_id)
+        account = self._json(f"delete session {name}", "DELETE",
+                             f"/api/v1/namespaces/{GATEWAY_NAMESPACE}/serviceaccounts/{name}")
+        return binding is not None or account is not None
+
     def delete_namespace(self, name: str) -> bool:
         """Delete the namespace (its workloads go with it); False if it was already gone."""
         return self._json(f"delete namespace {name}", "DELETE", f"/api/v1/namespaces/{name}") is not None

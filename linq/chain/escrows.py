@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
-from linq.chain import faults
+from linq import checkpoints
 from linq.chain.client import ChainClient
 from linq.chain.errors import TxReverted
 from linq.chain.tx import TaggedCall
+from linq.contracts.abi import named
 from linq.contracts.terms import Resources, Terms
 from linq.market.offers import SignedOffer
-from linq.market.units import format_lnq
+from linq.protocol.figures import EscrowFigures, runway_left
+from linq.protocol.status import EscrowStatus
+from linq.units import format_lnq
 
 SALT_DOMAIN = "linq-escrow-salt/v1"
-STATUSES = ("None", "Created", "Active", "Ended", "Cancelled", "Stopped", "Completed")
-OPEN = frozenset({"Created", "Active", "Ended"})
-SETTLED = frozenset({"Cancelled", "Stopped", "Completed"})
 
 # Approve + create (or top-up) must not interleave for one signer: a second approve would overwrite the
 # first allowance. One lock per (chain, requestor) in this process.
@@ -48,49 +48,22 @@ def salt_for(seed: str, generation: int = 0) -> bytes:
 
 
 @dataclass(frozen=True)
-class EscrowState:
-    terms: Terms
-    status: str
-    deposited: int
-    earned: int
-    withdrawn: int
-    withdrawable: int
-    remaining: int
-    start: int
-    end: int
-    now: int
+class EscrowState(EscrowFigures):
+    """An escrow read from the chain: its current terms and its figures."""
 
-    @property
-    def escrow_id(self) -> str:
-        return "0x" + self.terms.escrow_id.hex()
-
-    @property
-    def runway(self) -> int:
-        """Seconds of service left: to the end once started; the whole prepaid span before start."""
-        if self.status == "Active":
-            return max(self.end - self.now, 0)
-        if self.status == "Created" and self.terms.rate_per_hour:
-            return -(-self.deposited * 3600 // self.terms.rate_per_hour)
-        return 0
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN
-
-    def figures_json(self) -> dict[str, Any]:
-        """The money and time figures, as Pulumi outputs and `linq escrow --json` show them (wei as strings)."""
-        return {
-            "deposited": str(self.deposited), "earned": str(self.earned), "withdrawn": str(self.withdrawn),
-            "withdrawable": str(self.withdrawable), "remaining": str(self.remaining),
-            "start": self.start, "end": self.end, "runway": self.runway,
-        }  # fmt: skip
+    terms: Terms = field(kw_only=True)
 
 
 def read_state(client: ChainClient, terms: Terms) -> EscrowState:
-    view = client.escrow.functions.getEscrow(terms.as_tuple()).call()
-    _id, status, deposited, earned, withdrawn, withdrawable, remaining, start, end = view
-    return EscrowState(terms, STATUSES[int(status)], int(deposited), int(earned), int(withdrawn), int(withdrawable),
-                       int(remaining), int(start), int(end), client.now())  # fmt: skip
+    v = named("Escrow", "getEscrow", client.escrow.functions.getEscrow(terms.as_tuple()).call())
+    status, now = EscrowStatus.from_code(v["status"]), client.now()
+    deposited, end, rate = int(v["deposited"]), int(v["end"]), terms.rate_per_hour
+    return EscrowState(
+        escrow_id="0x" + terms.escrow_id.hex(), status=status, deposited=deposited, earned=int(v["earned"]),
+        withdrawn=int(v["withdrawn"]), withdrawable=int(v["withdrawable"]), remaining=int(v["remaining"]),
+        start=int(v["start"]), end=end, now=now, rate_per_hour=rate,
+        runway=runway_left(status, deposited, rate, end, now), source="chain", terms=terms,
+    )  # fmt: skip
 
 
 def _terms(event_terms: Any) -> Terms:
@@ -212,9 +185,9 @@ def create(client: ChainClient, plan: CreatePlan) -> tuple[Terms, dict[str, str]
     hashes: dict[str, str] = {}
     context = {"provider": plan.provider, "action": "create"}
     with _funding_lock(client):
-        faults.checkpoint("escrow:before-approve")
+        checkpoints.checkpoint("escrow:before-approve")
         ensure_allowance(client, plan.deposit, hashes)
-        faults.checkpoint("escrow:after-approve")
+        checkpoints.checkpoint("escrow:after-approve")
         if plan.offer is not None:
             call = client.escrow.functions.createFromOffer(
                 plan.offer.offer.as_tuple(), plan.offer.signature_bytes, plan.deposit, plan.salt
@@ -285,12 +258,12 @@ def settle(client: ChainClient, terms: Terms) -> tuple[str, str | None]:
     """
     for _ in range(3):
         state = read_state(client, terms)
-        if state.status in SETTLED or state.status == "None":
+        if state.status.is_settled or state.status == EscrowStatus.NONE:
             return f"already {state.status.lower()}", None
         try:
-            if state.status == "Created":
+            if state.status == EscrowStatus.CREATED:
                 return "cancelled", cancel(client, terms)
-            if state.status == "Active":
+            if state.status == EscrowStatus.ACTIVE:
                 return "stopped", stop(client, terms)
             return "finalized", finalize(client, terms)
         except TxReverted as err:

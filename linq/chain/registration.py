@@ -1,8 +1,9 @@
 """Provider registration on the ProviderRegistry: read the current record, plan the calls that bring it
 to the desired one (only what differs), apply them, deactivate.
 
-Registry calls: register, updateCapacity, updateBaseRanges, updateRegion, updateMeta, updateGpuClass,
-reactivate, deactivate. GPU classes cannot be removed on chain; a class left out of the desired spec is
+Registry calls: register, updateCapacity, updateBaseRanges, updateRegion, updateMeta, publishMeta (a
+metadata document on chain: the gateway URL and TLS pin, linq.gateway.meta), updateGpuClass, reactivate,
+deactivate. GPU classes cannot be removed on chain; a class left out of the desired spec is
 set to a total of 0 (no new escrows can use it).
 """
 
@@ -15,6 +16,9 @@ from eth_utils import keccak
 from linq.chain.client import ChainClient
 from linq.chain.errors import InputError
 from linq.chain.values import whole
+from linq.contracts.abi import named
+from linq.gateway.meta import GatewayInfo
+from linq.gateway.meta import decode as decode_gateway
 from linq.market.encoding import EncodingError, bytes32_to_text, region_to_bytes32, text_to_bytes32
 
 UINT32 = 2**32 - 1
@@ -42,6 +46,8 @@ class RegistrationSpec:
     meta_hash: bytes  # 32 bytes
     gpu_classes: tuple[GpuClassSpec, ...] = ()
     active: bool = True
+    meta_doc: bytes | None = None  # a document published with publishMeta; meta_hash == keccak256(meta_doc)
+    gateway: GatewayInfo | None = None  # what the published document says, when it is a gateway document
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -51,6 +57,8 @@ class RegistrationSpec:
             "gpu_classes": [{"class_id": g.class_id, "model": g.model, "count": g.count,
                              "price_per_hour": str(g.price_per_hour)} for g in self.gpu_classes],
             "active": self.active,
+            "gateway": None if self.gateway is None else {"url": self.gateway.url,
+                                                          "tls_spki_sha256": self.gateway.tls_spki_sha256},
         }  # fmt: skip
 
 
@@ -68,7 +76,8 @@ def meta_hash(text: str) -> bytes:
 
 
 def parse_gpu(text: str, *, field: str = "--gpu") -> GpuClassSpec:
-    """CLASS:MODEL:COUNT:PRICE, e.g. 1:nvidia-a100:2:900000000000000000 (price: wei per GPU-hour)."""
+    """CLASS:MODEL:COUNT:PRICE, e.g. 1:nvidia-a100:2:900000000000000000 (price: wei per GPU-hour, as an integer;
+    the CLI reads it in the unit grammar first)."""
     parts = text.split(":")
     if len(parts) != 4:
         raise InputError(field, text, "is not CLASS:MODEL:COUNT:PRICE", "e.g. 1:nvidia-a100:2:900000000000000000")
@@ -94,7 +103,7 @@ def _whole(field: str, value: object, limit: int) -> int:
 
 def spec(*, cpu: object, memory: object, storage: object, price_cpu: object, price_memory: object,
          price_storage: object, region: str, meta: str, gpus: tuple[GpuClassSpec, ...] = (),
-         active: bool = True) -> RegistrationSpec:  # fmt: skip
+         active: bool = True, gateway: GatewayInfo | None = None) -> RegistrationSpec:  # fmt: skip
     """A validated RegistrationSpec; each error names the field and the fix."""
     cpu_m = _whole("cpu", cpu, UINT32)
     if cpu_m == 0:
@@ -111,24 +120,42 @@ def spec(*, cpu: object, memory: object, storage: object, price_cpu: object, pri
     return RegistrationSpec(
         cpu_m, _whole("memory", memory, UINT32), _whole("storage", storage, UINT32),
         _whole("price_cpu", price_cpu, UINT64), _whole("price_memory", price_memory, UINT64),
-        _whole("price_storage", price_storage, UINT64), region.strip().lower(), meta_hash(meta),
-        tuple(sorted(gpus, key=lambda g: g.class_id)), active,
+        _whole("price_storage", price_storage, UINT64), region.strip().lower(),
+        gateway.meta_hash if gateway else meta_hash(meta), tuple(sorted(gpus, key=lambda g: g.class_id)), active,
+        gateway.document() if gateway else None, gateway,
     )  # fmt: skip
 
 
 def read(client: ChainClient, address: str) -> RegistrationSpec | None:
     """The registry's record of `address`, or None if it never registered."""
-    view = client.registry.functions.getProvider(address).call()
-    _addr, active, registered_at, region, meta, total, _used, prices, _rep, class_ids = view
-    if not registered_at:
+    view = named("ProviderRegistry", "getProvider", client.registry.functions.getProvider(address).call())
+    if not view["registeredAt"]:
         return None
     gpus = []
-    for class_id in class_ids:
-        model, g_total, _g_used, price = client.registry.functions.gpuClass(address, class_id).call()
-        gpus.append(GpuClassSpec(int(class_id), bytes32_to_text(model), int(g_total), int(price)))
-    return RegistrationSpec(int(total[0]), int(total[1]), int(total[2]), int(prices[0]), int(prices[1]),
-                            int(prices[2]), bytes32_to_text(region), bytes(meta),
-                            tuple(sorted(gpus, key=lambda g: g.class_id)), bool(active))  # fmt: skip
+    for class_id in view["gpuClassIds"]:
+        g = named("ProviderRegistry", "gpuClass", client.registry.functions.gpuClass(address, class_id).call())
+        gpus.append(GpuClassSpec(int(class_id), bytes32_to_text(g["model"]), int(g["total"]), int(g["pricePerHour"])))
+    total, prices = view["total"], view["prices"]
+    doc = published_meta(client, address, bytes(view["metaHash"]))
+    return RegistrationSpec(int(total["cpuMillis"]), int(total["memoryMiB"]), int(total["storageGiB"]),
+                            int(prices["cpuPerMilliHour"]), int(prices["memoryPerMiBHour"]),
+                            int(prices["storagePerGiBHour"]), bytes32_to_text(view["region"]), bytes(view["metaHash"]),
+                            tuple(sorted(gpus, key=lambda g: g.class_id)), bool(view["active"]), doc,
+                            decode_gateway(doc) if doc else None)  # fmt: skip
+
+
+def published_meta(client: ChainClient, address: str, meta: bytes) -> bytes | None:
+    """The newest document `address` published with publishMeta whose hash is its current metaHash, or None."""
+    if meta == bytes(32):
+        return None
+    logs = client.registry.events.MetaPublished.get_logs(
+        argument_filters={"provider": address}, from_block=int(client.profile.book.deployed_block)
+    )
+    for log in reversed(list(logs)):
+        doc = bytes(log["args"]["meta"])
+        if keccak(doc) == meta:
+            return doc
+    return None
 
 
 @dataclass
@@ -145,7 +172,11 @@ def plan(client: ChainClient, current: RegistrationSpec | None, want: Registrati
     region = region_to_bytes32(want.region)
     steps: list[Step] = []
     if current is None:
-        steps.append(Step("register", f.register(capacity, prices, region, want.meta_hash)))
+        # A published document is hashed by publishMeta itself; register leaves the slot empty (no double write).
+        steps.append(Step("register", f.register(capacity, prices, region,
+                                                 bytes(32) if want.meta_doc else want.meta_hash)))  # fmt: skip
+        if want.meta_doc:
+            steps.append(Step("publishMeta", f.publishMeta(want.meta_doc)))
     else:
         if (current.cpu_millis, current.memory_mib, current.storage_gib) != capacity:
             steps.append(Step("updateCapacity", f.updateCapacity(capacity)))
@@ -154,7 +185,10 @@ def plan(client: ChainClient, current: RegistrationSpec | None, want: Registrati
         if current.region != want.region:
             steps.append(Step("updateRegion", f.updateRegion(region)))
         if current.meta_hash != want.meta_hash:
-            steps.append(Step("updateMeta", f.updateMeta(want.meta_hash)))
+            if want.meta_doc:
+                steps.append(Step("publishMeta", f.publishMeta(want.meta_doc)))
+            else:
+                steps.append(Step("updateMeta", f.updateMeta(want.meta_hash)))
     have = {g.class_id: g for g in (current.gpu_classes if current else ())}
     for gpu in want.gpu_classes:
         if have.get(gpu.class_id) != gpu:

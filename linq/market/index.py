@@ -12,7 +12,12 @@ Update: logs after the indexed block tell which providers changed —
     ProviderChanged (old id, new id, new provider): both providers' used capacity;
     Cancelled / Stopped / Finalized (topic 1 = id): used capacity released and reputation counted,
         attributed through the open-escrow map (an unknown id forces a full refresh, never a wrong index).
-Only those providers are re-read (at the new head). If the cached block is no longer on the chain
+Only those providers are re-read (at the new head).
+Gateways: a provider's `metaHash` may be the keccak256 of a document it published with `publishMeta`
+(`MetaPublished` carries the document); the newest such document whose hash is the current metaHash is
+decoded (linq.gateway.meta) into the record's `gateway`. A build reads every MetaPublished log once; an
+update reads those in its block range and keeps a provider's gateway while its metaHash is unchanged.
+If the cached block is no longer on the chain
 (reorg or a restarted devnet) or the cache is for another chain/registry, the index is rebuilt.
 """
 
@@ -33,10 +38,14 @@ from eth_utils import (
     function_abi_to_4byte_selector,
     get_abi_input_types,
     get_abi_output_types,
+    keccak,
     to_checksum_address,
 )
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from linq.contracts.abi import named
+from linq.gateway.meta import GatewayInfo
+from linq.gateway.meta import decode as decode_gateway
 from linq.market.abi_fast import DECODERS
 from linq.market.chain import escrow_contract, registry_contract
 from linq.market.encoding import bytes32_hex, bytes32_to_text
@@ -55,9 +64,10 @@ if TYPE_CHECKING:
 
 PAGE = 1000  # addresses per providersPage call
 BATCH = 500  # provider views per getProviders call
+REGISTRY = "ProviderRegistry"  # the artifact whose ABI names the views' fields
 LOG_CHUNK = 10_000  # blocks per eth_getLogs request
 INDEX_KIND = "linq-registry-index"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: records carry the published gateway
 
 _ESCROW_EVENTS = ("EscrowCreated", "ProviderChanged", "Cancelled", "Stopped", "Finalized")
 
@@ -194,6 +204,7 @@ class RegistryIndex:
             name: "0x" + event_abi_to_log_topic(self.escrow.events[name]().abi).hex() for name in _ESCROW_EVENTS
         }
         self._escrow_bound = "0x" + event_abi_to_log_topic(self.registry.events.EscrowBound().abi).hex()
+        self._meta_published = "0x" + event_abi_to_log_topic(self.registry.events.MetaPublished().abi).hex()
 
     # ----- public -----
     @property
@@ -227,7 +238,10 @@ class RegistryIndex:
         head = self._block("latest")
         number = int(head["number"])
         addresses = self._all_addresses(number)
-        providers = self._read_providers(addresses, number)
+        docs: dict[str, list[bytes]] = {}
+        for log in self._logs(self.registry.address, self.from_block, number, topics=[self._meta_published]):
+            self._collect_doc(log, docs)
+        providers = self._read_providers(addresses, number, docs)
         open_escrows = self._apply_escrow_logs({}, self.from_block, number)[0]
         self.snapshot = self._snapshot(head, providers, open_escrows)
         self.save()
@@ -251,17 +265,19 @@ class RegistryIndex:
 
         first = snap.block_number + 1
         dirty: set[str] = set()
+        docs: dict[str, list[bytes]] = {}
         for log in self._logs(self.registry.address, first, number):
             topics = log["topics"]
             if len(topics) >= 2 and _hex(topics[0]) != self._escrow_bound:
                 dirty.add(_topic_address(topics[1]))
+                self._collect_doc(log, docs)
         open_escrows, escrow_dirty, unknown = self._apply_escrow_logs(dict(snap.open_escrows), first, number)
         dirty |= escrow_dirty
 
         by_address = {p.address: p for p in snap.providers}
         if unknown:  # a release we cannot attribute: refresh every provider rather than guess
             dirty |= set(by_address)
-        fresh = self._read_providers(sorted(dirty), number)
+        fresh = self._read_providers(sorted(dirty), number, docs, by_address)
         for record in fresh:
             by_address[record.address] = record
         known = set(snap.providers[i].address for i in range(len(snap.providers)))
@@ -304,12 +320,26 @@ class RegistryIndex:
         pages = self._raw_call("providersPage", [(o, self.page) for o in range(0, count, self.page)], block)
         return [_checksum(a) for page in pages for a in page]
 
-    def _read_providers(self, addresses: Sequence[str], block: int) -> list[ProviderRecord]:
+    def _read_providers(self, addresses: Sequence[str], block: int, docs: dict[str, list[bytes]],
+                        previous: dict[str, ProviderRecord] | None = None) -> list[ProviderRecord]:  # fmt: skip
         chunks = [(list(addresses[s : s + self.batch]),) for s in range(0, len(addresses), self.batch)]
-        views = [v for chunk in self._raw_call("getProviders", chunks, block) for v in chunk]
-        gpu_reads = [(v[0], class_id) for v in views for class_id in v[9]]
-        gpus = dict(zip(gpu_reads, self._raw_call("gpuClass", gpu_reads, block), strict=True))
-        return [_record(v, gpus) for v in views]
+        pages = self._raw_call("getProviders", chunks, block)
+        views = [v for chunk in pages for v in named(REGISTRY, "getProviders", chunk)]
+        gpu_reads = [(v["provider"], class_id) for v in views for class_id in v["gpuClassIds"]]
+        gpu_views = [named(REGISTRY, "gpuClass", g) for g in self._raw_call("gpuClass", gpu_reads, block)]
+        gpus = dict(zip(gpu_reads, gpu_views, strict=True))
+        records = [_record(v, gpus) for v in views]
+        return [_with_gateway(r, docs, (previous or {}).get(r.address)) for r in records]
+
+    def _collect_doc(self, log: Any, docs: dict[str, list[bytes]]) -> None:
+        """Remember the document of a MetaPublished log (in log order) under its provider."""
+        topics = log["topics"]
+        if _hex(topics[0]) != self._meta_published:
+            return
+        data = log["data"]
+        raw = bytes(data) if isinstance(data, (bytes, bytearray)) else bytes.fromhex(str(data).removeprefix("0x"))
+        _hash, doc = abi_decode(["bytes32", "bytes"], raw)
+        docs.setdefault(_topic_address(topics[1]), []).append(bytes(doc))
 
     def _raw_call(self, name: str, arg_lists: Sequence[Sequence[Any]], block: int) -> list[Any]:
         before = self._raw.requests
@@ -411,6 +441,7 @@ def _snapshot_from_json(data: dict[str, Any]) -> IndexSnapshot:
                 )
                 for g in p["gpu_classes"]
             ),
+            gateway=None if p["gateway"] is None else GatewayInfo.model_validate(p["gateway"]),
         )
         for p in providers
     )
@@ -427,35 +458,59 @@ def _capacity(d: dict[str, Any]) -> Capacity:
     )
 
 
-def _record(view: Any, gpus: dict[tuple[str, int], Any]) -> ProviderRecord:
-    """A ProviderView tuple (+ its GPU classes) as a ProviderRecord."""
-    address, active, registered_at, region, meta, total, used, prices, rep, class_ids = view
+def _record(view: dict[str, Any], gpus: dict[tuple[str, int], dict[str, Any]]) -> ProviderRecord:
+    """A ProviderView, decoded by field name (+ its GPU classes), as a ProviderRecord."""
+    address, total, used = view["provider"], view["total"], view["used"]
+    prices, rep = view["prices"], view["reputation"]
     return ProviderRecord.model_construct(
         address=_checksum(address),
-        active=bool(active),
-        registered_at=int(registered_at),
-        region=bytes32_to_text(region),
-        meta_hash=bytes32_hex(meta),
-        total=Capacity.model_construct(cpu_millis=total[0], memory_mib=total[1], storage_gib=total[2]),
-        used=Capacity.model_construct(cpu_millis=used[0], memory_mib=used[1], storage_gib=used[2]),
+        active=bool(view["active"]),
+        registered_at=int(view["registeredAt"]),
+        region=bytes32_to_text(view["region"]),
+        meta_hash=bytes32_hex(view["metaHash"]),
+        total=Capacity.model_construct(
+            cpu_millis=total["cpuMillis"], memory_mib=total["memoryMiB"], storage_gib=total["storageGiB"]
+        ),
+        used=Capacity.model_construct(
+            cpu_millis=used["cpuMillis"], memory_mib=used["memoryMiB"], storage_gib=used["storageGiB"]
+        ),
         prices=BaseRanges.model_construct(
-            cpu_per_milli_hour=prices[0], memory_per_mib_hour=prices[1], storage_per_gib_hour=prices[2]
+            cpu_per_milli_hour=prices["cpuPerMilliHour"],
+            memory_per_mib_hour=prices["memoryPerMiBHour"],
+            storage_per_gib_hour=prices["storagePerGiBHour"],
         ),
         reputation=ReputationCounters.model_construct(
-            completed=rep[0], stopped_early=rep[1], cancelled=rep[2], total_earned=rep[3]
+            completed=rep["completed"],
+            stopped_early=rep["stoppedEarly"],
+            cancelled=rep["cancelled"],
+            total_earned=rep["totalEarned"],
         ),
         gpu_classes=tuple(
             GpuClassRecord.model_construct(
                 class_id=int(class_id),
-                model=bytes32_to_text(g[0]),
-                total=g[1],
-                used=g[2],
-                price_per_hour=g[3],
+                model=bytes32_to_text(g["model"]),
+                total=g["total"],
+                used=g["used"],
+                price_per_hour=g["pricePerHour"],
             )
-            for class_id in class_ids
+            for class_id in view["gpuClassIds"]
             for g in (gpus[(address, class_id)],)
         ),
     )
+
+
+def _with_gateway(
+    record: ProviderRecord, docs: dict[str, list[bytes]], previous: ProviderRecord | None
+) -> ProviderRecord:
+    """The record with the gateway its metaHash commits to: from a document seen now, else kept from before."""
+    if int(record.meta_hash, 16) == 0:
+        return record
+    for doc in reversed(docs.get(record.address, [])):
+        if "0x" + keccak(doc).hex() == record.meta_hash:
+            return record.model_copy(update={"gateway": decode_gateway(doc)})
+    if previous is not None and previous.meta_hash == record.meta_hash:
+        return record.model_copy(update={"gateway": previous.gateway})
+    return record
 
 
 @functools.lru_cache(maxsize=200_000)

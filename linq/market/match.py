@@ -4,7 +4,8 @@
 and ALL failing filters are recorded (not just the first), each as a reason code plus a sentence.
 
 Filters (a provider passes only if none fails):
-    denied by the deny list · not in the allow list (when one is given) · inactive · region not wanted
+    denied by the deny list · not in the allow list (when one is given) · inactive · no gateway published
+    (only when `require_gateway`: the requestor reaches providers through their gateways) · region not wanted
     (a wanted region also matches its sub-regions: "eu" matches "eu-west") · reputation below minimum
     · free CPU / memory / storage below the request (an exact fit passes) · GPU model/class not offered
     · not enough free GPUs in any matching class · rate above the hourly ceiling · deposit for the
@@ -40,8 +41,8 @@ from linq.market.models import (
     Requirements,
     ScoreBreakdown,
 )
-from linq.market.pricing import SECONDS_PER_HOUR, deposit_for, format_rate
-from linq.market.units import format_duration, format_lnq
+from linq.protocol.money import SECONDS_PER_HOUR, deposit_for
+from linq.units import format_duration, format_lnq, format_rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class CompiledProviders:
     # (class_id, model lowercase, free, total, price_per_hour) per class, per provider
     gpus: list[tuple[tuple[int, str, int, int, int], ...]]
     with_gpus: list[int]  # indices of providers that list at least one GPU class
+    no_gateway: list[int]  # indices of providers that published no gateway
 
     def __len__(self) -> int:
         return len(self.address)
@@ -74,7 +76,10 @@ def compile_providers(providers: Sequence[ProviderRecord]) -> CompiledProviders:
     inactive: list[int] = []
     gpus: list[tuple[tuple[int, str, int, int, int], ...]] = []
     with_gpus: list[int] = []
+    no_gateway: list[int] = []
     for i, p in enumerate(providers):
+        if p.gateway is None:
+            no_gateway.append(i)
         total, used, prices = p.total, p.used, p.prices
         address.append(p.address)
         lower.append(p.address.lower())
@@ -99,7 +104,7 @@ def compile_providers(providers: Sequence[ProviderRecord]) -> CompiledProviders:
             with_gpus.append(i)
     return CompiledProviders(
         address, lower, inactive, region, (fcpu, fmem, fsto), (tcpu, tmem, tsto), (pcpu, pmem, psto), rep,
-        gpus, with_gpus,
+        gpus, with_gpus, no_gateway,
     )  # fmt: skip
 
 
@@ -122,6 +127,8 @@ def match(providers: Sequence[ProviderRecord] | CompiledProviders, req: Requirem
         allow = {a.lower() for a in req.allow}
         fail(ReasonCode.NOT_ALLOWED, [i for i, a in enumerate(c.lower) if a not in allow])
     fail(ReasonCode.INACTIVE, c.inactive)
+    if req.require_gateway:
+        fail(ReasonCode.NO_GATEWAY, c.no_gateway)
     if req.regions:
         # Few distinct regions: decide each once, then one set lookup per provider.
         ok = {r for r in set(c.region) if any(region_matches(r, want) for want in req.regions)}
@@ -319,6 +326,8 @@ def _reason(code: ReasonCode, data: Any, req: Requirements) -> Reason:
         message, detail = "not in allow list", {}
     elif code is ReasonCode.INACTIVE:
         message, detail = "inactive", {}
+    elif code is ReasonCode.NO_GATEWAY:
+        message, detail = "no gateway published (`linq provider update --gateway URL`)", {}
     elif code is ReasonCode.REGION:
         message = f"region {data or '(none)'} not in [{', '.join(req.regions)}]"
         detail = {"region": data, "wanted": list(req.regions)}

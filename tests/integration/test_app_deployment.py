@@ -36,7 +36,7 @@ def registered_provider(devnet: Devnet) -> str:
 def lnq_balance(devnet: Devnet, address: str) -> int:
     from web3 import Web3
 
-    from linq.contracts.deploy import contract
+    from linq.contracts import contract
 
     w3 = Web3(Web3.HTTPProvider(devnet.read()[1].rpc_url))
     return int(contract(w3, "LNQ", json.loads(devnet.addresses_file.read_text())["lnq"]).functions.balanceOf(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from linq.contracts.deploy import contract
+from linq.contracts import contract
 from linq.devnet import Devnet
 from linq.tools import locate
 

@@ -7,6 +7,7 @@ test_chain_client.py.)"""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -16,12 +17,12 @@ from pulumi import automation as auto
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
 from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
-from linq.chain.faults import ENV_RUN_AT
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
 from linq.engine import inline_stack
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 from linq.tools import locate
+from tests.faultsite.linq_fault_hooks import ENV_RUN_AT, fault_env
 
 pytestmark = pytest.mark.integration
 RES = {"cpu": "1", "memory": "1Gi", "storage": "10Gi"}
@@ -50,6 +51,7 @@ def _stack(devnet: Devnet, tmp_path: Path, provider: str, key: str, network: dic
                          work_dir=tmp_path)  # fmt: skip
     stack.set_config("linq:signerKey", auto.ConfigValue(key, secret=True))
     stack.set_config("linq:network", auto.ConfigValue(json.dumps(network)))
+    stack.workspace.env_vars["PYTHONPATH"] = fault_env(os.environ)["PYTHONPATH"]  # the test-only fault hook
     return stack
 
 

@@ -16,7 +16,7 @@ from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.devnet import Devnet
 from linq.market.models import Resources
 from linq.market.offers import Domain, Offer, sign_offer
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 
 pytestmark = pytest.mark.integration
 

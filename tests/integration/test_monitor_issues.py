@@ -14,7 +14,7 @@ from linq.chain import escrows as ops
 from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 from tests.integration.test_monitor_support import (
     deploy,
     kubelet_event,

@@ -81,6 +81,8 @@ interface IProviderRegistry {
     error ZeroEscrow();
     /// @notice Release outcome must be 0 (no reputation change), 1 (completed), 2 (stopped early) or 3 (declined).
     error InvalidOutcome(uint8 outcome);
+    /// @notice A published metadata document is empty or longer than `max` bytes.
+    error InvalidMeta(uint256 length, uint256 max);
 
     // ----- events -----
     event ProviderRegistered(
@@ -92,6 +94,7 @@ interface IProviderRegistry {
         address indexed provider, uint16 indexed classId, bytes32 model, uint32 total, uint128 pricePerHour
     );
     event MetaUpdated(address indexed provider, bytes32 metaHash);
+    event MetaPublished(address indexed provider, bytes32 metaHash, bytes meta);
     event RegionUpdated(address indexed provider, bytes32 region);
     event ProviderDeactivated(address indexed provider);
     event ProviderReactivated(address indexed provider);
@@ -103,6 +106,7 @@ interface IProviderRegistry {
     function updateCapacity(Capacity calldata total) external;
     function updateGpuClass(uint16 classId, bytes32 model, uint32 total, uint128 pricePerHour) external;
     function updateMeta(bytes32 metaHash) external;
+    function publishMeta(bytes calldata meta) external;
     function updateRegion(bytes32 region) external;
     function deactivate() external;
     function reactivate() external;

@@ -1,0 +1,109 @@
+"""The gateway's HTTP API on Starlette (docs/gateway.md):
+
+    GET  /healthz                 liveness + readiness (the cluster answers)
+    GET  /v1/info                 provider, chain id, Escrow contract, EIP-712 domain, API server URL
+    POST /v1/leases               a signed lease request -> namespace-scoped kubeconfig (application/json)
+    GET  /v1/leases/{escrowId}    the lease's public state (chain status, namespace, credentials valid/revoked)
+
+Every answer is JSON; a refusal is {"error": code, "message": sentence naming the field and the fix} with
+the HTTP status of the failure. One structured log line per request (JSON on stderr): method, path, status,
+escrow id, outcome code, milliseconds — never a token, signature or key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from linq.gateway import kubeapi
+from linq.gateway.leases import Gateway
+from linq.gateway.message import MAX_BODY, RequestRefused
+
+log = logging.getLogger("linq.gateway")
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def event(name: str, **fields: Any) -> None:
+    log.info(json.dumps({"ts": round(time.time(), 3), "event": name, **fields}, sort_keys=True, default=str))
+
+
+def _refusal(err: RequestRefused) -> JSONResponse:
+    return JSONResponse({"error": err.code, "message": str(err)}, status_code=err.status)
+
+
+def build_app(gateway: Gateway) -> Starlette:
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            await run_in_threadpool(kubeapi.call, gateway.api, "GET", "/version")
+        except kubeapi.KubeError as err:
+            return JSONResponse({"ok": False, "detail": str(err)}, status_code=503)
+        return JSONResponse({"ok": True, "provider": gateway.provider})
+
+    async def info(request: Request) -> JSONResponse:
+        return JSONResponse(gateway.info())
+
+    async def create_lease(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        declared = request.headers.get("content-length")
+        escrow = None
+        try:
+            if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+                raise RequestRefused(413, "too_large", f"body of {declared} bytes is over {MAX_BODY}; send only "
+                                     "{request, signature}")  # fmt: skip
+            raw = b""
+            async for chunk in request.stream():  # bounded read: never buffer an oversized body
+                raw += chunk
+                if len(raw) > MAX_BODY:
+                    raise RequestRefused(413, "too_large", f"body is over {MAX_BODY} bytes; send only "
+                                         "{request, signature}")  # fmt: skip
+            result = await run_in_threadpool(gateway.lease, raw, request.headers.get("content-type", ""))
+            escrow = result["escrowId"]
+        except RequestRefused as err:
+            event("lease-refused", code=err.code, status=err.status, detail=str(err), client=_client(request),
+                  ms=_ms(started))  # fmt: skip
+            return _refusal(err)
+        except kubeapi.KubeError as err:
+            event("lease-failed", status=502, detail=str(err), ms=_ms(started))
+            return JSONResponse({"error": "cluster", "message": f"the provider's cluster refused: {err}; retry"},
+                                status_code=502)  # fmt: skip
+        event("lease-granted", escrow_id=escrow, namespace=result["namespace"], status=result["status"],
+              expires_at=result["expiresAt"], client=_client(request), ms=_ms(started))  # fmt: skip
+        return JSONResponse(result, status_code=201)
+
+    async def lease_status(request: Request) -> JSONResponse:
+        try:
+            data = await run_in_threadpool(gateway.status, request.path_params["escrow_id"])
+        except RequestRefused as err:
+            return _refusal(err)
+        return JSONResponse(data)
+
+    return Starlette(routes=[
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/v1/info", info, methods=["GET"]),
+        Route("/v1/leases", create_lease, methods=["POST"]),
+        Route("/v1/leases/{escrow_id}", lease_status, methods=["GET"]),
+    ])  # fmt: skip
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
