@@ -19,7 +19,7 @@ from linq.catalog import RenderOptions, load_catalog
 from linq.catalog.names import ANNOTATION_ESCROW_ID, ANNOTATION_PROVIDER
 from linq.placement import Placement, size_of
 from linq.stackconfig import DeploymentConfig, ProviderAccess
-from linq.stackrender import GENERATED_PLACEHOLDER, endpoint_url, render_app
+from linq.stackrender import GENERATED_PLACEHOLDER, endpoint_url, for_pulumi, render_app
 
 
 def _pick(key: str):
@@ -71,13 +71,15 @@ class AppDeployment(pulumi.ComponentResource):
         generated_rules = load_catalog().get(config.template).generated_secrets if config.template else []
         generated = GeneratedSecrets(f"{name}-generated", generated_rules, opts=child) if generated_rules else None
         objects = [self._with_secret_outputs(m, secret_values, generated) for m in rendered.manifests]
-        objects = [self._with_escrow_annotations(m, escrow, provider) for m in objects]
+        objects = [self._with_escrow_annotations(for_pulumi(m), escrow, provider) for m in objects]
 
         group = k8s.yaml.v2.ConfigGroup(f"{name}-app", objs=objects,
                                         opts=pulumi.ResourceOptions(parent=self, provider=cluster))  # fmt: skip
         self.namespace = pulumi.Output.from_input(rendered.namespace)
         self.provider = provider
         self.endpoint = pulumi.Output.all(group.resources, access).apply(lambda args: endpoint_url(rendered, args[1]))
+        # The workload keeps the provider's await (ready replicas, rollout complete), so `Running` resolves only
+        # once it runs; the other objects are not awaited (linq.stackrender.for_pulumi).
         self.state = group.resources.apply(lambda _: "Stopped" if config.state == "stopped" else "Running")
         self.escrow = (
             pulumi.Output.all(

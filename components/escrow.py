@@ -112,6 +112,11 @@ class EscrowProvider(LinqProvider):
         failures = [CheckFailure(p.field, p.reason) for p in problems]
         if failures or any(is_unknown(norm.get(k)) for k in ("provider", "resources", "offer", "duration", "deposit")):
             return CheckResult(norm, failures)
+        if not creating and _unchanged(olds, norm):
+            # Nothing changed: nothing to check on chain and nothing to sign, so a no-op `up` makes no RPC call.
+            if not norm["max_rate_per_hour"] and olds.get("max_rate_per_hour"):
+                norm["max_rate_per_hour"] = olds["max_rate_per_hour"]  # the ceiling chosen at creation stays
+            return CheckResult(norm, [])
         signer, signer_failures = self.signer_or_failure()
         if signer_failures:
             return CheckResult(norm, signer_failures)
@@ -274,6 +279,13 @@ def _renormalise(props: Mapping[str, Any]) -> dict[str, Any]:
     if props.get("max_rate_per_hour"):
         norm["max_rate_per_hour"] = str(props["max_rate_per_hour"])
     return norm
+
+
+def _unchanged(olds: Mapping[str, Any], norm: Mapping[str, Any]) -> bool:
+    """Every input as before (`match` is informational; an empty max rate inherits the one chosen at creation)."""
+    return not any(
+        _differs(olds.get(k), norm.get(k)) for k in FIELDS if k != "match" and (k != "max_rate_per_hour" or norm.get(k))
+    )
 
 
 def _differs(old: Any, new: Any) -> bool:

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.app_deployment import AppDeployment
 from linq.errors import FieldError
-from linq.placement import Placement, place
+from linq.placement import Placement, Registry, place
 from linq.stackconfig import (
     LOCAL_PROVIDER,
     ConfigError,
@@ -77,9 +77,9 @@ def cluster_factory(name: str, config: StackConfig):
     return build
 
 
-def placement_for(deployment: DeploymentConfig, config: StackConfig) -> Placement:
+def placement_for(deployment: DeploymentConfig, config: StackConfig, registry: Registry | None = None) -> Placement:
     """The pinned provider, or the best registry match among the providers this stack can reach."""
-    placement = place(deployment, list(config.providers), config.network)
+    placement = place(deployment, list(config.providers), config.network, registry)
     if placement.provider not in config.providers:
         raise ConfigError(
             f"linq:deployments.{deployment.name}.provider: {placement.provider} has no entry under linq:providers; "
@@ -117,13 +117,14 @@ def run() -> None:
 
 def _run() -> None:
     config = resolve_local_provider(read_config())
+    registry = Registry(config.network)  # read once for all the deployments this run places
     summary: dict[str, Any] = {}
     for deployment in config.deployments:
         secret_values = secret_values_for(deployment, secret_config_value)
         app = AppDeployment(
             deployment.name,
             deployment,
-            placement=placement_for(deployment, config),
+            placement=placement_for(deployment, config, registry),
             providers=config.providers,
             cluster_for=cluster_factory(deployment.name, config),
             secret_values=secret_values,

@@ -8,13 +8,38 @@ the "no bids and no explanation" complaint of peer networks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from linq.catalog import load_catalog
 from linq.catalog.resolve import resolve_size
 from linq.market.match import match
-from linq.market.models import GpuRequirement, MatchResult, Requirements
+from linq.market.models import GpuRequirement, MatchResult, ProviderRecord, Requirements
 from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig
 from linq.stackrender import deployment_spec
+
+
+class Registry:
+    """The on-chain provider registry as one run sees it: read on first use, then shared by every deployment
+    the run places (one index build per `up`, not one per deployment). Make a new one per run: a cached
+    registry never sees a provider that registered after it was read."""
+
+    def __init__(self, network_config: NetworkConfig) -> None:
+        self.network_config = network_config
+
+    @cached_property
+    def providers(self) -> tuple[ProviderRecord, ...]:
+        from linq.chain import ChainError, connect
+        from linq.chain.network import profile_for
+        from linq.market.index import RegistryIndex
+
+        try:
+            profile = profile_for(self.network_config.model_dump(by_alias=True, exclude_none=True))
+            w3 = connect(profile)
+        except ChainError as err:
+            raise ConfigError(f"linq:network: {err}") from None
+        index = RegistryIndex(w3, profile.book.registry, escrow_address=profile.book.escrow)
+        index.build()
+        return index.providers
 
 
 @dataclass(frozen=True)
@@ -59,22 +84,18 @@ def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requ
     )
 
 
-def place(deployment: DeploymentConfig, reachable: list[str], network_config: NetworkConfig) -> Placement:
-    """The pinned provider, or the top-ranked match among the reachable ones."""
+def place(
+    deployment: DeploymentConfig,
+    reachable: list[str],
+    network_config: NetworkConfig,
+    registry: Registry | None = None,
+) -> Placement:
+    """The pinned provider, or the top-ranked match among the reachable ones (from `registry`, read once per
+    run; without one, the registry is read for this call)."""
     if deployment.provider:
         return Placement(provider=deployment.provider.lower(), pinned=True, explanation=["pinned in the stack"])
-    from linq.chain import ChainError, connect
-    from linq.chain.network import profile_for
-    from linq.market.index import RegistryIndex
-
-    try:
-        profile = profile_for(network_config.model_dump(by_alias=True, exclude_none=True))
-        w3 = connect(profile)
-    except ChainError as err:
-        raise ConfigError(f"linq:network: {err}") from None
-    index = RegistryIndex(w3, profile.book.registry, escrow_address=profile.book.escrow)
-    index.build()
-    result: MatchResult = match(index.providers, requirements_for(deployment, reachable))
+    providers = (registry or Registry(network_config)).providers
+    result: MatchResult = match(providers, requirements_for(deployment, reachable))
     if not result.candidates:
         reasons = [f"{r.provider}: {'; '.join(reason.message for reason in r.reasons)}" for r in result.rejected]
         listing = "\n    ".join(reasons or ["no provider is registered"])

@@ -2,8 +2,9 @@
 
 Pure functions from the `linq:*` stack config (linq.stackconfig) to Kubernetes manifests: the catalog's
 render (the same one `linq render` uses), then the stack's lifecycle fields and patches. The Pulumi
-component (components/app_deployment.py) applies exactly these; the only difference is that secret values
-are Pulumi secrets there and masked in the review.
+component (components/app_deployment.py) applies exactly these; the only differences are that secret values
+are Pulumi secrets there and masked in the review, and that `up` marks the objects it need not wait for
+(`for_pulumi`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ ANNOTATION_REDEPLOY = "linq.network/redeploy"
 
 GENERATED_PLACEHOLDER = "generated-at-deploy-time"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "VirtualMachine")
+
+# pulumi-kubernetes waits for every object to be "ready" before it reports the step done. Only the workload's
+# readiness means anything for an app (a Service is "ready" when its endpoints are, i.e. when the workload's pods
+# are: ~10 s of polling for what the workload's own await already proves). The Namespace stays awaited so that
+# `destroy` returns only once it, and everything in it, is gone.
+SKIP_AWAIT = "pulumi.com/skipAwait"
+AWAITED_KINDS = (*WORKLOAD_KINDS, "Namespace")
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,15 @@ def apply_lifecycle(manifests: list[dict[str, Any]], config: DeploymentConfig) -
         if config.redeploy:
             annotations[ANNOTATION_REDEPLOY] = config.redeploy
     return result
+
+
+def for_pulumi(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as `up` applies it: objects other than the workload and the Namespace are not awaited."""
+    if manifest["kind"] in AWAITED_KINDS:
+        return manifest
+    metadata = dict(manifest["metadata"])
+    metadata["annotations"] = {**metadata.get("annotations", {}), SKIP_AWAIT: "true"}
+    return {**manifest, "metadata": metadata}
 
 
 def endpoint_url(rendered: RenderedApp, access: ProviderAccess) -> str:

@@ -212,6 +212,10 @@ def _start_scheduler(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
         "--leader-elect=false",
         "--bind-address", "127.0.0.1",
         "--secure-port", str(process.free_port()),
+        # A pod tried before the devnet provisioner (1 s polling) bound its claim waits in the unschedulable queue
+        # for a wake-up the scheduler can miss; then it sat there the default 5 minutes (seen: a StatefulSet
+        # Ready after 306 s instead of 1 s). Retry such pods within seconds.
+        "--pod-max-in-unschedulable-pods-duration", "3s",
         "--v", "1",
     ]  # fmt: skip
     return process.start("kube-scheduler", argv, log_dir)
