@@ -19,4 +19,4 @@ def register_local_provider(state_dir: Path) -> str:
 
     client = ChainClient(devnet_profile(state_dir), from_dev_account(state_dir, anvil.LOCAL_PROVIDER_INDEX))
     register_provider(client)
-    return client.signer.address
+    return client.address
