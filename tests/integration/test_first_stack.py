@@ -77,3 +77,26 @@ def test_your_first_stack_from_the_readme(devnet: Devnet) -> None:
     assert "deleted" in destroy, destroy[-2000:]
 
     assert git_status() == before, "following the README changed the repository"
+
+
+def test_dev_account_from_the_environment_with_devnet_dir(devnet: Devnet) -> None:
+    """`LINQ_DEV_ACCOUNT=1 linq provider … --devnet-dir` signs as dev account 1; with a different
+    $LINQ_PRIVATE_KEY as well, it is refused naming both (never a silent override)."""
+    register_local_provider(devnet.state_dir)
+    linq = str(locate.PROJECT_ROOT / ".venv" / "bin" / "linq")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LINQ_")}
+    argv = [linq, "provider", "show", "--devnet-dir", str(devnet.state_dir), "--json"]
+    dev1 = anvil.dev_addresses(devnet.state_dir)[anvil.LOCAL_PROVIDER_INDEX]
+
+    shown = subprocess.run(argv, env={**env, "LINQ_DEV_ACCOUNT": "1"}, capture_output=True, text=True,
+                           timeout=120, check=False)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert dev1.lower() in shown.stdout.lower()
+
+    other_key = anvil.dev_keys(devnet.state_dir)[5]
+    both = subprocess.run(argv, env={**env, "LINQ_DEV_ACCOUNT": "1", "LINQ_PRIVATE_KEY": other_key},
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert both.returncode != 0
+    for named in ("$LINQ_DEV_ACCOUNT=1", "$LINQ_PRIVATE_KEY", dev1):
+        assert named in both.stderr, both.stderr
+    assert other_key.removeprefix("0x") not in both.stderr + both.stdout
