@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from linq.chain import ChainClient, InputError, resolve_profile, resolve_signer
-from linq.chain.signers import Signer, from_dev_account, from_keystore
+from linq.chain.signers import Signer, from_keystore
 from linq.cli.errors import EXIT_FAILED, CliError
 from linq.cli.options import provider_service_options
 from linq.units import parse_amount, parse_duration
@@ -34,7 +34,9 @@ def _signer(profile_devnet: Path | None, keystore: Path | None, password_file: P
         if profile_devnet is None:
             fix = "pass --devnet-dir, or a key ($LINQ_PRIVATE_KEY / --keystore) for other networks"
             raise InputError("--dev-key-index", dev_key_index, "only works on the devnet", fix)
-        return from_dev_account(profile_devnet, dev_key_index)
+        # through resolve_signer: a $LINQ_PRIVATE_KEY naming another account is a conflict, not a silent override
+        return resolve_signer(dev_account=dev_key_index, dev_account_source="--dev-key-index",
+                              devnet_dir=profile_devnet)  # fmt: skip
     return resolve_signer(devnet_dir=profile_devnet)
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from linq.cli.options import json_option
 from linq.devnet import DEFAULT_TTL_SECONDS, Devnet, default_state_dir
 from linq.devnet.kube import NodeSpec
+from linq.devnet.localprovider import register_local_provider
 from linq.tools.locate import ToolMissing
 from linq.units import format_duration, parse_cpu, parse_duration, parse_memory
 
@@ -57,6 +58,9 @@ def up(state_dir, nodes, node_cpu, node_memory, node_gpus, gpu_model, no_kube, r
     try:
         net.up(nodes=specs, with_kube=not no_kube, real_node=real_node, ttl_seconds=ttl_seconds,
                progress=lambda m: console.print(f"[cyan]•[/] {m}"))  # fmt: skip
+        if not no_kube:  # the devnet's provider serves apps on the devnet's cluster: only with Kubernetes
+            console.print("[cyan]•[/] registering the devnet's provider (dev account 1) on chain")
+            console.print(f"  provider {register_local_provider(net.state_dir)} (`provider: local` in stacks/)")
     except (ToolMissing, RuntimeError, TimeoutError) as error:
         raise click.ClickException(str(error)) from error
     _print_status(net, as_json=False)

@@ -5,15 +5,20 @@ Everything lives under one state directory:
     addresses.json    the deployed contracts' address book (the one place every other part reads)
     kubeconfig        admin access to the local Kubernetes API
     logs/             one log per process, kept after `down`
-    secrets/          dev mnemonic, API token, Pulumi passphrase (0600; never printed)
-    pulumi/           the file:// backend and PULUMI_HOME
+    secrets/          dev mnemonic, API token (0600; never printed), the Pulumi passphrase file
+    pulumi/           the file:// backend and PULUMI_HOME (0700)
+
+The Pulumi passphrase of a devnet is the fixed, public DEVNET_PASSPHRASE: the committed example stack
+(stacks/Pulumi.devnet.yaml) carries the passphrase salt Pulumi derives from it, so `pulumi stack select
+--create devnet` finds a matching salt and leaves the file (and `git status`) untouched. It protects nothing
+by secrecy: the backend lives under this state directory, which the user alone can read (pulumi/ is 0700),
+next to the mnemonic and kubeconfig it would otherwise guard. Never use it for a stack on a real network.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -26,6 +31,7 @@ from linq.tools import locate, versions
 STATE_FILE = "devnet.json"
 ADDRESSES_FILE = "addresses.json"
 DEFAULT_TTL_SECONDS = 6 * 3600
+DEVNET_PASSPHRASE = "linq-devnet"  # noqa: S105 — public on purpose, devnet only: see the module docstring
 
 
 def default_state_dir() -> Path:
@@ -73,7 +79,7 @@ class Devnet:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(24) + "\n")
+            path.write_text(DEVNET_PASSPHRASE + "\n")
         return path
 
     # ---- recorded state ----------------------------------------------------------------------------
@@ -147,6 +153,7 @@ class Devnet:
                                               kube.certificates(self.state_dir), kubeconfig))  # fmt: skip
             progress("preparing the file:// Pulumi backend")
             (self.pulumi_dir / "backend").mkdir(parents=True, exist_ok=True)
+            self.pulumi_dir.chmod(0o700)
             (self.pulumi_dir / "home").mkdir(parents=True, exist_ok=True)
             self.passphrase_file()
             self._install_pulumi_plugins()
