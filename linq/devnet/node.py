@@ -117,8 +117,26 @@ def available() -> str:
     return ""
 
 
+# A unix socket's path holds at most 107 bytes; the node's deepest ones live under its state directory.
+MAX_SOCKET_PATH = 107
+DEEPEST_SOCKETS = (("run", "containerd-ttrpc.sock"), ("kubelet", "pod-resources", "kubelet.sock"),
+                   ("kubelet", "plugins_registry", "linq-reserved-name-room.sock"))  # fmt: skip
+
+
+def check_state_dir(devnet_state: Path) -> None:
+    """Refuse a devnet directory whose path leaves the node's sockets too long (they would fail to bind)."""
+    deepest = max(((Path(devnet_state).resolve() / "node").joinpath(*p).as_posix() for p in DEEPEST_SOCKETS), key=len)
+    if len(deepest.encode()) > MAX_SOCKET_PATH:
+        raise NodeError(
+            f"--state-dir {devnet_state}: its path is too long for the real node's unix sockets ({deepest} is "
+            f"{len(deepest.encode())} bytes, at most {MAX_SOCKET_PATH}); use a shorter directory, e.g. "
+            ".linq/devnet (the default), or --no-real-node"
+        )
+
+
 def allocate(devnet_state: Path) -> NodeState:
     """Claim a free slot: creating its network namespace is the lock (`ip netns add` fails if it exists)."""
+    check_state_dir(devnet_state)
     for slot in range(1, MAX_SLOTS + 1):
         name = f"linq-node-{slot}"
         if netns.netns_path(name).exists():

@@ -56,3 +56,16 @@ def test_kube_proxy_writes_no_conntrack_sysctls(tmp_path: Path) -> None:
     config = kube_proxy_config(_node(tmp_path), Path("/kubeconfig"))
     assert config["conntrack"]["maxPerCore"] == 0 and config["conntrack"]["min"] == 0
     assert config["mode"] == "iptables"
+
+
+def test_a_state_dir_too_long_for_the_node_sockets_is_refused_before_anything_starts() -> None:
+    import pytest
+
+    from linq.devnet import node
+
+    node.check_state_dir(Path("/tmp/lq-demo-x/devnet"))  # short: fine
+    deep = Path("/tmp/pytest-of-root/pytest-101/test_demo_runs_from_deployment0/demo-devnet")
+    with pytest.raises(node.NodeError) as refused:
+        node.check_state_dir(deep)
+    assert f"--state-dir {deep}" in str(refused.value) and "at most 107" in str(refused.value)
+    assert "use a shorter directory" in str(refused.value)
