@@ -11,9 +11,9 @@ import pytest
 
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.protocol.money import deposit_for
 from tests.integration.test_monitor_support import (
     deploy,
