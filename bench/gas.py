@@ -21,8 +21,8 @@ from web3 import Web3
 
 from linq.chain.deploy import deploy_all, send_tx
 from linq.contracts import contract
-from linq.contracts.localchain import anvil_chain, fund_eth, increase_time
 from linq.contracts.terms import Resources, Terms, encode_region, permit_signature
+from linq.devnet.localchain import anvil_chain, fund_eth, increase_time
 from linq.gateway.meta import GatewayInfo
 from linq.market.offers import Offer
 

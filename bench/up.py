@@ -264,9 +264,9 @@ def bench_size(devnet: Devnet, floor: Floor, n: int, work: Path) -> dict[str, tu
 
 def register_local_provider(devnet: Devnet) -> None:
     from linq.chain.client import ChainClient
-    from linq.chain.devaccounts import register_provider
     from linq.chain.network import devnet_profile
     from linq.chain.signers import from_dev_account
+    from linq.devnet.accounts import register_provider
 
     client = ChainClient(devnet_profile(devnet.state_dir),
                          from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX))  # fmt: skip

@@ -163,7 +163,7 @@ class Demo:
 
     def advance(self, hours: int) -> None:
         self.step(f"Time passes on the chain: +{hours} h (evm_increaseTime)")
-        from linq.chain.devaccounts import advance
+        from linq.devnet.accounts import advance
 
         now = advance(self.client(anvil.DEPLOYER_INDEX), hours * HOURS)
         self.say(f"chain time is now {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now))} UTC")

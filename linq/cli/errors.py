@@ -15,11 +15,10 @@ import click
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the chain or the catalog refused; a check found problems (a result, not an error)
-EXIT_INPUT = 2  # a flag, argument, file or config value is wrong; or a monitoring source cannot be read (below)
-EXIT_UNREACHABLE = 3  # the chain (RPC) or the network profile (address book, devnet dir) cannot be reached or read
-# `linq status/logs/metrics/issues` have always exited 2 when their cluster, Prometheus, Pulumi backend or chain
-# read fails, and their tests assert it; that row stays 2 (moving it to 3 is this one line: SourceUnavailable).
-EXIT_SOURCE = EXIT_INPUT
+EXIT_INPUT = 2  # a flag, argument, file or config value is wrong
+EXIT_UNREACHABLE = 3  # a source cannot be reached or read: the chain (RPC), the network profile (address book,
+# devnet dir), and for `linq status/logs/metrics/issues` the cluster, Prometheus, Pulumi backend or chain
+EXIT_SOURCE = EXIT_UNREACHABLE
 EXIT_NO_KEY = 4  # no usable signing key
 EXIT_CLUSTER = 5  # the provider agent's cluster (kubeconfig or API) is unusable
 

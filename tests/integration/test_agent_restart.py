@@ -25,9 +25,9 @@ import yaml
 from linq.agent import devnet as lab
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.contracts.terms import Terms
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from lpstack import load_config
 from lpstack.render import render_groups

@@ -12,10 +12,10 @@ import pytest
 
 from linq.chain import ChainClient, ChainError
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.chain.errors import FundingError
 from linq.contracts.terms import Resources, Terms
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 from linq.protocol.money import deposit_for
 from linq.tools import locate
 from tests.faultsite import linq_fault_hooks

@@ -24,9 +24,9 @@ PROVIDER_INDEX, REQUESTOR_INDEX = 3, 4  # dev accounts of this module (others us
 
 def registered_provider(devnet: Devnet) -> str:
     from linq.chain.client import ChainClient
-    from linq.chain.devaccounts import register_provider
     from linq.chain.network import devnet_profile
     from linq.chain.signers import from_dev_account
+    from linq.devnet.accounts import register_provider
 
     client = ChainClient(devnet_profile(devnet.state_dir), from_dev_account(devnet.state_dir, PROVIDER_INDEX))
     register_provider(client)

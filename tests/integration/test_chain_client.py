@@ -13,12 +13,12 @@ import pytest
 
 from linq.chain import ChainClient, RpcUnavailable, TxReverted, TxTimeout
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.chain.errors import FundingError
 from linq.chain.network import connect
 from linq.chain.rpc import RetryingHTTPProvider
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 
 pytestmark = pytest.mark.integration
 RES = Resources(1000, 1024, 10)

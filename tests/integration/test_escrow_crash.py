@@ -13,9 +13,9 @@ from pulumi import automation as auto
 
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
 from linq.protocol.money import deposit_for
 from tests.faultsite.linq_fault_hooks import ENV_KILL_AT, fault_env

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.integration
 
 def test_pulumi_up_of_the_example_devnet_stack(devnet: Devnet, tmp_path) -> None:
     from linq.chain.client import ChainClient
-    from linq.chain.devaccounts import register_provider
     from linq.chain.network import devnet_profile
     from linq.chain.signers import from_dev_account
+    from linq.devnet.accounts import register_provider
 
     # The devnet's own provider registers (as `linq devnet` + the provider playbook would).
     provider = ChainClient(devnet_profile(devnet.state_dir),

@@ -18,7 +18,8 @@ from web3.logs import DISCARD
 from linq.chain.deploy import deploy_all
 from linq.cli import main as linq_cli
 from linq.contracts import AddressBook, contract
-from linq.devnet.seed import LocalAnvil, ProviderSpec, random_specs, rpc_batch, seed_registry
+from linq.devnet.anvil import LocalAnvil
+from linq.devnet.seed import ProviderSpec, random_specs, rpc_batch, seed_registry
 from linq.market.encoding import region_to_bytes32, text_to_bytes32
 from linq.market.index import RegistryIndex
 from linq.market.match import match

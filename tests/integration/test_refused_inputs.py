@@ -14,9 +14,9 @@ import yaml
 
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.chain.escrow_spec import check_on_chain, normalise
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 from linq.errors import FieldError
 from linq.stackconfig import ConfigError
 from linq.stackrender import review

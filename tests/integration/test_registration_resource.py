@@ -15,10 +15,10 @@ from pulumi import automation as auto
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
 from linq.chain import registration as reg
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.cli import main
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
 from linq.protocol.money import deposit_for
 
