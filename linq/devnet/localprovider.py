@@ -12,7 +12,7 @@ from pathlib import Path
 def register_local_provider(state_dir: Path) -> str:
     """Register (or keep) the devnet's provider with round test capacity and prices; returns its address."""
     from linq.chain.client import ChainClient
-    from linq.chain.devaccounts import register_provider
+    from linq.devnet.accounts import register_provider
     from linq.chain.network import devnet_profile
     from linq.chain.signers import from_dev_account
     from linq.devnet import anvil
