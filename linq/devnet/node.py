@@ -119,8 +119,7 @@ def available() -> str:
 
 # A unix socket's path holds at most 107 bytes; the node's deepest ones live under its state directory.
 MAX_SOCKET_PATH = 107
-DEEPEST_SOCKETS = (("run", "containerd-ttrpc.sock"), ("kubelet", "pod-resources", "kubelet.sock"),
-                   ("kubelet", "plugins_registry", "linq-reserved-name-room.sock"))  # fmt: skip
+DEEPEST_SOCKETS = (("run", "containerd-ttrpc.sock"), ("kubelet", "pod-resources", "kubelet.sock"))
 
 
 def check_state_dir(devnet_state: Path) -> None:
