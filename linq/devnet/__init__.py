@@ -41,6 +41,7 @@ class Endpoints:
     kubeconfig: str = ""
     pulumi_backend: str = ""
     addresses: str = ""
+    gateway: str = ""  # the local provider's gateway (published on chain)
 
 
 @dataclass
@@ -132,6 +133,13 @@ class Devnet:
                 endpoints.kubeconfig = str(kubeconfig)
                 api = next(r for r in kube_records if r.name == "kube-apiserver")
                 endpoints.kube_server = f"https://127.0.0.1:{api.ports['https']}"
+            if with_kube and with_contracts:
+                from linq.devnet import gateway
+
+                progress("starting the local provider's gateway (TLS) and publishing it on chain")
+                records.append(gateway.start(self.state_dir, self.log_dir))
+                self._write(records, endpoints, deadline)
+                endpoints.gateway = gateway.publish(self.state_dir, records[-1])
             progress("preparing the file:// Pulumi backend")
             (self.pulumi_dir / "backend").mkdir(parents=True, exist_ok=True)
             (self.pulumi_dir / "home").mkdir(parents=True, exist_ok=True)
