@@ -144,7 +144,8 @@ class Gateway(_Strict):
 
     replicas: int = Field(default=2, ge=1, le=10)
     port: int = Field(default=8443, ge=1024, le=65535)
-    service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "LoadBalancer"
+    # ClusterIP: expose it through the ingress / tunnel (or choose LoadBalancer where the cloud assigns one).
+    service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "ClusterIP"
     host: str | None = Field(default=None, max_length=253, pattern=DNS_NAME)
     tenant_server: str | None = Field(default=None, pattern=r"^https://")
 
