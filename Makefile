@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup test lint unit demo devnet-up devnet-down clean-state
+.PHONY: setup test lint unit stress demo devnet-up devnet-down clean-state
 
 setup:            ## install every real part offline (cached in ~/.cache/linq)
 	python3 -m linq.tools.setup
@@ -17,6 +17,9 @@ test: setup lint  ## the whole suite: unit, integration on the real devnet, cont
 
 unit: setup       ## fast tests only (no servers)
 	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+stress: setup     ## on demand, not in CI: the integration suite beside 2 busy processes (bench/stress.py)
+	$(PY) bench/stress.py --busy 2
 
 demo: setup       ## the main job end to end on the embedded devnet
 	$(PY) -m components.demo

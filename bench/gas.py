@@ -19,10 +19,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from linq.contracts import contract, deploy_all, send_tx
-from linq.contracts.localchain import anvil_chain, fund_eth, increase_time
-from linq.contracts.terms import Offer, Resources, Terms, encode_region, permit_signature
+from linq.chain.deploy import deploy_all, send_tx
+from linq.contracts import contract
+from linq.contracts.terms import Resources, Terms, encode_region, permit_signature
+from linq.devnet.localchain import anvil_chain, fund_eth, increase_time
 from linq.gateway.meta import GatewayInfo
+from linq.market.offers import Offer
 
 ZERO = "0x0000000000000000000000000000000000000000"
 MAX_UINT = 2**256 - 1

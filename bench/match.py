@@ -3,7 +3,7 @@
     .venv/bin/python bench/match.py                 # 100, 1,000 and 10,000 providers
     .venv/bin/python bench/match.py --sizes 100 1000 --repeat 20
 
-For each size: a fresh anvil (linq.devnet.seed.LocalAnvil), the contracts deployed, N providers
+For each size: a fresh anvil (linq.devnet.anvil.LocalAnvil), the contracts deployed, N providers
 registered from N impersonated addresses (a quarter with GPU classes), then
     seed          sending and mining the registrations (setup, not a target)
     index build   RegistryIndex.build(): providersPage + getProviders in batches + batched gpuClass reads
@@ -34,8 +34,10 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
-from linq.contracts import contract, deploy_all
-from linq.devnet.seed import LocalAnvil, random_specs, seed_registry, send_and_check
+from linq.chain.deploy import deploy_all
+from linq.contracts import contract
+from linq.devnet.anvil import LocalAnvil
+from linq.devnet.seed import random_specs, seed_registry, send_and_check
 from linq.market.index import RegistryIndex
 from linq.market.match import compile_providers, match
 from linq.market.models import GpuRequirement, Requirements

@@ -21,7 +21,7 @@ from linq.catalog import RenderOptions, load_catalog
 from linq.catalog.names import ANNOTATION_ESCROW_ID, ANNOTATION_PROVIDER
 from linq.placement import Placement, size_of
 from linq.stackconfig import DeploymentConfig, ProviderAccess
-from linq.stackrender import GENERATED_PLACEHOLDER, endpoint_url, render_app, tenant_objects
+from linq.stackrender import GENERATED_PLACEHOLDER, endpoint_url, for_pulumi, render_app, tenant_objects
 
 
 def _pick(key: str):
@@ -83,7 +83,7 @@ class AppDeployment(pulumi.ComponentResource):
             access, cluster, manifests = pulumi.Output.from_input(None), None, []
             namespace = pulumi.Output.from_input("")
         objects = [self._with_secret_outputs(m, secret_values, generated) for m in manifests]
-        objects = [self._with_escrow_annotations(m, escrow, provider) for m in objects]
+        objects = [self._with_escrow_annotations(for_pulumi(m), escrow, provider) for m in objects]
 
         group = k8s.yaml.v2.ConfigGroup(f"{name}-app", objs=objects,
                                         opts=pulumi.ResourceOptions(parent=self, provider=cluster))  # fmt: skip
@@ -92,6 +92,8 @@ class AppDeployment(pulumi.ComponentResource):
         self.endpoint = pulumi.Output.all(group.resources, access, namespace).apply(
             lambda args: endpoint_url(rendered, args[1], args[2]) if args[2] else ""
         )
+        # The workload keeps the provider's await (ready replicas, rollout complete), so `Running` resolves only
+        # once it runs; the other objects are not awaited (linq.stackrender.for_pulumi).
         self.state = group.resources.apply(lambda _: "Stopped" if config.state == "stopped" else "Running")
         self.escrow = (
             pulumi.Output.all(
@@ -114,9 +116,9 @@ class AppDeployment(pulumi.ComponentResource):
             provider=placement.provider,
             resources=resources,
             duration=config.duration,
-            # wei as decimal strings: Pulumi numbers are doubles and would round them
-            deposit=None if config.deposit is None else str(config.deposit),
-            max_rate_per_hour=None if config.max_price_per_hour is None else str(config.max_price_per_hour),
+            # wei as text with its unit: Pulumi numbers are doubles and would round them
+            deposit=None if config.deposit is None else f"{config.deposit} wei",
+            max_rate_per_hour=None if config.max_price_per_hour is None else f"{config.max_price_per_hour} wei/h",
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=None if placement.pinned else ["provider"]),
         )
 

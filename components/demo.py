@@ -135,9 +135,7 @@ class Demo:
 
         project_dir = self.work / "requestor"
         project_dir.mkdir(parents=True, exist_ok=True)
-        project = yaml.safe_load((locate.PROJECT_ROOT / "Pulumi.yaml").read_text())
-        project["runtime"]["options"]["virtualenv"] = str(locate.PROJECT_ROOT / ".venv")
-        (project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+        shutil.copy(locate.PROJECT_ROOT / "Pulumi.yaml", project_dir / "Pulumi.yaml")
         if not (project_dir / "stacks").exists():
             shutil.copytree(locate.PROJECT_ROOT / "stacks", project_dir / "stacks")
         return project_stack(self.devnet, stack="devnet", work_dir=project_dir)
@@ -172,7 +170,7 @@ class Demo:
 
     def advance(self, hours: int) -> None:
         self.step(f"Time passes on the chain: +{hours} h (evm_increaseTime)")
-        from linq.chain.devaccounts import advance
+        from linq.devnet.accounts import advance
 
         now = advance(self.client(anvil.DEPLOYER_INDEX), hours * HOURS)
         self.say(f"chain time is now {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now))} UTC")

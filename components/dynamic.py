@@ -16,7 +16,6 @@ and holds no client, lock or key until `configure` runs there.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.runtime import rpc
 
-from linq.chain import ChainClient, ChainError, NetworkProfile, Signer, resolve_profile, resolve_signer
+from linq.chain import ChainClient, ChainError, NetworkProfile, Signer, resolve_signer
+from linq.chain.network import profile_for
 from linq.chain.values import whole
 
 UNKNOWN = rpc.UNKNOWN
@@ -66,16 +66,7 @@ def settings_from(get: Callable[[str], Any]) -> Settings:
 
 
 def profile_from(network: Mapping[str, Any]) -> NetworkProfile:
-    kind = network.get("kind") or ("rpc" if network.get("rpcUrl") else "devnet" if network.get("devnetDir") else "")
-    if kind == "rpc":
-        return resolve_profile(
-            rpc_url=network.get("rpcUrl"), chain_id=network.get("chainId"), addresses=network.get("addresses")
-        )
-    if kind == "devnet":
-        # An explicit devnet wins over an ambient $LINQ_RPC_URL (which `linq devnet env` also exports).
-        devnet_dir = network.get("devnetDir") or os.environ.get("LINQ_DEVNET_DIR") or None
-        return resolve_profile(devnet_dir=devnet_dir, chain_id=network.get("chainId"))
-    return resolve_profile()
+    return profile_for(network)
 
 
 def client_from(s: Settings, *, signer: bool = True, w3: Any = None) -> ChainClient:

@@ -27,11 +27,13 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from components.dynamic import LinqProvider, is_unknown, merged
-from linq.chain import ChainClient, ChainError, faults
+from linq import checkpoints
+from linq.chain import ChainClient, ChainError
 from linq.chain import escrows as ops
 from linq.chain.escrow_spec import FIELDS, RESOURCE_KEYS, check_on_chain, normalise, rate_for, target_deposit
 from linq.contracts.terms import Resources, Terms
 from linq.market.offers import SignedOffer
+from linq.protocol.status import OPEN, PAID_THROUGH, SETTLED, EscrowStatus
 
 OUTPUTS = (
     "escrow_id",
@@ -73,7 +75,7 @@ def _state_outs(client: ChainClient, state: ops.EscrowState) -> dict[str, Any]:
     return {
         "escrow_id": state.escrow_id,
         "terms": state.terms.to_json(),
-        "status": state.status,
+        "status": state.status.value,
         **state.figures_json(),
         "rate_per_hour": str(state.terms.rate_per_hour),
         "requestor": state.terms.requestor,
@@ -82,7 +84,7 @@ def _state_outs(client: ChainClient, state: ops.EscrowState) -> dict[str, Any]:
 
 
 def _settlement(client: ChainClient, state: ops.EscrowState) -> dict[str, Any]:
-    if state.status not in ops.SETTLED:
+    if not state.status.is_settled:
         return {}
     found = ops.settlement(client, state.terms.escrow_id)
     if not found:
@@ -110,6 +112,11 @@ class EscrowProvider(LinqProvider):
         failures = [CheckFailure(p.field, p.reason) for p in problems]
         if failures or any(is_unknown(norm.get(k)) for k in ("provider", "resources", "offer", "duration", "deposit")):
             return CheckResult(norm, failures)
+        if not creating and _unchanged(olds, norm):
+            # Nothing changed: nothing to check on chain and nothing to sign, so a no-op `up` makes no RPC call.
+            if not norm["max_rate_per_hour"] and olds.get("max_rate_per_hour"):
+                norm["max_rate_per_hour"] = olds["max_rate_per_hour"]  # the ceiling chosen at creation stays
+            return CheckResult(norm, [])
         signer, signer_failures = self.signer_or_failure()
         if signer_failures:
             return CheckResult(norm, signer_failures)
@@ -141,12 +148,13 @@ class EscrowProvider(LinqProvider):
         for key in ("salt_seed", "resources", "offer"):
             if key in changes:
                 replaces.append(key)
-        if "provider" in changes and (status != "Created" or news.get("offer") or is_unknown(news.get("provider"))):
+        moves = status != EscrowStatus.CREATED or news.get("offer") or is_unknown(news.get("provider"))
+        if "provider" in changes and moves:
             replaces.append("provider")
-        if news.get("renew") and status in ops.SETTLED:
+        if news.get("renew") and status in SETTLED:
             replaces.append("renew")
             changes.append("renew")
-        if status in ops.OPEN and "terms" in olds and not replaces:
+        if status in OPEN and "terms" in olds and not replaces:
             rate = int(olds["terms"]["rate_per_hour"])
             target = target_deposit(news, rate) if not is_unknown(news.get("deposit")) else None
             if target is not None and target > int(olds.get("deposited") or 0):
@@ -186,7 +194,7 @@ class EscrowProvider(LinqProvider):
         outs = merged(
             norm, _state_outs(client, state), {"tx_hashes": hashes, "settlement": {}, "generation": generation}
         )
-        faults.checkpoint("escrow:before-state-write")
+        checkpoints.checkpoint("escrow:before-state-write")
         return CreateResult("0x" + terms.salt.hex(), outs)
 
     def _plan(self, norm: Mapping[str, Any], client: ChainClient, salt: bytes) -> ops.CreatePlan:
@@ -210,7 +218,7 @@ class EscrowProvider(LinqProvider):
                 f"deposit: the target {target} wei is above the {state.deposited} wei deposited but "
                 "top_up_policy is 'never'; set top_up_policy: in-place or keep the deposit"
             )
-        if state.status not in ("Created", "Active"):
+        if state.status not in PAID_THROUGH:
             raise ChainError(
                 f"deposit: escrow {state.escrow_id} is {state.status} and cannot be topped up; "
                 "set renew: true to fund a new escrow, or keep the deposit"
@@ -236,7 +244,7 @@ class EscrowProvider(LinqProvider):
         hashes: dict[str, str] = {}
         if str(norm["provider"]).lower() != terms.provider.lower():
             state = ops.read_state(client, terms)
-            if state.status != "Created":
+            if state.status != EscrowStatus.CREATED:
                 raise ChainError(
                     f"provider: escrow {state.escrow_id} is {state.status}; the provider can change only "
                     "before start — the next `up` replaces it"
@@ -265,12 +273,19 @@ class EscrowProvider(LinqProvider):
 
 def _renormalise(props: Mapping[str, Any]) -> dict[str, Any]:
     """Checked inputs come back over the wire with ints as floats; normalising again restores exact ints."""
-    norm, problems = normalise({k: props.get(k) for k in FIELDS})
+    norm, problems = normalise({k: props.get(k) for k in FIELDS}, canonical=True)
     if problems:
         raise ChainError("; ".join(p.reason for p in problems))
     if props.get("max_rate_per_hour"):
         norm["max_rate_per_hour"] = str(props["max_rate_per_hour"])
     return norm
+
+
+def _unchanged(olds: Mapping[str, Any], norm: Mapping[str, Any]) -> bool:
+    """Every input as before (`match` is informational; an empty max rate inherits the one chosen at creation)."""
+    return not any(
+        _differs(olds.get(k), norm.get(k)) for k in FIELDS if k != "match" and (k != "max_rate_per_hour" or norm.get(k))
+    )
 
 
 def _differs(old: Any, new: Any) -> bool:

@@ -13,25 +13,24 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_deployment import AppDeployment
-from linq.placement import Placement, place
+from linq.errors import FieldError
+from linq.placement import Placement, Registry, place
 from linq.stackconfig import (
     ConfigError,
     DeploymentConfig,
     ProviderAccess,
     StackConfig,
-    load_stack_config,
+    load_stack_values,
 )
-from linq.stackrender import CONFIG_KEYS, missing_secret, secret_values_for
+from linq.stackrender import missing_secret, secret_values_for
 
 
 def read_config() -> StackConfig:
-    config = pulumi.Config("linq")
-    raw: dict[str, Any] = {}
-    for key in CONFIG_KEYS:
-        value = config.get_object(key)
-        if value is not None:
-            raw[key] = value
-    return load_stack_config(raw)
+    """Every `linq:*` key of the stack, validated as `linq render --stack` does (unknown keys are typos)."""
+    from pulumi.runtime import config as runtime_config
+
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return load_stack_values({k: v for k, v in values.items() if k.startswith("linq:")})
 
 
 def secret_config_value(key: str, field: str) -> str:
@@ -78,10 +77,10 @@ def cluster_factory(name: str, config: StackConfig):
     return build
 
 
-def placement_for(deployment: DeploymentConfig, config: StackConfig) -> Placement:
+def placement_for(deployment: DeploymentConfig, config: StackConfig, registry: Registry | None = None) -> Placement:
     """The pinned provider, or the best registry match among the providers this stack can reach (every
     provider with a gateway on chain, and those it holds direct access to)."""
-    placement = place(deployment, config.providers, config.network)
+    placement = place(deployment, config.providers, config.network, registry)
     access = config.providers.get(placement.provider)
     if access is not None and access.deny:
         raise ConfigError(
@@ -102,20 +101,33 @@ def resolve_local_provider(config: StackConfig) -> StackConfig:
 
     state_dir = Path(config.network.devnet_dir) if config.network.devnet_dir else default_state_dir()
     if not anvil.mnemonic_file(state_dir).exists():
-        raise ConfigError(f"linq:providers.local: no devnet in {state_dir}; start one with `linq devnet up`")
+        where = "linq:network.devnetDir" if config.network.devnet_dir else "$LINQ_DEVNET_DIR (linq:network.devnetDir)"
+        raise ConfigError(
+            f"{where}: no devnet in {state_dir} (no dev mnemonic there); point it at the directory `linq devnet up` "
+            "used (`linq devnet status` shows it), or start one with `linq devnet up`"
+        )
     address = anvil.dev_addresses(Devnet(state_dir).state_dir)[anvil.LOCAL_PROVIDER_INDEX]
     return config.with_local_provider(address)
 
 
 def run() -> None:
+    """The program; a configuration mistake is reported as the one message it is (no Python traceback)."""
+    try:
+        _run()
+    except (ConfigError, FieldError) as err:  # FieldError: the catalog's and the unit grammar's mistakes
+        raise pulumi.RunError(str(err)) from None
+
+
+def _run() -> None:
     config = resolve_local_provider(read_config())
+    registry = Registry(config.network)  # read once for all the deployments this run places
     summary: dict[str, Any] = {}
     for deployment in config.deployments:
         secret_values = secret_values_for(deployment, secret_config_value)
         app = AppDeployment(
             deployment.name,
             deployment,
-            placement=placement_for(deployment, config),
+            placement=placement_for(deployment, config, registry),
             providers=config.providers,
             cluster_for=cluster_factory(deployment.name, config),
             secret_values=secret_values,

@@ -12,37 +12,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 
 from linq.catalog import load_catalog
 from linq.catalog.resolve import resolve_size
 from linq.market.match import match
-from linq.market.models import GpuRequirement, MatchResult, Requirements
+from linq.market.models import GpuRequirement, MatchResult, ProviderRecord, Requirements
 from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig, ProviderAccess
 from linq.stackrender import deployment_spec
 
 
-@dataclass(frozen=True)
-class Network:
-    rpc_url: str
-    addresses: dict
+class Registry:
+    """The on-chain provider registry as one run sees it: read on first use, then shared by every deployment
+    the run places (one index build per `up`, not one per deployment). Make a new one per run: a cached
+    registry never sees a provider that registered after it was read."""
 
-    @classmethod
-    def from_config(cls, config: NetworkConfig) -> Network:
-        import json
+    def __init__(self, network_config: NetworkConfig) -> None:
+        self.network_config = network_config
 
-        if config.kind == "rpc":
-            assert config.rpc_url and config.addresses
-            return cls(rpc_url=config.rpc_url, addresses=json.loads(Path(config.addresses).read_text()))
-        from linq.devnet import Devnet, default_state_dir
+    @cached_property
+    def providers(self) -> tuple[ProviderRecord, ...]:
+        from linq.chain import ChainError, connect
+        from linq.chain.network import profile_for
+        from linq.market.index import RegistryIndex
 
-        devnet = Devnet(Path(config.devnet_dir) if config.devnet_dir else default_state_dir())
-        _, endpoints = devnet.read()
-        if not endpoints.rpc_url or not devnet.addresses_file.exists():
-            raise ConfigError(
-                f"linq:network: no running devnet with contracts in {devnet.state_dir}; start one with `linq devnet up`"
-            )
-        return cls(rpc_url=endpoints.rpc_url, addresses=json.loads(devnet.addresses_file.read_text()))
+        try:
+            profile = profile_for(self.network_config.model_dump(by_alias=True, exclude_none=True))
+            w3 = connect(profile)
+        except ChainError as err:
+            raise ConfigError(f"linq:network: {err}") from None
+        index = RegistryIndex(w3, profile.book.registry, escrow_address=profile.book.escrow)
+        index.build()
+        return index.providers
 
 
 @dataclass(frozen=True)
@@ -98,19 +99,17 @@ def requirements_for(
 
 
 def place(
-    deployment: DeploymentConfig, providers: Mapping[str, ProviderAccess], network_config: NetworkConfig
+    deployment: DeploymentConfig,
+    providers: Mapping[str, ProviderAccess],
+    network_config: NetworkConfig,
+    registry: Registry | None = None,
 ) -> Placement:
-    """The pinned provider, or the top-ranked match among the reachable ones (a gateway, or direct access)."""
+    """The pinned provider, or the top-ranked match among the reachable ones (a gateway, or direct access), from
+    `registry`, read once per run; without one, the registry is read for this call."""
     if deployment.provider:
         return Placement(provider=deployment.provider.lower(), pinned=True, explanation=["pinned in the stack"])
-    network = Network.from_config(network_config)
-    from linq.market.chain import connect
-    from linq.market.index import RegistryIndex
-
-    index = RegistryIndex(connect(network.rpc_url), network.addresses["registry"],
-                          escrow_address=network.addresses["escrow"])  # fmt: skip
-    index.build()
-    result: MatchResult = match(index.providers, requirements_for(deployment, providers))
+    records = (registry or Registry(network_config)).providers
+    result: MatchResult = match(records, requirements_for(deployment, providers))
     if not result.candidates:
         reasons = [f"{r.provider}: {'; '.join(reason.message for reason in r.reasons)}" for r in result.rejected]
         listing = "\n    ".join(reasons or ["no provider is registered"])

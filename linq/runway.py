@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-OPEN_FOR_TOP_UP = ("Created", "Active")
+from linq.protocol.status import PAID_THROUGH
+
+OPEN_FOR_TOP_UP = PAID_THROUGH
 RUNWAY_TAG = b"linq:runway"  # appended to the guard's topUp calldata; ignored by the contract
 
 

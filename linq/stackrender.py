@@ -2,14 +2,14 @@
 
 Pure functions from the `linq:*` stack config (linq.stackconfig) to Kubernetes manifests: the catalog's
 render (the same one `linq render` uses), then the stack's lifecycle fields and patches. The Pulumi
-component (components/app_deployment.py) applies exactly these; the only difference is that secret values
-are Pulumi secrets there and masked in the review.
+component (components/app_deployment.py) applies exactly these; the only differences are that secret values
+are Pulumi secrets there and masked in the review, and that `up` marks the objects it need not wait for
+(`for_pulumi`).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 
 from linq.catalog import DeploymentSpec, RenderOptions, apply_patches, load_catalog, parse_patches, render
+from linq.catalog.admission import stack_problems
 from linq.catalog.names import ANNOTATION_ENDPOINT, namespace_for, workload_name
-from linq.stackconfig import ConfigError, DeploymentConfig, ProviderAccess, load_stack_config
+from linq.stackconfig import ConfigError, DeploymentConfig, ProviderAccess, load_stack_values
 
 # What a change of these stack fields does to the workload's pod template (restart/redeploy are rollouts).
 ANNOTATION_RESTARTED_AT = "linq.network/restarted-at"
@@ -26,10 +27,16 @@ ANNOTATION_REDEPLOY = "linq.network/redeploy"
 
 GENERATED_PLACEHOLDER = "generated-at-deploy-time"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "VirtualMachine")
-CONFIG_KEYS = ("network", "providers", "deployments")  # the `linq:*` keys the stack program reads
 # Objects that shape isolation: through a gateway the provider applies them (linq.gateway.bundle, from the
 # escrow's on-chain terms) and the requestor's credential may not touch them; with direct access `up` does.
 PROVIDER_KINDS = ("Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding")
+
+# pulumi-kubernetes waits for every object to be "ready" before it reports the step done. Only the workload's
+# readiness means anything for an app (a Service is "ready" when its endpoints are, i.e. when the workload's pods
+# are: ~10 s of polling for what the workload's own await already proves). The Namespace stays awaited so that
+# `destroy` returns only once it, and everything in it, is gone.
+SKIP_AWAIT = "pulumi.com/skipAwait"
+AWAITED_KINDS = (*WORKLOAD_KINDS, "Namespace")
 
 
 @dataclass(frozen=True)
@@ -69,9 +76,16 @@ def render_app(
     manifests = render(deployment_spec(config, secret_values, generated), catalog, options)
     manifests = apply_lifecycle(manifests, config)
     if config.patches:
-        manifests = apply_patches(
+        patched = apply_patches(
             manifests, parse_patches(yaml.safe_dump(config.patches), source=f"{config.name}.patches")
         )
+        problems = stack_problems(manifests, patched)
+        if problems:
+            raise ConfigError(
+                f"linq:deployments.{config.name}.patches: the patched manifests would be refused by the provider "
+                "(nothing was funded):\n  " + "\n  ".join(problems)
+            )
+        manifests = patched
     workload = next(m for m in manifests if m["kind"] in WORKLOAD_KINDS)
     return RenderedApp(
         manifests=manifests,
@@ -131,6 +145,15 @@ def owner_summary(manifests: list[dict[str, Any]]) -> str:
             "# with direct access (a kubeconfig under linq:providers) the requestor applies them all\n")  # fmt: skip
 
 
+def for_pulumi(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as `up` applies it: objects other than the workload and the Namespace are not awaited."""
+    if manifest["kind"] in AWAITED_KINDS:
+        return manifest
+    metadata = dict(manifest["metadata"])
+    metadata["annotations"] = {**metadata.get("annotations", {}), SKIP_AWAIT: "true"}
+    return {**manifest, "metadata": metadata}
+
+
 def endpoint_url(rendered: RenderedApp, access: ProviderAccess | None, namespace: str | None = None) -> str:
     if not rendered.endpoint:
         return ""
@@ -160,9 +183,7 @@ def review(values: dict[str, Any], only: str | None = None) -> dict[str, list[di
     """What `up` applies for each deployment of a stack whose decrypted config is `values` ("linq:key" ->
     value): the same render, lifecycle fields and patches (`linq render --stack`). `up` adds only the escrow
     id and provider annotations on the Namespace, which exist once the escrow does."""
-    raw = {k: values[f"linq:{k}"] for k in CONFIG_KEYS if values.get(f"linq:{k}") is not None}
-    # As pulumi.Config.get_object: a value set with `pulumi config set` (not structured YAML) is a JSON string.
-    config = load_stack_config({k: json.loads(v) if isinstance(v, str) else v for k, v in raw.items()})
+    config = load_stack_values(values)  # exactly the program's validation (components/stack_program.read_config)
     names = [d.name for d in config.deployments]
     if only is not None and only not in names:
         raise ConfigError(

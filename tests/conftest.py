@@ -15,6 +15,10 @@ import pytest
 
 from linq.devnet import Devnet
 from linq.devnet.kube import NodeSpec
+from tests.faultsite import linq_fault_hooks
+from tests.integration import forge_run
+
+linq_fault_hooks.install()  # test-only fault injection at linq's checkpoints (inert unless its variables are set)
 
 # Node sizes chosen so quota and capacity tests have real limits to hit.
 TEST_NODES = [
@@ -65,3 +69,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     summary = ["Pulumi command failed; its errors first:", *important[:40], *diagnostics[:60],
                "stderr:", *stderr.strip().splitlines()[-40:], "", "full report:"]  # fmt: skip
     report.longrepr = "\n".join(summary) + "\n" + str(report.longrepr)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the forge suite in the background as soon as it is selected: it is CPU work that overlaps well
+    with the integration tests, which mostly wait on servers (tests/integration/forge_run.py)."""
+    if any(item.name == forge_run.FORGE_TEST for item in items):
+        config.stash[forge_run.FORGE_RUN] = forge_run.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(forge_run.FORGE_RUN, None)
+    if run is not None:
+        run.stop()  # an interrupted session leaves no forge behind

@@ -109,7 +109,7 @@ def fund_escrow(requestor: Any, provider: str, *, seconds: int, resources: Any =
 
     from linq.chain import escrows as ops
     from linq.contracts.terms import Resources
-    from linq.market.pricing import deposit_for
+    from linq.protocol.money import deposit_for
 
     res = resources or Resources(500, 512, 1)
     rate = int(requestor.registry.functions.quote(provider, res.as_tuple()).call())

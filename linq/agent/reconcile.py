@@ -23,20 +23,20 @@ from pathlib import Path
 from eth_utils import to_checksum_address
 from web3.logs import DISCARD
 
+from linq import checkpoints
 from linq.agent import discovery
 from linq.agent import state as state_file
 from linq.agent.actionlog import ActionLog
 from linq.agent.cluster import Cluster, ClusterError, TenantNamespace
 from linq.chain import escrows as ops
-from linq.chain import faults
 from linq.chain.client import ChainClient
 from linq.chain.errors import ChainError, RpcUnavailable, TxReverted
 from linq.chain.tx import TxResult
 from linq.contracts.terms import Terms
+from linq.protocol.status import SETTLED, EscrowStatus
 
 WITHDRAW_BATCH = 40  # escrows per withdrawMany: well inside a block's gas limit
 PENDING_WAIT_SECONDS = 120.0
-SETTLED = frozenset({"Cancelled", "Stopped", "Completed"})
 NamespacesByEscrow = dict[str, list[TenantNamespace]]
 
 
@@ -118,7 +118,7 @@ class Agent:
                 report.errors.append(f"{eid}: {err}")
                 self.log.error("action-failed", escrow_id=eid, status=escrow.status, detail=str(err))
 
-        active = [s for s in states.values() if s.status == "Active" and s.escrow_id not in report.finalized]
+        active = [s for s in states.values() if s.status == EscrowStatus.ACTIVE and s.escrow_id not in report.finalized]
         try:
             self._withdraw(active, report)
         except (ChainError, ClusterError) as err:
@@ -127,7 +127,7 @@ class Agent:
             report.errors.append(f"withdraw: {err}")
             self.log.error("action-failed", action="withdraw", detail=str(err))
 
-        faults.checkpoint("agent:before-save")
+        checkpoints.checkpoint("agent:before-save")
         state_file.save(self.settings.state_file, self.state)
         return report
 
@@ -163,23 +163,23 @@ class Agent:
     def _reconcile_escrow(self, eid: str, escrow: ops.EscrowState, namespaces: list[TenantNamespace],
                           report: PassReport) -> None:  # fmt: skip
         status = escrow.status
-        if status == "Created":
+        if status == EscrowStatus.CREATED:
             self._maybe_start(eid, escrow.terms, namespaces, report)
-        elif status == "Ended":
+        elif status == EscrowStatus.ENDED:
             self._revoke(eid, status)
             self._finalize(eid, escrow.terms, report)
-            self._reclaim(eid, "Completed", namespaces, report)
+            self._reclaim(eid, EscrowStatus.COMPLETED, namespaces, report)
         elif status in SETTLED:
             self._revoke(eid, status)
             self._reclaim(eid, status, namespaces, report)
-        elif status == "None":
+        elif status == EscrowStatus.NONE:
             self._revoke(eid, "moved")
             # The requestor moved it to another provider before start (the old id reads None on chain).
             self.state.done.add(eid)
             self.log.info("escrow-moved-away", escrow_id=eid)
             for ns in namespaces:
                 report.left_alone[ns.name] = f"escrow {eid} no longer exists (moved to another provider)"
-        elif status == "Active" and not namespaces:
+        elif status == EscrowStatus.ACTIVE and not namespaces:
             self._report_once(f"active:{eid}", "no namespace", "active-without-namespace", level="warning",
                               escrow_id=eid, detail="the escrow runs but no tenant namespace names it")  # fmt: skip
 
@@ -199,8 +199,8 @@ class Agent:
                 self._wait(eid, f"{w.kind} {ns.name}/{w.name}: {w.detail}", report)
                 return
         # Re-read right before sending: the pass's snapshot may be seconds old (a cancel, a move, another agent).
-        current = ops.STATUSES[int(self.chain.escrow.functions.statusOf(terms.as_tuple()).call())]
-        if current != "Created":
+        current = EscrowStatus.from_code(self.chain.escrow.functions.statusOf(terms.as_tuple()).call())
+        if current != EscrowStatus.CREATED:
             self.log.info("start-skipped", escrow_id=eid, status=current, detail="status changed before sending")
             return
         try:
@@ -217,7 +217,7 @@ class Agent:
         self._reported.pop(f"wait:{eid}", None)
         self.log.info("escrow-started", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
                       namespaces=[ns.name for ns in live], end=end)  # fmt: skip
-        faults.checkpoint("agent:after-start")
+        checkpoints.checkpoint("agent:after-start")
 
     def _finalize(self, eid: str, terms: Terms, report: PassReport) -> None:
         try:
@@ -234,7 +234,7 @@ class Agent:
         report.finalized[eid] = result.tx_hash
         self.log.info("escrow-finalized", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
                       to_provider=to_provider)  # fmt: skip
-        faults.checkpoint("agent:after-finalize")
+        checkpoints.checkpoint("agent:after-finalize")
 
     def _revoke(self, eid: str, status: str) -> None:
         """Tenant credentials die in the pass that sees the escrow end (before the namespace is reclaimed)."""
@@ -314,7 +314,7 @@ class Agent:
                           block=result.block_number)  # fmt: skip
         self.log.info("withdraw-batch", tx=result.tx_hash, escrows=escrows, total=sum(amounts.values()),
                       block=result.block_number)  # fmt: skip
-        faults.checkpoint("agent:after-withdraw")
+        checkpoints.checkpoint("agent:after-withdraw")
 
     # ---- reporting -----------------------------------------------------------------------------------------
     def _wait(self, eid: str, reason: str, report: PassReport) -> None:

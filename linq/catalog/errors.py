@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from difflib import get_close_matches
 
+from linq.errors import FieldError
 
-class CatalogError(ValueError):
+
+class CatalogError(FieldError):
     """Base class: `field`, `value` and `fix` are kept so callers (CLI, Pulumi) can show them apart."""
 
-    def __init__(self, field: str, value: object, problem: str, fix: str) -> None:
-        self.field = field
-        self.value = value
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{field}={value!r}: {problem}. Fix: {fix}")
+    def sentence(self) -> str:
+        return f"{self.field}={self.value!r}: {self.problem}. Fix: {self.fix}"
 
 
 class InvalidTemplate(CatalogError):

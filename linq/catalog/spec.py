@@ -75,7 +75,10 @@ class WorkloadSpec(SpecModel):
     def _one_source(self) -> WorkloadSpec:
         chosen = [k for k in ("template", "image", "vm") if getattr(self, k) is not None]
         if len(chosen) != 1:
-            raise ValueError(f"give exactly one of template, image or vm (got {chosen or 'none'})")
+            raise ValueError(
+                f"give exactly one of template, image or vm (got {' and '.join(chosen) or 'none'}); "
+                + ("keep one: a template already names its image" if chosen else "e.g. template: open-webui")
+            )
         if self.plan is not None and self.resources is not None:
             raise ValueError("give a plan or explicit resources, not both")
         custom_only = [

@@ -17,12 +17,12 @@ from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from linq.contracts import CONTRACT_NAMES, load_artifact
-from linq.market.units import format_duration, format_lnq
+from linq.protocol.status import EscrowStatus
+from linq.units import format_duration, format_lnq
 
 ERROR_STRING = bytes.fromhex("08c379a0")
 PANIC = bytes.fromhex("4e487b71")
 RESOURCES = {0: ("CPU", "millicores"), 1: ("memory", "MiB"), 2: ("storage", "GiB"), 3: ("GPU", "GPUs")}
-STATUSES = ("None", "Created", "Active", "Ended", "Cancelled", "Stopped", "Completed")
 PANICS = {0x01: "an assertion failed", 0x11: "an arithmetic overflow or underflow", 0x12: "a division by zero",
           0x21: "an invalid enum value", 0x32: "an out-of-bounds array index"}  # fmt: skip
 
@@ -130,7 +130,7 @@ def _below_used(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
 
 
 def _wrong_status(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
-    status = STATUSES[a[1]] if a[1] < len(STATUSES) else str(a[1])
+    status = EscrowStatus.from_code(a[1]).value if a[1] < len(EscrowStatus) else str(a[1])
     action = _who(c, "action", "this action")
     return f"escrow {_hex(a[0])} is {status}, which does not allow {action}; `linq escrow status` shows what it allows"
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from linq.errors import FieldError
+
 
 class ChainError(RuntimeError):
     """A chain operation failed; the message is a sentence a person can act on."""
 
 
-class InputError(ChainError, ValueError):
+class InputError(FieldError, ChainError):
     """A value given by the user is wrong: names the field, the bad value and the fix."""
-
-    def __init__(self, field: str, value: Any, problem: str, fix: str) -> None:
-        self.field = field
-        self.value = value
-        super().__init__(f"{field}: {value!r} {problem}; {fix}")
 
 
 class NetworkConfigError(ChainError):
@@ -42,6 +39,10 @@ class TxReverted(ChainError):
         self.tx_hash = tx_hash
         where = f" (tx {tx_hash})" if tx_hash else ""
         super().__init__(f"{what} was rejected by the chain{where}: {reason}")
+
+
+class FundingError(ChainError):
+    """A funding transaction refused before anything was sent: the payer's balance is too small."""
 
 
 class TxTimeout(ChainError):

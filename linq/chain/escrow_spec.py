@@ -6,15 +6,16 @@ Raw inputs (what a program or stack config gives):
     resources           {cpu: "500m"|2, memory: "1Gi"|1024, storage: "10Gi"|10, gpu_class, gpu_count}
     offer               a signed offer (the JSON `linq offer sign` writes, text or dict)
     duration            "30m", "24h", 3600 ...    } deposit = ceilDiv(rate * duration, 3600) unless
-    deposit             wei ("1500000000000000000") or "1.5 LNQ"   } given explicitly
-    max_rate_per_hour   wei or "0.01 LNQ/h" (registry prices only; default: the price seen at preview)
+    deposit             "1.5 LNQ" or "1500 wei"   } given explicitly (a bare number is refused)
+    max_rate_per_hour   "0.01 LNQ/h" or "10 wei/h" (registry prices only; default: the price seen at preview)
     top_up_policy       "in-place" (a larger deposit/duration tops up) | "never" (it is an error)
     renew               true: a settled escrow is replaced by a new one at the next `up`
     chain_id            the chain the stack is meant for (rejected if the network serves another)
     salt_seed           set by the resource from project/stack/type/name
 
-Normalised inputs use decimal strings for every wei amount (Pulumi carries numbers as float64) and ints
-for small numbers. Every failure is (field, sentence naming the value and the fix).
+Quantities are read with the one unit grammar (linq.units). Normalised inputs use decimal strings for every
+wei amount (Pulumi carries numbers as float64) and ints for small numbers; `normalise(..., canonical=True)`
+reads that form back. Every failure is (field, sentence naming the value and the fix).
 """
 
 from __future__ import annotations
@@ -28,19 +29,21 @@ from eth_utils import is_address, to_checksum_address
 
 from linq.chain.errors import ChainError, InputError
 from linq.chain.values import whole
+from linq.contracts.abi import named
 from linq.contracts.terms import RESOURCE_FIELDS
 from linq.market.encoding import ZERO_ADDRESS
 from linq.market.offers import OfferError, SignedOffer, verify_offer
-from linq.market.pricing import deposit_for, offer_deposit_bounds, runway_seconds
-from linq.market.units import (
+from linq.protocol.money import deposit_for, offer_deposit_bounds, runway_seconds
+from linq.units import (
     UnitError,
     format_duration,
     format_lnq,
-    parse_cpu_millis,
-    parse_duration_seconds,
-    parse_lnq,
-    parse_memory_mib,
-    parse_storage_gib,
+    parse_amount,
+    parse_cpu,
+    parse_duration,
+    parse_memory,
+    parse_rate,
+    parse_storage,
 )
 
 UINT96 = 2**96 - 1
@@ -88,9 +91,12 @@ class _Collector:
             return fn()
         except (InputError, UnitError, OfferError, ValueError) as err:
             text = str(err)
-            # The most precise field wins: InputError carries it, unit errors start their sentence with it.
+            # The most precise field wins: input and unit errors carry it, others start their sentence with it.
             first = text.split(" ", 1)[0].rstrip(":")
-            where = err.field if isinstance(err, InputError) else first if first.startswith(field) else field
+            if isinstance(err, InputError | UnitError):
+                where = err.field
+            else:
+                where = first if first.startswith(field) else field
             self.fail(where, text if text.startswith(where) else f"{where}: {text}")
             return None
 
@@ -103,10 +109,11 @@ def _address(field: str, value: Any) -> str:
     return to_checksum_address(value)
 
 
-def _wei(field: str, value: Any) -> int:
-    if isinstance(value, str) and not value.strip().isdigit():
-        return parse_lnq(value, field=field)
-    return whole(field, value)
+def _money(field: str, value: Any, *, rate: bool, canonical: bool) -> int:
+    """A user's amount or rate in the unit grammar; `canonical`: the wei decimal string normalise wrote."""
+    if canonical:
+        return whole(field, value)
+    return parse_rate(value, field=field) if rate else parse_amount(value, field=field)
 
 
 def _resources(value: Any) -> dict[str, int]:
@@ -122,9 +129,9 @@ def _resources(value: Any) -> dict[str, int]:
         )
     out = {k: 0 for k in RESOURCE_KEYS}
     for key, parse, target in (
-        ("cpu", parse_cpu_millis, "cpu_millis"),
-        ("memory", parse_memory_mib, "memory_mib"),
-        ("storage", parse_storage_gib, "storage_gib"),
+        ("cpu", parse_cpu, "cpu_millis"),
+        ("memory", parse_memory, "memory_mib"),
+        ("storage", parse_storage, "storage_gib"),
     ):
         raw = value.get(target, value.get(key))
         if raw is None:
@@ -176,15 +183,20 @@ def _match(value: Any) -> dict[str, Any]:
         raise InputError("match", value, "has no provider", "pass a MatchResult or Candidate (model_dump())")
     return {
         "provider": _address("match.provider", candidate["provider"]),
-        "rate_per_hour": _wei("match.rate_per_hour", candidate.get("rate_per_hour", 0)),
+        "rate_per_hour": whole("match.rate_per_hour", candidate.get("rate_per_hour", 0)),  # a model's wei
         "gpu_class": whole("match.gpu_class_id", candidate.get("gpu_class_id") or 0),
     }
 
 
 def normalise(
-    raw: Mapping[str, Any], *, olds: Mapping[str, Any] | None = None, is_unknown: Callable[[Any], bool] = _never_unknown
+    raw: Mapping[str, Any],
+    *,
+    olds: Mapping[str, Any] | None = None,
+    is_unknown: Callable[[Any], bool] = _never_unknown,
+    canonical: bool = False,
 ) -> tuple[dict[str, Any], list[Failure]]:
-    """Validate what can be validated without the chain; unknown values (preview) pass through."""
+    """Validate what can be validated without the chain; unknown values (preview) pass through.
+    `canonical`: `raw` is this function's own output (wei as decimal strings), read back exactly."""
     c = _Collector()
     out: dict[str, Any] = {k: raw.get(k) for k in FIELDS}
     for key in sorted(set(raw) - set(FIELDS) - {"__provider"}):
@@ -244,16 +256,20 @@ def normalise(
     if known("duration"):
         duration = c.run(
             "duration",
-            lambda: parse_duration_seconds(
+            lambda: parse_duration(
                 whole("duration", raw["duration"]) if isinstance(raw["duration"], float) else raw["duration"]
             ),
         )
         if duration is not None and duration <= 0:
             c.fail("duration", f"duration {raw['duration']!r} is not positive; give e.g. 1h or 3600")
             duration = None
-    deposit = c.run("deposit", lambda: _wei("deposit", raw["deposit"])) if known("deposit") else None
+    deposit = (
+        c.run("deposit", lambda: _money("deposit", raw["deposit"], rate=False, canonical=canonical))
+        if known("deposit")
+        else None
+    )
     if deposit is not None and deposit == 0:
-        c.fail("deposit", "deposit '0' is zero; give a positive amount, e.g. '1.5 LNQ', or drop it and set duration")
+        c.fail("deposit", f"deposit: {raw['deposit']!r} is zero; give e.g. '1.5 LNQ', or drop it and set duration")
     if deposit is not None and deposit > UINT96:
         c.fail("deposit", f"deposit {deposit} wei is above the escrow's 96-bit limit {UINT96}; deposit less")
     if _absent(raw.get("duration")) and _absent(raw.get("deposit")):
@@ -265,7 +281,10 @@ def normalise(
 
     max_rate = None
     if known("max_rate_per_hour"):
-        max_rate = c.run("max_rate_per_hour", lambda: _wei("max_rate_per_hour", raw["max_rate_per_hour"]))
+        max_rate = c.run(
+            "max_rate_per_hour",
+            lambda: _money("max_rate_per_hour", raw["max_rate_per_hour"], rate=True, canonical=canonical),
+        )
         if max_rate is not None and max_rate > UINT128:
             c.fail("max_rate_per_hour", f"max_rate_per_hour {max_rate} is above uint128; give a realistic ceiling")
     elif match and match["rate_per_hour"]:
@@ -326,24 +345,25 @@ def check_on_chain(
     if not isinstance(provider, str) or not isinstance(resources, Mapping):
         return c.failures
     try:
-        view = client.registry.functions.getProvider(provider).call()
+        view = named("ProviderRegistry", "getProvider", client.registry.functions.getProvider(provider).call())
     except ChainError as err:
         c.fail("provider", f"provider {provider} could not be read: {err}")
         return c.failures
-    _a, active, registered_at, _region, _meta, total, used, _prices, _rep, class_ids = view
-    if not registered_at:
+    if not view["registeredAt"]:
         c.fail(
             "provider",
             f"provider {provider} is not registered in the registry at {client.registry.address}; "
             "check the address (`linq providers list`)",
         )
         return c.failures
-    if not active:
+    if not view["active"]:
         c.fail("provider", f"provider {provider} is deactivated and takes no new escrows; pick another provider")
-    for i, (key, label, unit) in enumerate(
-        (("cpu_millis", "CPU", "millicores"), ("memory_mib", "memory", "MiB"), ("storage_gib", "storage", "GiB"))
+    for key, field, label, unit in (
+        ("cpu_millis", "cpuMillis", "CPU", "millicores"),
+        ("memory_mib", "memoryMiB", "memory", "MiB"),
+        ("storage_gib", "storageGiB", "storage", "GiB"),
     ):
-        free = int(total[i]) - int(used[i])
+        free = int(view["total"][field]) - int(view["used"][field])
         if resources[key] > free:
             c.fail(
                 f"resources.{key}",
@@ -351,15 +371,18 @@ def check_on_chain(
                 f"{resources[key]}; request less or pick another provider",
             )
     if resources["gpu_count"]:
-        if resources["gpu_class"] not in [int(x) for x in class_ids]:
+        class_ids = [int(x) for x in view["gpuClassIds"]]
+        if resources["gpu_class"] not in class_ids:
             c.fail(
                 "resources.gpu_class",
                 f"provider {provider} has no GPU class {resources['gpu_class']} "
                 f"(it has {list(class_ids) or 'none'}); use one of its classes",
             )
         else:
-            _m, g_total, g_used, _p = client.registry.functions.gpuClass(provider, resources["gpu_class"]).call()
-            if resources["gpu_count"] > int(g_total) - int(g_used):
+            gpu = client.registry.functions.gpuClass(provider, resources["gpu_class"]).call()
+            g = named("ProviderRegistry", "gpuClass", gpu)
+            g_total, g_used = int(g["total"]), int(g["used"])
+            if resources["gpu_count"] > g_total - g_used:
                 c.fail(
                     "resources.gpu_count",
                     f"provider {provider} has {int(g_total) - int(g_used)} GPUs of class "
@@ -410,13 +433,21 @@ def check_on_chain(
                 "another provider",
             )
     deposit = target_deposit(norm, rate)
-    minimum = -(-rate * client.min_prepaid_seconds() // 3600)
+    minimum = deposit_for(rate, client.min_prepaid_seconds())
     if deposit is not None and deposit < minimum:
         c.fail(
             "deposit" if norm.get("deposit") else "duration",
             f"the deposit {deposit} wei is below the escrow's minimum prepaid {minimum} wei "
             f"({format_duration(client.min_prepaid_seconds())} at {rate} wei/h); fund at least that much",
         )
+    if deposit is not None and requestor:
+        balance = client.lnq_balance(requestor)
+        if balance < deposit:
+            c.fail(
+                "deposit" if norm.get("deposit") else "duration",
+                f"the deposit {format_lnq(deposit)} ({deposit} wei) is more than the payer {requestor} holds: "
+                f"{format_lnq(balance)} ({balance} wei); fund the payer or deposit less (a shorter duration)",
+            )
     return c.failures
 
 

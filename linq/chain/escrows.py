@@ -9,25 +9,26 @@ created instead of funding twice, and a settled escrow is never adopted again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
-from linq.chain import faults
+from linq import checkpoints
 from linq.chain.client import ChainClient
-from linq.chain.errors import TxReverted
+from linq.chain.errors import FundingError, TxReverted
 from linq.chain.tx import TaggedCall
+from linq.contracts.abi import named
 from linq.contracts.terms import Resources, Terms
 from linq.market.offers import SignedOffer
-from linq.market.units import format_lnq
+from linq.protocol.figures import EscrowFigures, runway_left
+from linq.protocol.status import EscrowStatus
+from linq.units import format_lnq
 
 SALT_DOMAIN = "linq-escrow-salt/v1"
-STATUSES = ("None", "Created", "Active", "Ended", "Cancelled", "Stopped", "Completed")
-OPEN = frozenset({"Created", "Active", "Ended"})
-SETTLED = frozenset({"Cancelled", "Stopped", "Completed"})
 
 # Approve + create (or top-up) must not interleave for one signer: a second approve would overwrite the
 # first allowance. One lock per (chain, requestor) in this process.
@@ -48,49 +49,22 @@ def salt_for(seed: str, generation: int = 0) -> bytes:
 
 
 @dataclass(frozen=True)
-class EscrowState:
-    terms: Terms
-    status: str
-    deposited: int
-    earned: int
-    withdrawn: int
-    withdrawable: int
-    remaining: int
-    start: int
-    end: int
-    now: int
+class EscrowState(EscrowFigures):
+    """An escrow read from the chain: its current terms and its figures."""
 
-    @property
-    def escrow_id(self) -> str:
-        return "0x" + self.terms.escrow_id.hex()
-
-    @property
-    def runway(self) -> int:
-        """Seconds of service left: to the end once started; the whole prepaid span before start."""
-        if self.status == "Active":
-            return max(self.end - self.now, 0)
-        if self.status == "Created" and self.terms.rate_per_hour:
-            return -(-self.deposited * 3600 // self.terms.rate_per_hour)
-        return 0
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN
-
-    def figures_json(self) -> dict[str, Any]:
-        """The money and time figures, as Pulumi outputs and `linq escrow --json` show them (wei as strings)."""
-        return {
-            "deposited": str(self.deposited), "earned": str(self.earned), "withdrawn": str(self.withdrawn),
-            "withdrawable": str(self.withdrawable), "remaining": str(self.remaining),
-            "start": self.start, "end": self.end, "runway": self.runway,
-        }  # fmt: skip
+    terms: Terms = field(kw_only=True)
 
 
 def read_state(client: ChainClient, terms: Terms) -> EscrowState:
-    view = client.escrow.functions.getEscrow(terms.as_tuple()).call()
-    _id, status, deposited, earned, withdrawn, withdrawable, remaining, start, end = view
-    return EscrowState(terms, STATUSES[int(status)], int(deposited), int(earned), int(withdrawn), int(withdrawable),
-                       int(remaining), int(start), int(end), client.now())  # fmt: skip
+    v = named("Escrow", "getEscrow", client.escrow.functions.getEscrow(terms.as_tuple()).call())
+    status, now = EscrowStatus.from_code(v["status"]), client.now()
+    deposited, end, rate = int(v["deposited"]), int(v["end"]), terms.rate_per_hour
+    return EscrowState(
+        escrow_id="0x" + terms.escrow_id.hex(), status=status, deposited=deposited, earned=int(v["earned"]),
+        withdrawn=int(v["withdrawn"]), withdrawable=int(v["withdrawable"]), remaining=int(v["remaining"]),
+        start=int(v["start"]), end=end, now=now, rate_per_hour=rate,
+        runway=runway_left(status, deposited, rate, end, now), source="chain", terms=terms,
+    )  # fmt: skip
 
 
 def _terms(event_terms: Any) -> Terms:
@@ -198,48 +172,98 @@ class CreatePlan:
     offer: SignedOffer | None = None
 
 
-def ensure_allowance(client: ChainClient, amount: int, hashes: dict[str, str], *, key: str = "approve") -> None:
-    """Approve the escrow for `amount` unless the allowance already covers it (a crashed run's approve)."""
-    if client.allowance(client.address) >= amount:
+def _preflight(client: ChainClient, call: Any, amount: int, what: str, context: Mapping[str, Any]) -> None:
+    """Everything that can refuse `call` is checked before any approve: the payer's LNQ balance, then a dry run
+    of the call itself (status, bounds, capacity, price). Only the missing allowance may make the dry run fail."""
+    balance = client.lnq_balance(client.address)
+    if balance < amount:
+        raise FundingError(
+            f"{what}: {client.address} holds {format_lnq(balance)} ({balance} wei), the transaction needs "
+            f"{format_lnq(amount)} ({amount} wei); fund the payer with at least {amount - balance} more wei or "
+            "ask for less (nothing was sent, no allowance was set)"
+        )
+    try:
+        client.transactor.estimate(call, what, dict(context))
+    except TxReverted as err:
+        if err.error_name != "ERC20InsufficientAllowance":
+            raise
+
+
+@contextmanager
+def _allowance_for(client: ChainClient, amount: int, hashes: dict[str, str], key: str) -> Iterator[None]:
+    """Approve exactly what the next transaction pulls (on top of any allowance the payer had), and put the
+    allowance back to that earlier value if anything fails before the pull. An allowance that already covers
+    `amount` (a crashed run's approve, which the pull then consumes) is used as it is."""
+    before = client.allowance(client.address)
+    if before >= amount:
+        yield
         return
-    result = client.send(client.lnq.functions.approve(client.escrow.address, amount),
+    result = client.send(client.lnq.functions.approve(client.escrow.address, before + amount),
                          what=f"approve {format_lnq(amount)} for the escrow contract", step="approve")  # fmt: skip
     hashes[key] = result.tx_hash
+    try:
+        yield
+    except BaseException as failure:
+        _restore_allowance(client, before, failure)
+        raise
+
+
+def _restore_allowance(client: ChainClient, before: int, failure: BaseException) -> None:
+    """Set the allowance back to `before` (a transaction that is still pending is mined first: same sender)."""
+    try:
+        if client.allowance(client.address) != before:
+            client.send(client.lnq.functions.approve(client.escrow.address, before),
+                        what=f"reset the escrow allowance to {format_lnq(before)}", step="reset-approve")  # fmt: skip
+    except Exception as err:  # the original failure is what the user needs; say what is left behind
+        failure.add_note(
+            f"the escrow allowance of {client.address} could not be reset to {before} wei ({err}); "
+            f"run `cast send {client.lnq.address} 'approve(address,uint256)' {client.escrow.address} {before}`"
+        )
+
+
+def _create_call(client: ChainClient, plan: CreatePlan) -> Any:
+    if plan.offer is not None:
+        return client.escrow.functions.createFromOffer(
+            plan.offer.offer.as_tuple(), plan.offer.signature_bytes, plan.deposit, plan.salt
+        )
+    return client.escrow.functions.create(
+        to_checksum_address(plan.provider), plan.resources.as_tuple(), plan.deposit,
+        plan.max_rate_per_hour, plan.salt,
+    )  # fmt: skip
 
 
 def create(client: ChainClient, plan: CreatePlan) -> tuple[Terms, dict[str, str]]:
-    """approve + create (or createFromOffer); returns the new escrow's terms and the tx hashes."""
+    """[approve] + create (or createFromOffer); returns the new escrow's terms and the tx hashes. Refused before
+    any transaction when the balance or the escrow's checks say no; no allowance is left behind on failure."""
     hashes: dict[str, str] = {}
     context = {"provider": plan.provider, "action": "create"}
+    what = f"create escrow of {format_lnq(plan.deposit)} with provider {plan.provider}"
     with _funding_lock(client):
-        faults.checkpoint("escrow:before-approve")
-        ensure_allowance(client, plan.deposit, hashes)
-        faults.checkpoint("escrow:after-approve")
-        if plan.offer is not None:
-            call = client.escrow.functions.createFromOffer(
-                plan.offer.offer.as_tuple(), plan.offer.signature_bytes, plan.deposit, plan.salt
-            )
-        else:
-            call = client.escrow.functions.create(
-                to_checksum_address(plan.provider), plan.resources.as_tuple(), plan.deposit,
-                plan.max_rate_per_hour, plan.salt,
-            )  # fmt: skip
-        what = f"create escrow of {format_lnq(plan.deposit)} with provider {plan.provider}"
-        result = client.send(call, what=what, context=context, step="create")
+        call = _create_call(client, plan)
+        _preflight(client, call, plan.deposit, what, context)
+        checkpoints.checkpoint("escrow:before-approve")
+        with _allowance_for(client, plan.deposit, hashes, "approve"):
+            checkpoints.checkpoint("escrow:after-approve")
+            result = client.send(_create_call(client, plan), what=what, context=context, step="create")
     hashes["create"] = result.tx_hash
     events = client.escrow.events.EscrowCreated().process_receipt(result.receipt, errors=DISCARD)
     return _terms(events[0]["args"]["terms"]), hashes
 
 
 def top_up(client: ChainClient, terms: Terms, amount: int, *, tag: bytes = b"") -> dict[str, str]:
-    """approve (if needed) + topUp; `tag` is appended to the topUp calldata to mark who sent it (see TaggedCall)."""
+    """[approve] + topUp; `tag` is appended to the topUp calldata to mark who sent it (see TaggedCall). Refused
+    before any transaction when the balance or the escrow (status, end, top-up bound) says no; no allowance is
+    left behind on failure."""
     hashes: dict[str, str] = {}
+    what = f"top up escrow 0x{terms.escrow_id.hex()} by {format_lnq(amount)}"
+    context = {"provider": terms.provider, "action": "top-up"}
     with _funding_lock(client):
-        ensure_allowance(client, amount, hashes, key="approve_top_up")
         call = client.escrow.functions.topUp(terms.as_tuple(), amount)
-        result = client.send(TaggedCall(call, tag) if tag else call,
-                             what=f"top up escrow 0x{terms.escrow_id.hex()} by {format_lnq(amount)}",
-                             context={"provider": terms.provider, "action": "top-up"}, step="topUp")  # fmt: skip
+        _preflight(client, call, amount, what, context)
+        with _allowance_for(client, amount, hashes, "approve_top_up"):
+            checkpoints.checkpoint("escrow:after-approve-top-up")
+            result = client.send(TaggedCall(call, tag) if tag else call, what=what, context=context,
+                                 step="topUp")  # fmt: skip
     hashes["top_up"] = result.tx_hash
     return hashes
 
@@ -291,12 +315,12 @@ def settle(client: ChainClient, terms: Terms) -> tuple[str, str | None]:
     """
     for _ in range(3):
         state = read_state(client, terms)
-        if state.status in SETTLED or state.status == "None":
+        if state.status.is_settled or state.status == EscrowStatus.NONE:
             return f"already {state.status.lower()}", None
         try:
-            if state.status == "Created":
+            if state.status == EscrowStatus.CREATED:
                 return "cancelled", cancel(client, terms)
-            if state.status == "Active":
+            if state.status == EscrowStatus.ACTIVE:
                 return "stopped", stop(client, terms)
             return "finalized", finalize(client, terms)
         except TxReverted as err:

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from web3 import Web3
@@ -121,6 +122,21 @@ def resolve_profile(
         "no network given: pass --devnet-dir DIR, or --rpc URL --addresses FILE [--chain-id N] "
         f"(or set ${ENV_RPC} and ${ENV_ADDRESSES}), or start a devnet with `linq devnet up`"
     )
+
+
+def profile_for(network: Mapping[str, Any]) -> NetworkProfile:
+    """The profile of a stack's `linq:network` ({kind, devnetDir, rpcUrl, chainId, addresses}): the one rule for
+    the Escrow resource, placement and the stack program."""
+    kind = network.get("kind") or ("rpc" if network.get("rpcUrl") else "devnet" if network.get("devnetDir") else "")
+    if kind == "rpc":
+        return resolve_profile(
+            rpc_url=network.get("rpcUrl"), chain_id=network.get("chainId"), addresses=network.get("addresses")
+        )
+    if kind == "devnet":
+        # An explicit devnet wins over an ambient $LINQ_RPC_URL (which `linq devnet env` also exports).
+        devnet_dir = network.get("devnetDir") or os.environ.get(ENV_DEVNET_DIR) or None
+        return resolve_profile(devnet_dir=devnet_dir, chain_id=network.get("chainId"))
+    return resolve_profile()
 
 
 def _check_chain(profile: NetworkProfile, chain_id: int | None) -> NetworkProfile:

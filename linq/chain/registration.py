@@ -16,6 +16,7 @@ from eth_utils import keccak
 from linq.chain.client import ChainClient
 from linq.chain.errors import InputError
 from linq.chain.values import whole
+from linq.contracts.abi import named
 from linq.gateway.meta import GatewayInfo
 from linq.gateway.meta import decode as decode_gateway
 from linq.market.encoding import EncodingError, bytes32_to_text, region_to_bytes32, text_to_bytes32
@@ -75,7 +76,8 @@ def meta_hash(text: str) -> bytes:
 
 
 def parse_gpu(text: str, *, field: str = "--gpu") -> GpuClassSpec:
-    """CLASS:MODEL:COUNT:PRICE, e.g. 1:nvidia-a100:2:900000000000000000 (price: wei per GPU-hour)."""
+    """CLASS:MODEL:COUNT:PRICE, e.g. 1:nvidia-a100:2:900000000000000000 (price: wei per GPU-hour, as an integer;
+    the CLI reads it in the unit grammar first)."""
     parts = text.split(":")
     if len(parts) != 4:
         raise InputError(field, text, "is not CLASS:MODEL:COUNT:PRICE", "e.g. 1:nvidia-a100:2:900000000000000000")
@@ -126,18 +128,19 @@ def spec(*, cpu: object, memory: object, storage: object, price_cpu: object, pri
 
 def read(client: ChainClient, address: str) -> RegistrationSpec | None:
     """The registry's record of `address`, or None if it never registered."""
-    view = client.registry.functions.getProvider(address).call()
-    _addr, active, registered_at, region, meta, total, _used, prices, _rep, class_ids = view
-    if not registered_at:
+    view = named("ProviderRegistry", "getProvider", client.registry.functions.getProvider(address).call())
+    if not view["registeredAt"]:
         return None
     gpus = []
-    for class_id in class_ids:
-        model, g_total, _g_used, price = client.registry.functions.gpuClass(address, class_id).call()
-        gpus.append(GpuClassSpec(int(class_id), bytes32_to_text(model), int(g_total), int(price)))
-    doc = published_meta(client, address, bytes(meta))
-    return RegistrationSpec(int(total[0]), int(total[1]), int(total[2]), int(prices[0]), int(prices[1]),
-                            int(prices[2]), bytes32_to_text(region), bytes(meta),
-                            tuple(sorted(gpus, key=lambda g: g.class_id)), bool(active), doc,
+    for class_id in view["gpuClassIds"]:
+        g = named("ProviderRegistry", "gpuClass", client.registry.functions.gpuClass(address, class_id).call())
+        gpus.append(GpuClassSpec(int(class_id), bytes32_to_text(g["model"]), int(g["total"]), int(g["pricePerHour"])))
+    total, prices = view["total"], view["prices"]
+    doc = published_meta(client, address, bytes(view["metaHash"]))
+    return RegistrationSpec(int(total["cpuMillis"]), int(total["memoryMiB"]), int(total["storageGiB"]),
+                            int(prices["cpuPerMilliHour"]), int(prices["memoryPerMiBHour"]),
+                            int(prices["storagePerGiBHour"]), bytes32_to_text(view["region"]), bytes(view["metaHash"]),
+                            tuple(sorted(gpus, key=lambda g: g.class_id)), bool(view["active"]), doc,
                             decode_gateway(doc) if doc else None)  # fmt: skip
 
 

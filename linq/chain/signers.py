@@ -2,8 +2,9 @@
 
 Sources, in order: an explicit key (Pulumi secret stack config `linq:signerKey`), the environment
 ($LINQ_PRIVATE_KEY), an encrypted keystore file (password from $LINQ_KEYSTORE_PASSWORD or a password
-file), and on the devnet a dev account by index. A Signer shows only its address, refuses to be
-pickled, and no error message ever contains key material.
+file), and on the devnet a dev account by index (linq:devAccount, --dev-key-index or $LINQ_DEV_ACCOUNT).
+A dev account and a key both configured is an error naming both (`resolve_signer`).
+A Signer shows only its address, refuses to be pickled, and no error message ever contains key material.
 """
 
 from __future__ import annotations
@@ -120,26 +121,53 @@ def resolve_signer(
     keystore: Path | str | None = None,
     keystore_password: str | None = None,
     dev_account: int | None = None,
+    dev_account_source: str = "linq:devAccount",
     devnet_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Signer:
-    """The first configured source wins: explicit key, $LINQ_PRIVATE_KEY, keystore, devnet dev account."""
+    """One signer from the configured sources.
+
+    Keys: an explicit key wins over $LINQ_PRIVATE_KEY, which wins over a keystore. A dev account (the
+    argument, else $LINQ_DEV_ACCOUNT) together with any key is a conflict, refused naming both (a stack
+    that names its payer is never paid from a key it did not name), unless both are the same account.
+    """
     env = os.environ if env is None else env
-    if key:
-        return from_key(key, source=key_source)
-    if env.get(ENV_KEY):
-        return from_key(env[ENV_KEY], source=f"${ENV_KEY}")
+    dev_source = dev_account_source
+    if dev_account is None and env.get(ENV_DEV_ACCOUNT, "").strip():
+        raw = env[ENV_DEV_ACCOUNT].strip()
+        if not raw.isdigit():
+            raise SignerError(f"${ENV_DEV_ACCOUNT}={raw!r} is not a dev account index; use 0..9, e.g. 2")
+        dev_account, dev_source = int(raw), f"${ENV_DEV_ACCOUNT}"
     keystore = keystore or env.get(ENV_KEYSTORE)
-    if keystore:
+    keyed: Signer | None = None
+    if key:
+        keyed = from_key(key, source=key_source)
+    elif env.get(ENV_KEY):
+        keyed = from_key(env[ENV_KEY], source=f"${ENV_KEY}")
+    elif keystore and dev_account is None:
         return from_keystore(Path(keystore), password=keystore_password, env=env)
-    if dev_account is None and env.get(ENV_DEV_ACCOUNT, "").isdigit():
-        dev_account = int(env[ENV_DEV_ACCOUNT])
+    elif keystore:
+        raise SignerError(
+            f"two payers configured: {dev_source}={dev_account} and the keystore {keystore} "
+            f"(${ENV_KEYSTORE} or linq:keystore); remove one of the two"
+        )
     if dev_account is not None:
         if devnet_dir is None:
+            if keyed is not None:
+                return keyed  # a dev index means nothing off the devnet: the key is the only payer
             raise SignerError(
-                "a dev account index only works on the devnet profile; use a key or keystore for other networks"
+                f"{dev_source}={dev_account}: a dev account index only works on the devnet profile "
+                "(pass --devnet-dir or set linq:network kind devnet); use a key or keystore for other networks"
             )
-        return from_dev_account(devnet_dir, dev_account)
+        dev = from_dev_account(devnet_dir, dev_account)
+        if keyed is not None and keyed.address != dev.address:
+            raise SignerError(
+                f"two payers configured: {dev_source}={dev_account} ({dev.address}) and {keyed.source} "
+                f"({keyed.address}); remove one of the two (unset ${ENV_KEY} to pay from the dev account)"
+            )
+        return keyed or dev
+    if keyed is not None:
+        return keyed
     raise SignerError(
         f"no signing key: set the secret stack config `pulumi config set --secret {key_source} ...`, "
         f"or ${ENV_KEY}, or ${ENV_KEYSTORE} (+ ${ENV_KEYSTORE_PASSWORD}), or on the devnet a dev account index"

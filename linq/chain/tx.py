@@ -22,7 +22,7 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
-from linq.chain import faults
+from linq import checkpoints
 from linq.chain.decode import decode_revert, revert_data
 from linq.chain.errors import ChainError, NonceConflict, TxReverted, TxTimeout
 from linq.chain.signers import Signer
@@ -157,17 +157,18 @@ class Transactor:
         context = dict(context or {})
         step = step or what.split()[0]
         if gas is None:
-            gas = self._estimate(call, what, context, value) + extra_gas
+            gas = self.estimate(call, what, context, value) + extra_gas
         fees = {"value": value, **self._fees()}
         tx_hash, _nonce = self._sign_and_send(call, gas, fees, what, step)
-        faults.checkpoint(f"{step}:after-send")
+        checkpoints.checkpoint(f"{step}:after-send")
         receipt = self._wait(tx_hash, what)
         if receipt["status"] != 1:
             self._raise_mined_revert(call, receipt, what, context, tx_hash)
-        faults.checkpoint(f"{step}:after-receipt")
+        checkpoints.checkpoint(f"{step}:after-receipt")
         return TxResult(what, tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]), receipt)
 
-    def _estimate(self, call: Any, what: str, context: dict[str, Any], value: int = 0) -> int:
+    def estimate(self, call: Any, what: str, context: dict[str, Any], value: int = 0) -> int:
+        """The gas `call` needs (with the margin); a revert is decoded and raised as TxReverted."""
         try:
             estimate = int(call.estimate_gas({"from": self.signer.address, "value": value}))
         except ContractLogicError as err:
@@ -212,7 +213,7 @@ class Transactor:
                 )
                 raw = bytes(self.signer.sign_transaction(tx).raw_transaction)
                 tx_hash = "0x" + keccak(raw).hex()
-                faults.checkpoint(f"{step}:before-send")
+                checkpoints.checkpoint(f"{step}:before-send")
                 try:
                     self.w3.eth.send_raw_transaction(raw)
                 except (Web3RPCError, ValueError) as err:  # eth-tester raises ValidationError (a ValueError)

@@ -1,41 +1,27 @@
 """`linq provider agent`: the provider agent, as a command (see docs/agent.md).
 
-It is added to the `linq provider` group of linq/cli/chain.py (the same click group object), so this
-module registers no top-level command of its own.
-
-Exit codes: 0 done (--once: the pass had no failed action; loop: stopped by SIGTERM/SIGINT), 1 an action
-failed in a --once pass (the chain refused a transaction, the cluster refused a delete), 2 bad input,
-3 chain unreachable or misconfigured, 4 no signing key, 5 Kubernetes unreachable or misconfigured.
+linq/cli/provider.py adds it to the `linq provider` group. Exit codes: the one table (linq/cli/errors.py,
+docs/cli.md); 0 done (--once: the pass had no failed action; loop: stopped by SIGTERM/SIGINT), 1 an action
+failed in a --once pass, 5 the cluster (kubeconfig or API) is unusable.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from linq.chain import (
-    ChainClient,
-    ChainError,
-    InputError,
-    NetworkConfigError,
-    RpcUnavailable,
-    SignerError,
-    resolve_profile,
-    resolve_signer,
-)
-from linq.chain.signers import Signer, from_dev_account, from_keystore
-from linq.cli.chain import CliError, key_options, network_options, provider
-from linq.market.units import UnitError, parse_duration_seconds, parse_lnq
+from linq.chain import ChainClient, InputError, resolve_profile, resolve_signer
+from linq.chain.signers import Signer, from_keystore
+from linq.cli.errors import EXIT_FAILED, CliError
+from linq.cli.options import provider_service_options
+from linq.units import parse_amount, parse_duration
 
 ENV_PROVIDER_ADDRESS = "LINQ_PROVIDER_ADDRESS"  # set by the LPStack: the wallet this cluster belongs to
 ENV_WITHDRAW_INTERVAL = "LINQ_WITHDRAW_INTERVAL_SECONDS"  # set by the LPStack from agent.withdraw_interval_seconds
 ENV_STATE_FILE = "LINQ_AGENT_STATE_FILE"
 ENV_CLUSTER_NAME = "LINQ_CLUSTER_NAME"  # set by the LPStack; only logged
-EXIT_CLUSTER = 5
 
 
 def _signer(profile_devnet: Path | None, keystore: Path | None, password_file: Path | None,
@@ -48,7 +34,9 @@ def _signer(profile_devnet: Path | None, keystore: Path | None, password_file: P
         if profile_devnet is None:
             fix = "pass --devnet-dir, or a key ($LINQ_PRIVATE_KEY / --keystore) for other networks"
             raise InputError("--dev-key-index", dev_key_index, "only works on the devnet", fix)
-        return from_dev_account(profile_devnet, dev_key_index)
+        # through resolve_signer: a $LINQ_PRIVATE_KEY naming another account is a conflict, not a silent override
+        return resolve_signer(dev_account=dev_key_index, dev_account_source="--dev-key-index",
+                              devnet_dir=profile_devnet)  # fmt: skip
     return resolve_signer(devnet_dir=profile_devnet)
 
 
@@ -63,19 +51,14 @@ def _default_state_file(devnet_dir: Path | None, chain_id: int, provider_address
 
 
 def _duration(text: str, field: str, minimum: int) -> int:
-    seconds = parse_duration_seconds(text, field=field)
+    seconds = parse_duration(text, field=field)
     if seconds < minimum:
         raise InputError(field, text, f"is below {minimum} second(s)", f"give at least {minimum}s, e.g. 30s or 1h")
     return seconds
 
 
-@provider.command("agent")
-@network_options
-@key_options
-@click.option("--dev-key-index", type=int, default=None,
-              help="Devnet only: sign with dev account N (1 is the devnet's own provider).")  # fmt: skip
-@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Provider cluster kubeconfig (default: $KUBECONFIG, the devnet's, or in-cluster).")  # fmt: skip
+@click.command("agent")
+@provider_service_options
 @click.option("--context", "kube_context", default=None, help="Kubeconfig context (default: its current-context).")
 @click.option("--interval", default="30s", show_default=True, help="Time between passes (e.g. 10s, 1m).")
 @click.option("--once", is_flag=True, help="Run one reconcile pass and exit (for cron and tests).")
@@ -91,35 +74,19 @@ def agent(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key
 
     Logs one JSON line per action on stdout (escrow id, tx hash); never a key.
     """
-    with exit_codes():
-        _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_index, kubeconfig,
-             kube_context, interval, once, withdraw_every, min_withdraw, state_file)  # fmt: skip
-
-
-@contextlib.contextmanager
-def exit_codes() -> Iterator[None]:
-    """The provider services' exit codes (module docstring), shared by `linq provider agent` and `gateway`."""
-    try:
-        yield
-    except (InputError, UnitError) as err:
-        raise CliError(str(err), 2) from None
-    except (RpcUnavailable, NetworkConfigError) as err:
-        raise CliError(str(err), 3) from None
-    except SignerError as err:
-        raise CliError(str(err), 4) from None
-    except ChainError as err:
-        raise CliError(str(err), 1) from None
+    _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_index, kubeconfig,
+         kube_context, interval, once, withdraw_every, min_withdraw, state_file)  # fmt: skip
 
 
 def _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_index, kubeconfig, kube_context,
          interval, once, withdraw_every, min_withdraw, state_file) -> None:  # fmt: skip
-    from linq.agent import ActionLog, Agent, Cluster, ClusterConfigError, ClusterError, Settings, run_forever, run_once
+    from linq.agent import ActionLog, Agent, Cluster, ClusterError, Settings, run_forever, run_once
 
     pause = _duration(interval, "--interval", 1)
     withdraw_text = withdraw_every or os.environ.get(ENV_WITHDRAW_INTERVAL) or "1h"
     withdraw_field = "--withdraw-every" if withdraw_every else f"${ENV_WITHDRAW_INTERVAL}"
     every = _duration(withdraw_text, withdraw_field, 0)
-    floor = parse_lnq(min_withdraw, field="--min-withdraw")
+    floor = parse_amount(min_withdraw, field="--min-withdraw")
 
     profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
     signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)
@@ -129,10 +96,7 @@ def _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_
                          "give the agent the provider wallet's key, or fix the LPStack's provider_address")  # fmt: skip
     if kubeconfig is None and not os.environ.get("KUBECONFIG") and profile.devnet_dir is not None:
         kubeconfig = profile.devnet_dir / "kubeconfig"
-    try:
-        cluster = Cluster.connect(kubeconfig, kube_context)
-    except ClusterConfigError as err:
-        raise CliError(str(err), EXIT_CLUSTER) from None
+    cluster = Cluster.connect(kubeconfig, kube_context)  # ClusterConfigError: exit 5 by the table
 
     client = ChainClient(profile, signer)
     settings = Settings(withdraw_every=every, min_withdraw=floor,
@@ -151,10 +115,6 @@ def _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_
         report = run_once(worker)
     except ClusterError as err:
         log.error("pass-failed", detail=str(err))
-        raise CliError(str(err), EXIT_CLUSTER) from None
+        raise
     if not report.ok:
-        raise CliError(f"{len(report.errors)} action(s) failed: " + "; ".join(report.errors), 1)
-
-
-# The agent lives under `linq provider` (the group chain.py registers); nothing top-level here.
-commands: list[click.Command] = []
+        raise CliError(f"{len(report.errors)} action(s) failed: " + "; ".join(report.errors), EXIT_FAILED)

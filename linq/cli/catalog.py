@@ -27,6 +27,8 @@ from linq.catalog import (
     to_yaml,
 )
 from linq.catalog.models import Endpoint, Port, Template
+from linq.cli.options import json_option
+from linq.units import parse_cpu, parse_memory, parse_storage
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -86,9 +88,9 @@ def _spec_error(error: ValidationError) -> click.ClickException:
               help="VM: an OpenSSH public key file (.pub); repeatable.")  # fmt: skip
 @click.option("--vm-user", default="linq", show_default=True, help="VM: the login user cloud-init creates.")
 @click.option("--plan", help="Plan name (default: the template's minimum plan).")
-@click.option("--cpu", "cpu_millis", type=int, help="Explicit resources instead of a plan: CPU millicores.")
-@click.option("--memory", "memory_mib", type=int, help="Explicit resources: memory MiB.")
-@click.option("--storage", "storage_gib", type=int, default=0, help="Explicit resources: storage GiB.")
+@click.option("--cpu", "cpu_millis", help="Explicit resources instead of a plan: CPU, e.g. 0.5, 2 or 750m.")
+@click.option("--memory", "memory_mib", help="Explicit resources: memory, e.g. 1536Mi or 2Gi.")
+@click.option("--storage", "storage_gib", default="0", help="Explicit resources: storage, e.g. 10Gi.")
 @click.option("--gpus", "gpu_count", type=int, default=0, help="Explicit resources: GPU count.")
 @click.option("--gpu-model", help="GPU class model the provider offers (sets a node selector).")
 @click.option("--port", "ports", multiple=True, help="Custom image: NAME:PORT[/TCP|UDP]; repeatable.")
@@ -135,9 +137,11 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
     resources = None
     if cpu_millis is not None or memory_mib is not None:
         if cpu_millis is None or memory_mib is None:
-            raise click.UsageError("explicit resources need both --cpu (millicores) and --memory (MiB)")
-        resources = Resources.model_validate({"cpuMillis": cpu_millis, "memoryMiB": memory_mib,
-                                              "storageGiB": storage_gib, "gpuCount": gpu_count})  # fmt: skip
+            raise click.UsageError("explicit resources need both --cpu (e.g. 750m) and --memory (e.g. 1536Mi)")
+        resources = Resources.model_validate({
+            "cpuMillis": parse_cpu(cpu_millis, field="--cpu"), "memoryMiB": parse_memory(memory_mib, field="--memory"),
+            "storageGiB": parse_storage(storage_gib, field="--storage"), "gpuCount": gpu_count,
+        })  # fmt: skip
     spec_data: dict[str, Any] = {
         "plan": plan, "resources": resources, "env": _pairs(env, "--env"), "gpu_model": gpu_model,
     }  # fmt: skip
@@ -220,7 +224,7 @@ def templates() -> None:
 
 @templates.command("list")
 @click.option("--category", help="Only this category.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_templates(category: str | None, as_json: bool) -> None:
     """Every template with its category, version, minimum plan and image."""
     catalog = load_catalog()
@@ -242,7 +246,7 @@ def list_templates(category: str | None, as_json: bool) -> None:
 
 @templates.command("show")
 @click.argument("template_id")
-@click.option("--json", "as_json", is_flag=True, help="The template as JSON (the schema's field names).")
+@json_option
 def show_template(template_id: str, as_json: bool) -> None:
     """One template: image, ports, variables, secrets, volumes and health check."""
     catalog = load_catalog()
@@ -283,7 +287,7 @@ def show_template(template_id: str, as_json: bool) -> None:
 
 
 @templates.command("plans")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_plans(as_json: bool) -> None:
     """The resource plans, smallest first (CPU millicores, memory MiB, storage GiB)."""
     plans = load_catalog().plans

@@ -1,8 +1,6 @@
 """`linq provider gateway`: run the provider's lease gateway (docs/gateway.md).
 
-Added to the `linq provider` group (like `linq provider agent`); registers no top-level command.
-Exit codes as the agent's: 2 bad input, 3 chain unreachable or misconfigured, 4 no signing key,
-5 Kubernetes unreachable or misconfigured.
+Added to the `linq provider` group (like `linq provider agent`). Exit codes: the one table (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -14,8 +12,8 @@ from pathlib import Path
 import click
 
 from linq.chain import ChainClient, InputError, resolve_profile
-from linq.cli.agent import EXIT_CLUSTER, _signer, exit_codes
-from linq.cli.chain import CliError, key_options, network_options, provider
+from linq.cli.agent import _signer
+from linq.cli.options import provider_service_options
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -25,13 +23,8 @@ def _listen(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - a gateway is meant to be reachable
 
 
-@provider.command("gateway")
-@network_options
-@key_options
-@click.option("--dev-key-index", type=int, default=None,
-              help="Devnet only: sign with dev account N (1 is the devnet's own provider).")  # fmt: skip
-@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Provider cluster kubeconfig (default: $KUBECONFIG, the devnet's, or in-cluster).")  # fmt: skip
+@click.command("gateway")
+@provider_service_options
 @click.option("--listen", default="0.0.0.0:8443", show_default=True, help="HOST:PORT to serve on.")
 @click.option("--tls-host", "tls_hosts", multiple=True,
               help="Name or IP for the certificate made at first start (repeatable; default: the listen host).")
@@ -42,25 +35,18 @@ def gateway(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_k
     """Serve lease access: EIP-712 signed requests in, namespace-scoped kubeconfigs out. TLS always; the
     certificate is made at first start and kept in the cluster; publish its pin with
     `linq provider update --gateway https://HOST:PORT`."""
-    from linq.agent import Cluster, ClusterConfigError
+    from linq.agent import Cluster
     from linq.gateway.leases import Gateway, GatewayConfig
     from linq.gateway.server import serve
 
-    with exit_codes():
-        host, port = _listen(listen)
-        profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
-        signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)
-        if kubeconfig is None and not os.environ.get("KUBECONFIG") and profile.devnet_dir is not None:
-            kubeconfig = profile.devnet_dir / "kubeconfig"
-        try:
-            cluster = Cluster.connect(kubeconfig, None)
-        except ClusterConfigError as err:
-            raise CliError(str(err), EXIT_CLUSTER) from None
-        conf = cluster.kube.configuration
-        ca_data = base64.b64encode(Path(conf.ssl_ca_cert).read_bytes()).decode() if conf.ssl_ca_cert else None
-        config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data)
-        worker = Gateway(ChainClient(profile, signer), cluster.kube, config)
-        serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104
-
-
-commands: list[click.Command] = []
+    host, port = _listen(listen)
+    profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
+    signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)
+    if kubeconfig is None and not os.environ.get("KUBECONFIG") and profile.devnet_dir is not None:
+        kubeconfig = profile.devnet_dir / "kubeconfig"
+    cluster = Cluster.connect(kubeconfig, None)  # ClusterConfigError: exit 5 by the table
+    conf = cluster.kube.configuration
+    ca_data = base64.b64encode(Path(conf.ssl_ca_cert).read_bytes()).decode() if conf.ssl_ca_cert else None
+    config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data)
+    worker = Gateway(ChainClient(profile, signer), cluster.kube, config)
+    serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104

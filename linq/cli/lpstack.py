@@ -183,5 +183,3 @@ def versions_command(fmt: str) -> None:
         table.add_row(name, binary.version, binary.url)
     Console(width=200).print(table)
 
-
-commands: list[click.Command] = [lpstack]

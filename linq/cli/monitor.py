@@ -6,13 +6,13 @@ namespace follows the catalog's naming) or pass --namespace. The cluster: --kube
 kubeconfig, $KUBECONFIG, the default devnet's, ~/.kube/config. Escrows are read live from the chain
 (--devnet-dir, or --rpc and --addresses) when reachable.
 
-Exit codes: 0 ok; 1 problems found (an issue, a deployment not Running/Stopped, no log line matched);
-2 bad usage or a source (cluster, chain, Prometheus, Pulumi backend) that cannot be reached.
+Exit codes (the one table: linq/cli/errors.py, docs/cli.md): 0 ok; 1 problems found (an issue, a deployment
+not Running/Stopped, no log line matched); 2 bad usage, or a source (cluster, chain, Prometheus, Pulumi
+backend) that cannot be reached.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
@@ -22,34 +22,18 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from linq.market.units import UnitError, parse_duration_seconds
+from linq.cli.errors import EXIT_FAILED as EXIT_PROBLEMS
+from linq.cli.errors import EXIT_OK, EXIT_SOURCE, CliError
+from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, RPC, echo_json
 from linq.monitor import logs as log_reader
 from linq.monitor import metrics as metric_reader
 from linq.monitor import render, snapshot, status, targets
 from linq.monitor.cluster import Cluster, default_kubeconfig
-from linq.monitor.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, InputError, MonitorError
+from linq.monitor.errors import InputError
 from linq.monitor.escrow import parse_id, read_live
+from linq.units import parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Exit(click.ClickException):
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.exit_code = code  # type: ignore[misc]  # per-instance exit codes are the point
-
-
-def _errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except MonitorError as err:
-            raise Exit(str(err), err.exit_code) from None
-        except UnitError as err:
-            raise Exit(str(err), EXIT_USAGE) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _options(fn: F, specs: list[Callable[[F], F]]) -> F:
@@ -64,9 +48,8 @@ def where_options(fn: F) -> F:
         click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="The provider cluster's kubeconfig (default: $KUBECONFIG, the devnet's, ~/.kube/config)."),
         click.option("--context", default=None, help="Kubeconfig context (default: its current-context)."),
-        click.option("--devnet-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Local devnet state directory (default: $LINQ_DEVNET_DIR or .linq/devnet)."),
-        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables."),
+        DEVNET_DIR,
+        JSON,
     ])  # fmt: skip
 
 
@@ -76,9 +59,8 @@ def chain_options(fn: F) -> F:
         click.option("--project", default=None,
                      help=f"Pulumi project of --stack (default: {targets.DEFAULT_PROJECT})."),
         click.option("--escrow", "escrow_id", default=None, help="The deployment's escrow id (one deployment only)."),
-        click.option("--rpc", default=None, help="JSON-RPC URL to read escrows from (needs --addresses)."),
-        click.option("--addresses", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Address book JSON of --rpc's chain."),
+        RPC,
+        ADDRESSES,
         click.option("--runway-threshold", default="2h", show_default=True,
                      help="Warn when an escrow's runway is below this (e.g. 30m, 2h, 1d)."),
     ])  # fmt: skip
@@ -89,7 +71,7 @@ def _cluster(kubeconfig: Path | None, context: str | None, devnet_dir: Path | No
 
 
 def _threshold(text: str) -> int:
-    seconds = parse_duration_seconds(text, field="--runway-threshold")
+    seconds = parse_duration(text, field="--runway-threshold")
     if seconds <= 0:
         raise InputError("--runway-threshold", text, "must be longer than zero", "use e.g. 2h")
     return seconds
@@ -125,17 +107,12 @@ def _targets(deployment: str | None, namespace: str | None, stack: str | None, p
     return targets.tenants(cluster)
 
 
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
 # ---- status ----------------------------------------------------------------------------------------------
 @click.command("status")
 @click.argument("deployment", required=False)
 @where_options
 @chain_options
 @click.option("--prometheus", default=None, help="Prometheus URL of the provider's LPStack, for resource use.")
-@_errors
 def status_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, escrow_id, rpc,
                    addresses, runway_threshold, prometheus) -> None:  # fmt: skip
     """Every deployment of a stack (or one): state computed live from the cluster, endpoint, provider,
@@ -155,7 +132,7 @@ def status_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
             for t in chosen]  # fmt: skip
     healthy = all(r.healthy for r in rows)
     if as_json:
-        _echo_json({"deployments": [r.to_json() for r in rows], "healthy": healthy})
+        echo_json({"deployments": [r.to_json() for r in rows], "healthy": healthy})
     else:
         console = Console()
         if not rows:
@@ -172,7 +149,6 @@ def status_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
 @click.argument("deployment", required=False)
 @where_options
 @chain_options
-@_errors
 def issues_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, escrow_id, rpc,
                    addresses, runway_threshold) -> None:  # fmt: skip
     """Problems found automatically, each with a suggested fix: crash loops, OOM kills, image pull errors,
@@ -187,7 +163,7 @@ def issues_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
             for t in chosen]  # fmt: skip
     found = [i for r in rows for i in r.issues]
     if as_json:
-        _echo_json({"issues": [i.to_json() for i in found], "checked": [r.target.name for r in rows],
+        echo_json({"issues": [i.to_json() for i in found], "checked": [r.target.name for r in rows],
                     "states": {r.target.name: r.state for r in rows}})  # fmt: skip
     elif found:
         Console().print(render.issues_view(found), highlight=False)
@@ -212,12 +188,11 @@ def issues_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
 @click.option("--tail", type=click.IntRange(min=0), default=None, help="Only the last N lines (after --grep).")
 @click.option("--previous", is_flag=True, help="The previous (crashed) instance of each container.")
 @click.option("--timestamps", is_flag=True, help="Show each line's time.")
-@_errors
 def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, follow, since,
                  grep, container, tail, previous, timestamps) -> None:  # fmt: skip
     """Container logs of a deployment from the Kubernetes API (pods/log). --json prints one JSON object
     per line (pod, container, time, text). Exit 1 when --grep matched nothing."""
-    since_seconds = parse_duration_seconds(since, field="--since") if since else None
+    since_seconds = parse_duration(since, field="--since") if since else None
     if since_seconds == 0:
         raise InputError("--since", since, "must be longer than zero", "use e.g. 10m")
     query = log_reader.LogQuery(container=container, since_seconds=since_seconds, tail=tail,
@@ -257,7 +232,8 @@ def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json
             show(line)
         printed = len(lines)
     if failures and not printed and len(failures) == len(log_reader.streams(snap, container)):
-        raise Exit("no container's logs could be read (see above); the node serving them may be down", EXIT_USAGE)
+        raise CliError("no container's logs could be read (see above); the node serving them may be down",
+                       EXIT_SOURCE)  # fmt: skip
     sys.exit(EXIT_PROBLEMS if grep and not printed else EXIT_OK)
 
 
@@ -271,7 +247,6 @@ def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json
               help="Prometheus URL of the provider's LPStack (else the Kubernetes API: requests, limits, "
                    "metrics.k8s.io when served).")  # fmt: skip
 @click.option("--window", default="2m", show_default=True, help="Rate window for CPU and requests (PromQL).")
-@_errors
 def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, prometheus,
                     window) -> None:  # fmt: skip
     """CPU, memory and request rate of a deployment, against what its plan requests and limits.
@@ -289,7 +264,7 @@ def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_j
     usage = metric_reader.collect(cluster, snap, prometheus, window)
     running = any(p["phase"] == "Running" for p in usage.pods)
     if as_json:
-        _echo_json(usage.to_json())
+        echo_json(usage.to_json())
     else:
         console = Console()
         console.print(f"{usage.deployment} ({usage.namespace}) — source: {usage.source}", highlight=False)
@@ -299,5 +274,3 @@ def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_j
             console.print(f"• {note}", highlight=False)
     sys.exit(EXIT_OK if running else EXIT_PROBLEMS)
 
-
-commands: list[click.Command] = [status_command, logs_command, metrics_command, issues_command]

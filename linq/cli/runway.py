@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
-from linq.cli.chain import _client, key_options, network_options
+from linq.cli.options import chain_client, key_options, network_options
 from linq.runway import Ledger, RunwayPolicy, guard_once
-from linq.stackconfig import parse_duration, parse_lnq
+from linq.units import parse_amount, parse_duration
 
 DEFAULT_LEDGER = Path(".linq") / "runway-ledger.json"
 
@@ -46,20 +45,22 @@ def runway() -> None:
 @click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_LEDGER, show_default=True,
               help="Where sent auto top-ups are recorded (the cap counts them and the tagged txs).")  # fmt: skip
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
-@click.option("--interval", default=300, show_default=True, help="Seconds between passes.")
+@click.option("--interval", default="5m", show_default=True, help="Time between passes, e.g. 5m or 300.")
 @network_options
 @key_options
 def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval, devnet_dir, rpc, chain_id,
           addresses, keystore, password_file) -> None:  # fmt: skip
     """Top up escrows whose runway falls below a threshold; one JSON line per decision.
 
-    Exit codes: 0 ok; 2 bad input; 3 network; 4 no key."""
+    Exit codes: the one table (linq/cli/errors.py, docs/cli.md)."""
     policies: dict[str, RunwayPolicy] = {}
     try:
+        pause = parse_duration(interval, field="--interval")
         if escrow_ids:
             if not (below and amount and cap):
                 raise click.UsageError("--escrow needs --below, --amount and --cap")
-            policy = RunwayPolicy(parse_duration(below), parse_lnq(amount), parse_lnq(cap))
+            policy = RunwayPolicy(parse_duration(below, field="--below"), parse_amount(amount, field="--amount"),
+                                  parse_amount(cap, field="--cap"))  # fmt: skip
             policies.update({e.lower(): policy for e in escrow_ids})
         if stack:
             policies.update(_stack_policies(stack, project, devnet_dir))
@@ -67,7 +68,7 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
         raise click.UsageError(str(error)) from None
     if not policies:
         raise click.UsageError("nothing to guard: give --escrow … or a --stack whose deployments set autoTopUp")
-    client = _client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file,
+    client = chain_client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file,
                      signer=True)  # fmt: skip
     book = Ledger(ledger)
     while True:
@@ -75,7 +76,5 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
             click.echo(json.dumps(action, sort_keys=True))
         if once:
             return
-        time.sleep(interval)
+        time.sleep(pause)
 
-
-commands: list[Any] = [runway]

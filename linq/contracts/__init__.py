@@ -1,18 +1,18 @@
-"""The protocol's contracts from Python: artifacts, typed terms, deployment.
+"""The protocol's contracts from Python: artifacts, where they live, typed terms. Pure: deploying and sending
+transactions are linq.chain's (linq.chain.deploy), so this package never imports linq.chain.
 
-    from linq.contracts import load_artifact, contract, deploy_all, AddressBook
+    from linq.contracts import load_artifact, contract, AddressBook
 """
 
+from linq.contracts.addresses import MAX_LNQ_SUPPLY, AddressBook, contract
 from linq.contracts.artifacts import CONTRACT_NAMES, Artifact, ArtifactMissing, load_artifact
-from linq.contracts.deploy import AddressBook, contract, deploy_all, send_tx
 
 __all__ = [
     "CONTRACT_NAMES",
+    "MAX_LNQ_SUPPLY",
     "AddressBook",
     "Artifact",
     "ArtifactMissing",
     "contract",
-    "deploy_all",
     "load_artifact",
-    "send_tx",
 ]

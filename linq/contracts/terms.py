@@ -1,4 +1,5 @@
-"""The contracts' structs in Python (Resources, Terms, Offer, PermitSig) and the exact hashing/signing rules.
+"""The contracts' structs in Python (Resources, Terms; the Offer model is linq.market.offers.Offer, built on
+the EIP-712 types defined here) and the exact hashing/signing rules. The money math is linq.protocol.money's.
 
 Values are plain ints in the contracts' units: CPU millicores, memory MiB, storage GiB, GPU count of a class;
 rates and amounts in LNQ wei (per hour for rates). Tuples are in ABI order, ready for web3 calls.
@@ -6,31 +7,43 @@ rates and amounts in LNQ wei (per hour for rates). Tuples are in ABI order, read
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields, replace
-from typing import Any
+from dataclasses import asdict, astuple, dataclass, fields, replace
+from typing import Annotated, Any
 
 from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
+from pydantic import Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 ESCROW_DOMAIN_NAME = "LinqEscrow"
 ESCROW_DOMAIN_VERSION = "1"
-SECONDS_PER_HOUR = 3600
 
 RESOURCES_ABI = "(uint32,uint32,uint32,uint16,uint16)"
 TERMS_ABI = f"(address,address,{RESOURCES_ABI},uint128,bytes32)"
 
 
-@dataclass(frozen=True)
+Uint16 = Annotated[int, Field(ge=0, le=2**16 - 1)]
+Uint32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
+@pydantic_dataclass(frozen=True)
 class Resources:
-    cpu_millis: int = 0
-    memory_mib: int = 0
-    storage_gib: int = 0
-    gpu_class: int = 0
-    gpu_count: int = 0
+    """The Solidity `Resources` struct: what one escrow reserves at one provider (the one definition; the
+    market, offers, escrows and the Escrow resource all use it). Validated: the contract's uint widths."""
+
+    cpu_millis: Uint32 = 0
+    memory_mib: Uint32 = 0
+    storage_gib: Uint32 = 0
+    gpu_class: Uint16 = 0
+    gpu_count: Uint16 = 0
 
     def as_tuple(self) -> tuple[int, int, int, int, int]:
         return astuple(self)
+
+    def to_json(self) -> dict[str, int]:
+        """The JSON form: field names, in ABI order."""
+        return asdict(self)
 
 
 RESOURCE_FIELDS = tuple(f.name for f in fields(Resources))  # the JSON keys, in ABI order
@@ -69,7 +82,7 @@ class Terms:
         return {
             "requestor": self.requestor,
             "provider": self.provider,
-            "resources": dict(zip(RESOURCE_FIELDS, self.resources.as_tuple(), strict=True)),
+            "resources": self.resources.to_json(),
             "rate_per_hour": str(self.rate_per_hour),
             "salt": "0x" + self.salt.hex(),
         }
@@ -94,7 +107,7 @@ class Terms:
 
 
 def offer_message(offer: Any) -> dict[str, Any]:
-    """The EIP-712 message of an offer: anything with the Offer fields (this module's Offer, linq.market's)."""
+    """The EIP-712 message of an offer (linq.market.offers.Offer, or anything with its fields)."""
     r = offer.resources
     return {
         "provider": to_checksum_address(offer.provider),
@@ -135,51 +148,6 @@ OFFER_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "deadline", "type": "uint64"},
     ],
 }
-
-
-@dataclass(frozen=True)
-class Offer:
-    """A provider's signed price for `resources`; requestor "0x0…0" means anyone may take it."""
-
-    provider: str
-    requestor: str
-    resources: Resources
-    rate_per_hour: int
-    min_duration: int
-    max_duration: int
-    nonce: int
-    deadline: int
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        return (
-            to_checksum_address(self.provider),
-            to_checksum_address(self.requestor),
-            self.resources.as_tuple(),
-            self.rate_per_hour,
-            self.min_duration,
-            self.max_duration,
-            self.nonce,
-            self.deadline,
-        )
-
-    def typed_data(self, chain_id: int, escrow: str) -> dict[str, Any]:
-        """EIP-712 typed data for eth_account's sign_typed_data(full_message=...)."""
-        return {
-            "types": OFFER_EIP712_TYPES,
-            "primaryType": "Offer",
-            "domain": {
-                "name": ESCROW_DOMAIN_NAME,
-                "version": ESCROW_DOMAIN_VERSION,
-                "chainId": chain_id,
-                "verifyingContract": to_checksum_address(escrow),
-            },
-            "message": offer_message(self),
-        }
-
-    def sign(self, private_key: Any, chain_id: int, escrow: str) -> bytes:
-        """The provider's 65-byte signature over the offer for escrow contract `escrow` on `chain_id`."""
-        signed = Account.sign_typed_data(private_key, full_message=self.typed_data(chain_id, escrow))
-        return bytes(signed.signature)
 
 
 def permit_signature(
@@ -227,18 +195,6 @@ def permit_signature(
     }
     signed = Account.sign_typed_data(private_key, full_message=message)
     return (value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
-
-
-def earned(deposited: int, rate_per_hour: int, start: int, now: int) -> int:
-    """The contract's accrual, exactly: min(deposited, rate * (now - start) // 3600)."""
-    if now <= start:
-        return 0
-    return min(deposited, rate_per_hour * (now - start) // SECONDS_PER_HOUR)
-
-
-def end_time(deposited: int, rate_per_hour: int, start: int) -> int:
-    """When the deposit runs out: start + ceil(deposited * 3600 / rate)."""
-    return start + -(-deposited * SECONDS_PER_HOUR // rate_per_hour)
 
 
 def encode_region(region: str) -> bytes:

@@ -5,27 +5,33 @@ Everything lives under one state directory:
     addresses.json    the deployed contracts' address book (the one place every other part reads)
     kubeconfig        admin access to the local Kubernetes API
     logs/             one log per process, kept after `down`
-    secrets/          dev mnemonic, API token, Pulumi passphrase (0600; never printed)
-    pulumi/           the file:// backend and PULUMI_HOME
+    secrets/          dev mnemonic, API token (0600; never printed), the Pulumi passphrase file
+    pulumi/           the file:// backend and PULUMI_HOME (0700)
+
+The Pulumi passphrase of a devnet is the fixed, public DEVNET_PASSPHRASE: the committed example stack
+(stacks/Pulumi.devnet.yaml) carries the passphrase salt Pulumi derives from it, so `pulumi stack select
+--create devnet` finds a matching salt and leaves the file (and `git status`) untouched. It protects nothing
+by secrecy: the backend lives under this state directory, which the user alone can read (pulumi/ is 0700),
+next to the mnemonic and kubeconfig it would otherwise guard. Never use it for a stack on a real network.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from linq.devnet import anvil, kube, process
+from linq.devnet import anvil, kube, node, process
 from linq.tools import locate, versions
 
 STATE_FILE = "devnet.json"
 ADDRESSES_FILE = "addresses.json"
 DEFAULT_TTL_SECONDS = 6 * 3600
+DEVNET_PASSPHRASE = "linq-devnet"  # noqa: S105 — public on purpose, devnet only: see the module docstring
 
 
 def default_state_dir() -> Path:
@@ -74,7 +80,7 @@ class Devnet:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(24) + "\n")
+            path.write_text(DEVNET_PASSPHRASE + "\n")
         return path
 
     # ---- recorded state ----------------------------------------------------------------------------
@@ -105,6 +111,7 @@ class Devnet:
         nodes: list[kube.NodeSpec] | None = None,
         with_kube: bool = True,
         with_contracts: bool = True,
+        real_node: bool | None = None,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         progress=lambda message: None,
     ) -> Endpoints:
@@ -114,6 +121,7 @@ class Devnet:
                 "`linq devnet down` stops it"
             )
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        node.cleanup(self.state_dir)  # what a killed earlier run of this state dir left (its real node)
         records: list[process.ProcessRecord] = []
         endpoints = Endpoints()
         deadline = time.time() + ttl_seconds
@@ -127,12 +135,23 @@ class Devnet:
                 self._deploy_contracts(endpoints.rpc_url)
                 endpoints.addresses = str(self.addresses_file)
             if with_kube:
+                # one real node by default where it can run (root); `real_node=False` for kwok nodes only
+                slot = node.allocate(self.state_dir) if (real_node or (real_node is None and not node.available())) \
+                    else None  # fmt: skip
+                address = slot.layout(self.state_dir).node_ip if slot else "127.0.0.1"
                 progress("starting Kubernetes control plane (etcd, apiserver, controller-manager, scheduler, kwok)")
-                kube_records, kubeconfig = kube.start(self.state_dir, self.log_dir, nodes or [kube.NodeSpec()])
+                kube_records, kubeconfig = kube.start(self.state_dir, self.log_dir, nodes or [kube.NodeSpec()],
+                                                      advertise_address=address)  # fmt: skip
                 records.extend(kube_records)
                 endpoints.kubeconfig = str(kubeconfig)
                 api = next(r for r in kube_records if r.name == "kube-apiserver")
                 endpoints.kube_server = f"https://127.0.0.1:{api.ports['https']}"
+                self._write(records, endpoints, deadline)
+                if slot:
+                    progress(f"starting the real node {node.NODE_NAME} (containerd, kubelet, kube-proxy, "
+                             "kube-network-policies)")  # fmt: skip
+                    records.extend(node.start(self.state_dir, self.log_dir, slot, api.ports["https"],
+                                              kube.certificates(self.state_dir), kubeconfig))  # fmt: skip
             if with_kube and with_contracts:
                 from linq.devnet import gateway
 
@@ -142,6 +161,7 @@ class Devnet:
                 endpoints.gateway = gateway.publish(self.state_dir, records[-1])
             progress("preparing the file:// Pulumi backend")
             (self.pulumi_dir / "backend").mkdir(parents=True, exist_ok=True)
+            self.pulumi_dir.chmod(0o700)
             (self.pulumi_dir / "home").mkdir(parents=True, exist_ok=True)
             self.passphrase_file()
             self._install_pulumi_plugins()
@@ -151,6 +171,7 @@ class Devnet:
         except BaseException:
             for record in reversed(records):
                 process.stop(record)
+            node.cleanup(self.state_dir)
             self._write([], endpoints, deadline)
             raise
         return endpoints
@@ -159,10 +180,13 @@ class Devnet:
         """Stop every process this devnet started (and nothing else); returns their names."""
         records, endpoints = self.read()
         stopped = []
+        if any(r.alive() for r in records):
+            node.drain(self.state_dir, self.kubeconfig)
         for record in reversed(records):
-            if record.alive():
+            if record.alive() and record.pid != os.getpid():  # the TTL watchdog runs `down` itself: not itself
                 process.stop(record)
                 stopped.append(record.name)
+        node.cleanup(self.state_dir)
         if self.state_file.exists():
             self._write([], endpoints, 0)
         return stopped
@@ -225,6 +249,11 @@ class Devnet:
             rows.append(self._contracts_row(endpoints.rpc_url))
         if endpoints.pulumi_backend:
             rows.append(self._pulumi_row(endpoints.pulumi_backend))
+        if endpoints.kubeconfig and any(r.name == "kube-apiserver" and r.alive() for r in records):
+            try:
+                rows.extend(node.node_rows(self.kubeconfig))
+            except Exception as error:
+                rows.append({"part": "nodes", "state": "down", "pid": "-", "where": str(error), "log": "-"})
         return rows
 
     def _healthy(self, record: process.ProcessRecord, endpoints: Endpoints) -> bool:

@@ -17,7 +17,7 @@ def deploy_to_devnet(rpc_url: str, state_dir: Path, addresses_file: Path) -> dic
     from eth_account import Account
     from web3 import Web3
 
-    from linq.contracts import deploy_all
+    from linq.chain.deploy import deploy_all
 
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
     keys = anvil.dev_keys(state_dir)

@@ -36,10 +36,10 @@ def publish(state_dir: Path, record: process.ProcessRecord) -> str:
     """Register the local provider (if it is not) and publish its gateway; returns the gateway URL."""
     from linq.chain import registration as reg
     from linq.chain.client import ChainClient
-    from linq.chain.devaccounts import register_provider
     from linq.chain.errors import InputError
     from linq.chain.network import devnet_profile
     from linq.chain.signers import from_dev_account
+    from linq.devnet.accounts import register_provider
     from linq.gateway.meta import GatewayInfo, served_pin
 
     url = url_of(record)

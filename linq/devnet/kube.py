@@ -2,8 +2,8 @@
 scheduler, and kwok faking the kubelets of configurable nodes so pods really become Running.
 
 What this proves and what it does not: API validation, admission (PodSecurity, LimitRange, ResourceQuota),
-RBAC, server-side apply, controllers and scheduling are real. Containers do not run (no kubelet), so
-NetworkPolicy enforcement, images and probes are not exercised.
+RBAC, server-side apply, controllers and scheduling are real. Containers on kwok nodes do not run; the real
+node next to them (linq/devnet/node.py: kubelet, containerd, kube-proxy, NetworkPolicy) runs what is placed on it.
 
 Pod logs: kwok plays the kubelet's HTTPS server (at 127.0.0.1, the nodes' InternalIP), so the API's real
 `pods/log` path works; what it serves comes from kwok `Logs` / `ClusterLogs` objects (minimal CRDs below)
@@ -79,11 +79,20 @@ def _http_ok(url: str) -> bool:
         return bool(response.status == 200)
 
 
-def start(state_dir: Path, log_dir: Path, nodes: list[NodeSpec]) -> tuple[list[process.ProcessRecord], Path]:
-    """Start every part in order and wait for each to be healthy; returns the records and the kubeconfig."""
+def start(
+    state_dir: Path, log_dir: Path, nodes: list[NodeSpec], *, advertise_address: str = "127.0.0.1"
+) -> tuple[list[process.ProcessRecord], Path]:
+    """Start every part in order and wait for each to be healthy; returns the records and the kubeconfig.
+
+    `advertise_address` is the `kubernetes` Service's endpoint: a real node's relay address, so its pods reach
+    the API server (which itself listens on 127.0.0.1 only)."""
     kube_dir = state_dir / "kube"
     kube_dir.mkdir(parents=True, exist_ok=True)
     certs = pki.make_pki(kube_dir / "pki")
+    # the apiserver's client certificate for kubelets (logs, exec): a real kubelet checks it
+    certs["kubelet_client_cert"], certs["kubelet_client_key"] = pki.issue(
+        certs, kube_dir / "pki", "apiserver-kubelet-client", common_name="kube-apiserver-kubelet-client",
+        organizations=("system:masters",))  # fmt: skip
     token = _admin_token(state_dir)
     tokens_csv = kube_dir / "pki" / "tokens.csv"
     tokens_csv.touch(mode=0o600)
@@ -92,7 +101,7 @@ def start(state_dir: Path, log_dir: Path, nodes: list[NodeSpec]) -> tuple[list[p
     try:
         records.append(_start_etcd(kube_dir, log_dir))
         etcd_url = f"http://127.0.0.1:{records[-1].ports['client']}"
-        api = _start_apiserver(kube_dir, log_dir, certs, tokens_csv, etcd_url)
+        api = _start_apiserver(kube_dir, log_dir, certs, tokens_csv, etcd_url, advertise_address)
         records.append(api)
         server = f"https://127.0.0.1:{api.ports['https']}"
         process.wait_until(
@@ -114,6 +123,11 @@ def start(state_dir: Path, log_dir: Path, nodes: list[NodeSpec]) -> tuple[list[p
             process.stop(record)
         raise
     return records, kubeconfig
+
+
+def certificates(state_dir: Path) -> dict[str, Path]:
+    """The devnet CA and the control plane's keys (made by `start`)."""
+    return pki.make_pki(state_dir / "kube" / "pki")
 
 
 def _start_etcd(kube_dir: Path, log_dir: Path) -> process.ProcessRecord:
@@ -138,20 +152,21 @@ def _start_etcd(kube_dir: Path, log_dir: Path) -> process.ProcessRecord:
 
 
 def _start_apiserver(
-    kube_dir: Path, log_dir: Path, certs: dict[str, Path], tokens_csv: Path, etcd_url: str
+    kube_dir: Path, log_dir: Path, certs: dict[str, Path], tokens_csv: Path, etcd_url: str, advertise_address: str
 ) -> process.ProcessRecord:
     port = process.free_port()
     argv = [
         str(require("kube-apiserver")),
         "--etcd-servers", etcd_url,
         "--bind-address", "127.0.0.1",
-        "--advertise-address", "127.0.0.1",
+        "--advertise-address", advertise_address,
         "--secure-port", str(port),
         "--tls-cert-file", str(certs["server_cert"]),
         "--tls-private-key-file", str(certs["server_key"]),
         "--client-ca-file", str(certs["ca_cert"]),
         "--token-auth-file", str(tokens_csv),
         "--authorization-mode", "Node,RBAC",
+        "--enable-admission-plugins", "NodeRestriction",
         "--service-cluster-ip-range", SERVICE_CIDR,
         "--service-account-issuer", "https://kubernetes.default.svc",
         "--service-account-key-file", str(certs["sa_pub"]),
@@ -160,6 +175,8 @@ def _start_apiserver(
         # pods/log, exec, port-forward go to the node's InternalIP (kwok's server), verified by our CA
         "--kubelet-preferred-address-types", "InternalIP",
         "--kubelet-certificate-authority", str(certs["ca_cert"]),
+        "--kubelet-client-certificate", str(certs["kubelet_client_cert"]),
+        "--kubelet-client-key", str(certs["kubelet_client_key"]),
         "--anonymous-auth=false",
         "--enable-priority-and-fairness=false",
         "--profiling=false",
@@ -195,6 +212,10 @@ def _start_scheduler(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
         "--leader-elect=false",
         "--bind-address", "127.0.0.1",
         "--secure-port", str(process.free_port()),
+        # A pod tried before the devnet provisioner (1 s polling) bound its claim waits in the unschedulable queue
+        # for a wake-up the scheduler can miss; then it sat there the default 5 minutes (seen: a StatefulSet
+        # Ready after 306 s instead of 1 s). Retry such pods within seconds.
+        "--pod-max-in-unschedulable-pods-duration", "3s",
         "--v", "1",
     ]  # fmt: skip
     return process.start("kube-scheduler", argv, log_dir)

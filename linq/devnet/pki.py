@@ -92,3 +92,45 @@ def make_pki(directory: Path) -> dict[str, Path]:
         sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     return paths
+
+
+def issue(
+    certs: dict[str, Path],
+    directory: Path,
+    name: str,
+    *,
+    common_name: str,
+    organizations: tuple[str, ...] = (),
+    ips: tuple[str, ...] = (),
+    dns: tuple[str, ...] = (),
+    server: bool = False,
+) -> tuple[Path, Path]:
+    """A certificate and key signed by the devnet CA (client auth, and server auth with SANs if `server`)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    ca_key = serialization.load_pem_private_key(certs["ca_key"].read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate(certs["ca_cert"].read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations]
+    subject = x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    usages = [x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH] + ([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH] if server else [])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    )
+    if server:
+        names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+        names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(key_path, _key_pem(key))
+    return cert_path, key_path

@@ -1,30 +1,25 @@
 """Populating a local registry fast, for tests, demos and bench/match.py (dev-only harness, not product code).
 
-`LocalAnvil` starts anvil on a free loopback port with automatic impersonation, so any address can
-send transactions without its key (senders get ether by anvil_setBalance); it stops at exit, and
-`timeout` kills it even if the Python process dies. `seed_registry` sends every provider's `register`
-(and `updateGpuClass`) as JSON-RPC batches of eth_sendTransaction with explicit gas and nonces,
-mines, and checks every receipt.
+The chain is `linq.devnet.anvil.LocalAnvil` (the one launcher) with automatic impersonation, so any address
+can send transactions without its key (senders get ether by anvil_setBalance). `seed_registry` sends every
+provider's `register` (and `updateGpuClass`) as JSON-RPC batches of eth_sendTransaction with explicit gas and
+nonces, mines, and checks every receipt.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import socket
-import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_utils import function_abi_to_4byte_selector, get_abi_input_types, keccak, to_checksum_address
 
 from linq.market.encoding import region_to_bytes32, text_to_bytes32
-from linq.tools.locate import require
 
 REGISTER_GAS = 400_000
 GPU_CLASS_GAS = 200_000
@@ -33,12 +28,6 @@ SENDER_BALANCE = 10**21  # wei of ether for gas; anvil drops transactions from e
 
 class RpcError(RuntimeError):
     """A JSON-RPC call failed; the message carries the method and the node's answer."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rpc_batch(url: str, calls: Sequence[tuple[str, list[Any]]], timeout: float = 120.0) -> list[Any]:
@@ -58,59 +47,6 @@ def rpc_batch(url: str, calls: Sequence[tuple[str, list[Any]]], timeout: float =
             method = calls[reply["id"]][0]
             raise RpcError(f"{method} failed: {reply['error']}")
     return [r["result"] for r in replies]
-
-
-class LocalAnvil:
-    """anvil on 127.0.0.1:<free port>; `with LocalAnvil() as url:` ... stopped on exit."""
-
-    def __init__(self, *, ttl_seconds: int = 1800, extra_args: Sequence[str] = ()) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ttl_seconds = ttl_seconds
-        self.extra_args = list(extra_args)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> str:
-        argv = [
-            "timeout", str(self.ttl_seconds),  # stops itself even if our process is killed
-            str(require("anvil")),
-            "--host", "127.0.0.1", "--port", str(self.port), "--silent",
-            "--hardfork", "prague", "--auto-impersonate", "--disable-block-gas-limit",
-            *self.extra_args,
-        ]  # fmt: skip
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RpcError(f"anvil exited with {self.process.returncode}: {err.strip()}")
-            try:
-                rpc_batch(self.url, [("eth_chainId", [])], timeout=2)
-                return self.url
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RpcError(f"anvil did not answer on {self.url} within 30 s")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process is not None and self.process.stderr:
-            self.process.stderr.close()
-        self.process = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 @dataclass(frozen=True)

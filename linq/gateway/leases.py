@@ -32,6 +32,9 @@ from linq.gateway import bundle, kubeapi, message
 from linq.gateway.message import RequestRefused
 from linq.gateway.nonces import NonceStore
 from linq.kube import Kube, KubeError
+from linq.protocol.status import EscrowStatus
+
+LEASABLE = (EscrowStatus.CREATED, EscrowStatus.ACTIVE)  # escrows a lease may be granted for
 
 API_AUDIENCE = "https://kubernetes.default.svc"  # the API server's own audience (its --service-account-issuer)
 MAX_TOKEN_SECONDS = 3600
@@ -105,7 +108,7 @@ class Gateway:
                                  f"{terms.requestor}; sign with the requestor's key for chain {self.chain_id} "
                                  f"and contract {self.escrow_address}")  # fmt: skip
         state = ops.read_state(self.chain, terms)
-        if state.status not in ("Created", "Active"):
+        if state.status not in LEASABLE:
             raise RequestRefused(409, "escrow_not_open", f"escrow {req.escrowId} is {state.status}; only Created "
                                  "or Active escrows get access (fund a new escrow)")  # fmt: skip
         if state.deposited <= 0:
@@ -118,7 +121,7 @@ class Gateway:
         if not self.nonces.consume(req.nonce, req.expiresAt, req.escrowId):
             raise RequestRefused(401, "replayed_nonce", f"nonce {req.nonce} was already used; sign a new request "
                                  "(each request carries a fresh random nonce)")  # fmt: skip
-        if state.status == "Created" and self.config.start_on_lease:
+        if state.status == EscrowStatus.CREATED and self.config.start_on_lease:
             state = self._start(state)
         return self._provision(state)
 
@@ -126,7 +129,7 @@ class Gateway:
         terms = state.terms
         with self._start_lock:
             current = ops.read_state(self.chain, terms)
-            if current.status == "Created":
+            if current.status == EscrowStatus.CREATED:
                 try:
                     result = self.chain.send(self.chain.escrow.functions.start(terms.as_tuple()),
                                              what=f"start escrow {current.escrow_id}",
@@ -136,7 +139,7 @@ class Gateway:
                     if err.error_name != "WrongStatus":  # started by another replica or the agent: fine
                         raise RequestRefused(409, "start_failed", f"could not start escrow: {err}") from None
             current = ops.read_state(self.chain, terms)
-        if current.status != "Active":
+        if current.status != EscrowStatus.ACTIVE:
             raise RequestRefused(409, "escrow_not_open", f"escrow {current.escrow_id} is {current.status}; "
                                  "it was cancelled or moved while access was being granted")  # fmt: skip
         return current
@@ -173,5 +176,4 @@ class Gateway:
         session = kubeapi.get(self.api, "ServiceAccount", bundle.session_account(escrow_id), self.config.namespace)
         return {"escrowId": escrow_id.lower(), "status": chain_status, "namespace": ns,
                 "namespaceExists": namespace is not None and not namespace["metadata"].get("deletionTimestamp"),
-                "credentials": "valid" if session is not None and chain_status in ("Created", "Active")
-                else "revoked"}  # fmt: skip
+                "credentials": "valid" if session is not None and chain_status in LEASABLE else "revoked"}  # fmt: skip

@@ -43,6 +43,7 @@ from eth_utils import (
 )
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from linq.contracts.abi import named
 from linq.gateway.meta import GatewayInfo
 from linq.gateway.meta import decode as decode_gateway
 from linq.market.abi_fast import DECODERS
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
 
 PAGE = 1000  # addresses per providersPage call
 BATCH = 500  # provider views per getProviders call
+REGISTRY = "ProviderRegistry"  # the artifact whose ABI names the views' fields
 LOG_CHUNK = 10_000  # blocks per eth_getLogs request
 INDEX_KIND = "linq-registry-index"
 INDEX_VERSION = 2  # 2: records carry the published gateway
@@ -321,9 +323,11 @@ class RegistryIndex:
     def _read_providers(self, addresses: Sequence[str], block: int, docs: dict[str, list[bytes]],
                         previous: dict[str, ProviderRecord] | None = None) -> list[ProviderRecord]:  # fmt: skip
         chunks = [(list(addresses[s : s + self.batch]),) for s in range(0, len(addresses), self.batch)]
-        views = [v for chunk in self._raw_call("getProviders", chunks, block) for v in chunk]
-        gpu_reads = [(v[0], class_id) for v in views for class_id in v[9]]
-        gpus = dict(zip(gpu_reads, self._raw_call("gpuClass", gpu_reads, block), strict=True))
+        pages = self._raw_call("getProviders", chunks, block)
+        views = [v for chunk in pages for v in named(REGISTRY, "getProviders", chunk)]
+        gpu_reads = [(v["provider"], class_id) for v in views for class_id in v["gpuClassIds"]]
+        gpu_views = [named(REGISTRY, "gpuClass", g) for g in self._raw_call("gpuClass", gpu_reads, block)]
+        gpus = dict(zip(gpu_reads, gpu_views, strict=True))
         records = [_record(v, gpus) for v in views]
         return [_with_gateway(r, docs, (previous or {}).get(r.address)) for r in records]
 
@@ -454,32 +458,42 @@ def _capacity(d: dict[str, Any]) -> Capacity:
     )
 
 
-def _record(view: Any, gpus: dict[tuple[str, int], Any]) -> ProviderRecord:
-    """A ProviderView tuple (+ its GPU classes) as a ProviderRecord."""
-    address, active, registered_at, region, meta, total, used, prices, rep, class_ids = view
+def _record(view: dict[str, Any], gpus: dict[tuple[str, int], dict[str, Any]]) -> ProviderRecord:
+    """A ProviderView, decoded by field name (+ its GPU classes), as a ProviderRecord."""
+    address, total, used = view["provider"], view["total"], view["used"]
+    prices, rep = view["prices"], view["reputation"]
     return ProviderRecord.model_construct(
         address=_checksum(address),
-        active=bool(active),
-        registered_at=int(registered_at),
-        region=bytes32_to_text(region),
-        meta_hash=bytes32_hex(meta),
-        total=Capacity.model_construct(cpu_millis=total[0], memory_mib=total[1], storage_gib=total[2]),
-        used=Capacity.model_construct(cpu_millis=used[0], memory_mib=used[1], storage_gib=used[2]),
+        active=bool(view["active"]),
+        registered_at=int(view["registeredAt"]),
+        region=bytes32_to_text(view["region"]),
+        meta_hash=bytes32_hex(view["metaHash"]),
+        total=Capacity.model_construct(
+            cpu_millis=total["cpuMillis"], memory_mib=total["memoryMiB"], storage_gib=total["storageGiB"]
+        ),
+        used=Capacity.model_construct(
+            cpu_millis=used["cpuMillis"], memory_mib=used["memoryMiB"], storage_gib=used["storageGiB"]
+        ),
         prices=BaseRanges.model_construct(
-            cpu_per_milli_hour=prices[0], memory_per_mib_hour=prices[1], storage_per_gib_hour=prices[2]
+            cpu_per_milli_hour=prices["cpuPerMilliHour"],
+            memory_per_mib_hour=prices["memoryPerMiBHour"],
+            storage_per_gib_hour=prices["storagePerGiBHour"],
         ),
         reputation=ReputationCounters.model_construct(
-            completed=rep[0], stopped_early=rep[1], cancelled=rep[2], total_earned=rep[3]
+            completed=rep["completed"],
+            stopped_early=rep["stoppedEarly"],
+            cancelled=rep["cancelled"],
+            total_earned=rep["totalEarned"],
         ),
         gpu_classes=tuple(
             GpuClassRecord.model_construct(
                 class_id=int(class_id),
-                model=bytes32_to_text(g[0]),
-                total=g[1],
-                used=g[2],
-                price_per_hour=g[3],
+                model=bytes32_to_text(g["model"]),
+                total=g["total"],
+                used=g["used"],
+                price_per_hour=g["pricePerHour"],
             )
-            for class_id in class_ids
+            for class_id in view["gpuClassIds"]
             for g in (gpus[(address, class_id)],)
         ),
     )

@@ -42,8 +42,8 @@ from linq.market.models import (
     Requirements,
     ScoreBreakdown,
 )
-from linq.market.pricing import SECONDS_PER_HOUR, deposit_for, format_rate
-from linq.market.units import format_duration, format_lnq
+from linq.protocol.money import SECONDS_PER_HOUR, deposit_for
+from linq.units import format_duration, format_lnq, format_rate
 
 
 @dataclass(frozen=True, slots=True)

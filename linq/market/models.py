@@ -23,18 +23,23 @@ from pydantic import (
     model_validator,
 )
 
+from linq.contracts.terms import Resources
 from linq.gateway.meta import GatewayInfo
 from linq.market.encoding import checksum, normalise_region
-from linq.market.pricing import UnitPrices, deposit_for, rate_per_hour
+from linq.market.pricing import UnitPrices, rate_per_hour
 from linq.market.reputation import ReputationScore, score_reputation
+from linq.protocol.money import deposit_for
+from linq.units import parse_rate
 
 
 def _int_from_text(value: Any) -> Any:
-    """Accept decimal strings for wei (how we write them to JSON); floats are refused outright."""
+    """Wei as our JSON writes it (a decimal string of wei), or text in the unit grammar ('1.5 LNQ', '42 wei/h');
+    floats are refused outright."""
     if isinstance(value, float):
         raise ValueError(f"{value!r} is a float; money is exact — give an int or a decimal string of wei")
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if text.isdigit() else parse_rate(text, field="amount")
     return value
 
 
@@ -128,34 +133,25 @@ class ProviderRecord(_Frozen):
         return next((g for g in self.gpu_classes if g.class_id == class_id), None)
 
 
-class Resources(_Frozen):
-    """The Solidity `Resources` struct: what one escrow reserves at one provider."""
-
-    cpu_millis: Uint32 = 0
-    memory_mib: Uint32 = 0
-    storage_gib: Uint32 = 0
-    gpu_class: Uint16 = 0
-    gpu_count: Uint16 = 0
-
-    def rate_at(self, provider: ProviderRecord) -> int:
-        """The escrow rate (wei/h) of these resources at the provider's registry prices."""
-        gpu_price = 0
-        if self.gpu_count:
-            gpu = provider.gpu_class(self.gpu_class)
-            if gpu is None:
-                raise ValueError(
-                    f"gpu_class {self.gpu_class} is not offered by {provider.address}; "
-                    f"it offers {list(provider.gpu_class_ids) or 'no GPU classes'}"
-                )
-            gpu_price = gpu.price_per_hour
-        return rate_per_hour(
-            self.cpu_millis,
-            self.memory_mib,
-            self.storage_gib,
-            provider.prices.unit_prices(),
-            gpu_count=self.gpu_count,
-            gpu_price_per_hour=gpu_price,
-        )
+def rate_at(resources: Resources, provider: ProviderRecord) -> int:
+    """The escrow rate (wei/h) of these resources at the provider's registry prices."""
+    gpu_price = 0
+    if resources.gpu_count:
+        gpu = provider.gpu_class(resources.gpu_class)
+        if gpu is None:
+            raise ValueError(
+                f"gpu_class {resources.gpu_class} is not offered by {provider.address}; "
+                f"it offers {list(provider.gpu_class_ids) or 'no GPU classes'}"
+            )
+        gpu_price = gpu.price_per_hour
+    return rate_per_hour(
+        resources.cpu_millis,
+        resources.memory_mib,
+        resources.storage_gib,
+        provider.prices.unit_prices(),
+        gpu_count=resources.gpu_count,
+        gpu_price_per_hour=gpu_price,
+    )
 
 
 class GpuRequirement(_Frozen):

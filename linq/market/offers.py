@@ -26,9 +26,9 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from linq.contracts.terms import ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, OFFER_EIP712_TYPES, offer_message
+from linq.contracts.terms import ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, OFFER_EIP712_TYPES, Resources, offer_message
 from linq.market.encoding import ZERO_ADDRESS, checksum
-from linq.market.models import Address, Resources
+from linq.market.models import Address
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -93,6 +93,15 @@ class Offer(BaseModel):
 
     def message(self) -> dict[str, Any]:
         return offer_message(self)
+
+    def typed_data(self, chain_id: int, escrow: str) -> dict[str, Any]:
+        """EIP-712 typed data for the Escrow contract `escrow` on `chain_id` (eth_account's full_message)."""
+        return typed_data(self, Domain(chain_id=chain_id, verifying_contract=escrow))
+
+    def sign(self, private_key: Any, chain_id: int, escrow: str) -> bytes:
+        """The provider's 65-byte signature over the offer for escrow contract `escrow` on `chain_id`."""
+        signed = Account.sign_typed_data(private_key, full_message=self.typed_data(chain_id, escrow))
+        return bytes(signed.signature)
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The ABI tuple for contract calls (createFromOffer, offerDigest)."""

@@ -4,42 +4,14 @@ not reachable. All amounts are LNQ wei as ints; times are the chain's block time
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from linq.monitor.errors import InputError, SourceUnavailable
-
-SECONDS_PER_HOUR = 3600
-LIVE_STATUSES = ("Created", "Active")  # the workload is paid for; Ended and later are not
-
-
-@dataclass(frozen=True)
-class EscrowFigures:
-    escrow_id: str
-    status: str
-    deposited: int
-    earned: int
-    withdrawn: int
-    remaining: int
-    start: int
-    end: int
-    now: int
-    rate_per_hour: int
-    runway: int  # seconds of paid service left
-    source: str  # "chain <rpc>" or "stack outputs (last pulumi up)"
-
-    @property
-    def paid_through(self) -> bool:
-        """Does the escrow still pay for the workload now?"""
-        return self.status in LIVE_STATUSES and (self.status == "Created" or self.now < self.end)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.escrow_id, "status": self.status, "deposited": str(self.deposited), "earned": str(self.earned),
-            "withdrawn": str(self.withdrawn), "remaining": str(self.remaining), "start": self.start, "end": self.end,
-            "now": self.now, "rate_per_hour": str(self.rate_per_hour), "runway": self.runway, "source": self.source,
-        }  # fmt: skip
+from linq.protocol.figures import EscrowFigures
+from linq.protocol.money import deposit_for
+from linq.protocol.status import EscrowStatus
 
 
 def parse_id(text: str, field: str = "--escrow") -> bytes:
@@ -66,11 +38,7 @@ def read_live(escrow_id: str, *, devnet_dir: Path | None = None, rpc_url: str | 
         state = ops.read_state(client, ops.follow(client, terms))
     except ChainError as err:
         raise SourceUnavailable(f"escrow {escrow_id}: {err}") from None
-    return EscrowFigures(
-        escrow_id=state.escrow_id, status=state.status, deposited=state.deposited, earned=state.earned,
-        withdrawn=state.withdrawn, remaining=state.remaining, start=state.start, end=state.end, now=state.now,
-        rate_per_hour=state.terms.rate_per_hour, runway=state.runway, source=f"chain {profile.rpc_url}",
-    )  # fmt: skip
+    return replace(state, source=f"chain {profile.rpc_url}")
 
 
 def from_snapshot(data: Mapping[str, Any]) -> EscrowFigures:
@@ -80,8 +48,10 @@ def from_snapshot(data: Mapping[str, Any]) -> EscrowFigures:
         return int(str(data.get(key) or 0))
 
     return EscrowFigures(
-        escrow_id=str(data.get("id") or data.get("escrow_id") or ""), status=str(data.get("status", "")),
+        escrow_id=str(data.get("id") or data.get("escrow_id") or ""),
+        status=EscrowStatus(data.get("status") or EscrowStatus.NONE),
         deposited=num("deposited"), earned=num("earned"), withdrawn=num("withdrawn"), remaining=num("remaining"),
+        withdrawable=num("withdrawable"),
         start=num("start"), end=num("end"), now=num("now"),
         rate_per_hour=num("rate_per_hour") or num("ratePerHour"),
         runway=num("runway"), source="stack outputs (as of the last pulumi up)",
@@ -90,4 +60,4 @@ def from_snapshot(data: Mapping[str, Any]) -> EscrowFigures:
 
 def top_up_for(figures: EscrowFigures, seconds: int) -> int:
     """Wei that buys `seconds` more runway at the escrow's rate (rounded up, so it is never short)."""
-    return -(-figures.rate_per_hour * seconds // SECONDS_PER_HOUR)
+    return deposit_for(figures.rate_per_hour, seconds)

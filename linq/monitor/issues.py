@@ -11,9 +11,11 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from linq.market.units import format_duration, format_lnq
-from linq.monitor.escrow import EscrowFigures, top_up_for
+from linq.monitor.escrow import top_up_for
 from linq.monitor.snapshot import Container, Pod, Snapshot
+from linq.protocol.figures import EscrowFigures
+from linq.protocol.status import EscrowStatus
+from linq.units import format_duration, format_lnq
 
 IMAGE_PULL_REASONS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"})
 CRASH_RESTARTS = 3  # restarts after which repeated failures count as a crash loop even between back-offs
@@ -143,7 +145,7 @@ def escrow_issues(snap: Snapshot, escrow: EscrowFigures | None, runway_threshold
     running = [p.name for p in snap.pods if p.phase == "Running" and not p.deleting]
     subject = f"escrow {escrow.escrow_id}"
     if not escrow.paid_through and running:
-        ended = "ran out" if escrow.status == "Active" else f"is {escrow.status}"
+        ended = "ran out" if escrow.status == EscrowStatus.ACTIVE else f"is {escrow.status}"
         out.append(Issue("escrow-ended-still-running", "error", name, subject,
                          f"escrow {ended} (end {escrow.end}, now {escrow.now}) but {len(running)} pod(s) still run "
                          "unpaid", f"top it up to keep the app (`linq escrow top-up {escrow.escrow_id} AMOUNT`, "

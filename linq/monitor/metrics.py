@@ -15,10 +15,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from linq.monitor import quantity
 from linq.monitor.cluster import Cluster
 from linq.monitor.errors import InputError, SourceUnavailable
 from linq.monitor.snapshot import Snapshot
+from linq.units import kube_cpu_millis, kube_memory_bytes
 
 # {ns} and {window} are filled in by plain replacement (PromQL itself is full of braces).
 CONTAINERS = 'namespace="{ns}",container!="",container!="POD"'
@@ -125,8 +125,8 @@ def from_kubernetes(cluster: Cluster, snap: Snapshot) -> Usage:
             pod = item["metadata"]["name"]
             containers = item.get("containers", [])
             usage.per_pod[pod] = {
-                "cpu_millis": sum(quantity.cpu_millis(c["usage"].get("cpu", 0)) for c in containers),
-                "memory_bytes": sum(quantity.memory_bytes(c["usage"].get("memory", 0)) for c in containers),
+                "cpu_millis": sum(kube_cpu_millis(c["usage"].get("cpu", 0)) for c in containers),
+                "memory_bytes": sum(kube_memory_bytes(c["usage"].get("memory", 0)) for c in containers),
             }
         usage.cpu_millis = sum(p["cpu_millis"] for p in usage.per_pod.values())
         usage.memory_bytes = sum(p["memory_bytes"] for p in usage.per_pod.values())

@@ -9,12 +9,12 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from linq.market.units import format_duration, format_lnq
-from linq.monitor.escrow import EscrowFigures
 from linq.monitor.issues import Issue
 from linq.monitor.metrics import Usage
-from linq.monitor.quantity import format_mib, format_millis
 from linq.monitor.status import DeploymentStatus
+from linq.protocol.figures import EscrowFigures
+from linq.protocol.status import EscrowStatus
+from linq.units import format_cpu, format_duration, format_lnq, format_mib_bytes
 
 STATE_STYLE = {"Running": "green", "Stopped": "dim", "Pending": "yellow", "Errored": "bold red"}
 BAR_WIDTH = 20
@@ -35,9 +35,9 @@ def runway_bar(escrow: EscrowFigures, threshold: int, width: int = BAR_WIDTH) ->
 
 
 def empties_at(escrow: EscrowFigures) -> str:
-    if escrow.status == "Active" and escrow.end:
+    if escrow.status == EscrowStatus.ACTIVE and escrow.end:
         return dt.datetime.fromtimestamp(escrow.end, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if escrow.status == "Created":
+    if escrow.status == EscrowStatus.CREATED:
         return "not started (runway counts from start)"
     return escrow.status.lower()
 
@@ -51,8 +51,8 @@ def status_view(rows: list[DeploymentStatus], threshold: int) -> Group:
     blocks: list[Text] = []
     for row in rows:
         plan, usage, t = row.snap.plan(), row.usage, row.target
-        cpu = _usage(usage.cpu_millis if usage else None, plan["cpu_request_millis"], format_millis)
-        memory = _usage(usage.memory_bytes if usage else None, plan["memory_request_bytes"], format_mib)
+        cpu = _usage(usage.cpu_millis if usage else None, plan["cpu_request_millis"], format_cpu)
+        memory = _usage(usage.memory_bytes if usage else None, plan["memory_request_bytes"], format_mib_bytes)
         block = Text()
         block.append(t.name, style="bold")
         block.append(f"  ● {row.state}", style=STATE_STYLE.get(row.state, ""))
@@ -117,13 +117,13 @@ def metrics_table(usage: Usage) -> Table:
     table.add_column("now", justify="right")
     table.add_column("requested", justify="right")
     table.add_column("limit", justify="right")
-    cpu = format_millis(usage.cpu_millis) if usage.cpu_millis is not None else "?"
-    memory = format_mib(usage.memory_bytes) if usage.memory_bytes is not None else "?"
+    cpu = format_cpu(usage.cpu_millis) if usage.cpu_millis is not None else "?"
+    memory = format_mib_bytes(usage.memory_bytes) if usage.memory_bytes is not None else "?"
     rate = f"{usage.requests_per_second:g}/s" if usage.requests_per_second is not None else "?"
-    table.add_row("cpu", cpu, format_millis(plan.get("cpu_request_millis", 0)),
-                  format_millis(plan.get("cpu_limit_millis", 0)))  # fmt: skip
-    table.add_row("memory", memory, format_mib(plan.get("memory_request_bytes", 0)),
-                  format_mib(plan.get("memory_limit_bytes", 0)))  # fmt: skip
+    table.add_row("cpu", cpu, format_cpu(plan.get("cpu_request_millis", 0)),
+                  format_cpu(plan.get("cpu_limit_millis", 0)))  # fmt: skip
+    table.add_row("memory", memory, format_mib_bytes(plan.get("memory_request_bytes", 0)),
+                  format_mib_bytes(plan.get("memory_limit_bytes", 0)))  # fmt: skip
     table.add_row("requests", rate, "-", "-")
     return table
 
@@ -134,8 +134,8 @@ def pods_table(usage: Usage) -> Table:
         table.add_column(column, overflow="fold")
     for pod in usage.pods:
         use = usage.per_pod.get(pod["name"], {})
-        cpu = format_millis(use["cpu_millis"]) if "cpu_millis" in use else "?"
-        memory = format_mib(use["memory_bytes"]) if "memory_bytes" in use else "?"
+        cpu = format_cpu(use["cpu_millis"]) if "cpu_millis" in use else "?"
+        memory = format_mib_bytes(use["memory_bytes"]) if "memory_bytes" in use else "?"
         table.add_row(pod["name"], pod["phase"], "yes" if pod["ready"] else "no", str(pod["restarts"]),
                       pod["node"] or "-", cpu, memory)  # fmt: skip
     return table

@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from linq.monitor import quantity
 from linq.monitor.cluster import Cluster
 from linq.monitor.targets import Target
+from linq.units import kube_cpu_millis, kube_memory_bytes
 
 WORKLOAD_PATHS = (("Deployment", "/apis/apps/v1/namespaces/{ns}/deployments"),
                   ("StatefulSet", "/apis/apps/v1/namespaces/{ns}/statefulsets"))  # fmt: skip
@@ -119,10 +119,10 @@ def _resources(container: dict[str, Any]) -> dict[str, int]:
     res = container.get("resources", {})
     req, lim = res.get("requests", {}), res.get("limits", {})
     return {
-        "cpu_request_millis": quantity.cpu_millis(req.get("cpu", lim.get("cpu", 0))),
-        "cpu_limit_millis": quantity.cpu_millis(lim.get("cpu", 0)),
-        "memory_request_bytes": quantity.memory_bytes(req.get("memory", lim.get("memory", 0))),
-        "memory_limit_bytes": quantity.memory_bytes(lim.get("memory", 0)),
+        "cpu_request_millis": kube_cpu_millis(req.get("cpu", lim.get("cpu", 0))),
+        "cpu_limit_millis": kube_cpu_millis(lim.get("cpu", 0)),
+        "memory_request_bytes": kube_memory_bytes(req.get("memory", lim.get("memory", 0))),
+        "memory_limit_bytes": kube_memory_bytes(lim.get("memory", 0)),
     }
 
 

@@ -11,8 +11,9 @@ from linq.monitor import issues as issue_rules
 from linq.monitor import metrics, snapshot
 from linq.monitor.cluster import Cluster
 from linq.monitor.errors import MonitorError
-from linq.monitor.escrow import EscrowFigures, from_snapshot
+from linq.monitor.escrow import from_snapshot
 from linq.monitor.targets import Target
+from linq.protocol.figures import EscrowFigures
 
 EscrowReader = Callable[[str], EscrowFigures]
 

@@ -73,6 +73,8 @@ def _pulumi_json(args: list[str], *, cwd: str | Path, devnet_dir: Path | None, f
         detail = (done.stderr or done.stdout).strip().splitlines()
         message = detail[-1] if detail else f"exit {done.returncode}"
         backend = env.get("PULUMI_BACKEND_URL", "the default backend")
+        if "no stack named" in message:  # the backend answered: the name is wrong (bad input, not a dead source)
+            raise InputError("--stack", args[args.index("--stack") + 1], f"is not on {backend} ({message})", fix)
         raise SourceUnavailable(f"`pulumi {' '.join(args[:2])}` failed on {backend}: {message}; {fix}")
     return json.loads(done.stdout or "{}")
 

@@ -55,7 +55,15 @@ KUBERNETES = ToolBundle(
 )
 ETCD = ToolBundle("etcd", versions.ETCD, ("etcd",))
 KWOK = ToolBundle("kwok", versions.KWOK, ("kwok",))
-GO_BUNDLES = (PULUMI, PULUMI_KUBERNETES, KUBERNETES, ETCD, KWOK)
+# The real node's parts (kubelet and kube-proxy: same release and wrapper module as the control plane).
+KUBERNETES_NODE = ToolBundle("kubernetes-node", versions.KUBERNETES, ("kubelet", "kube-proxy"))
+CONTAINERD = ToolBundle("containerd", versions.CONTAINERD, ("containerd", "containerd-shim-runc-v2", "ctr"))
+KUBE_NETWORK_POLICIES = ToolBundle("kube-network-policies", versions.KUBE_NETWORK_POLICIES, ("kube-network-policies",))
+PAUSE = ToolBundle("pause", versions.PAUSE, ("pause",))
+COREDNS = ToolBundle("coredns", versions.COREDNS, ("coredns",))
+REGISTRY = ToolBundle("registry", versions.DISTRIBUTION, ("registry",))
+NODE_BUNDLES = (KUBERNETES_NODE, CONTAINERD, KUBE_NETWORK_POLICIES, PAUSE, COREDNS, REGISTRY)
+GO_BUNDLES = (PULUMI, PULUMI_KUBERNETES, KUBERNETES, ETCD, KWOK, *NODE_BUNDLES)
 
 
 class ToolMissing(RuntimeError):

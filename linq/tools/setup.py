@@ -6,7 +6,8 @@ clone on a machine that has built once is ready in seconds.
 
 Steps: system packages (apt) -> uv -> .venv from requirements.lock -> npm tools (solc-js, OpenZeppelin,
 Foundry) -> Go builds (Pulumi CLI, the Kubernetes provider plugin, kube-apiserver/controller-manager/
-scheduler, etcd, kwok).
+scheduler, etcd, kwok; for the real node: kubelet, kube-proxy, containerd, kube-network-policies, pause,
+CoreDNS, the image registry).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ GO_WRAPPERS = Path(__file__).resolve().parent / "go"
 # Prometheus as the real metrics source of `linq metrics`.
 APT_PACKAGES = {"sshd": "openssh-server", "debootstrap": "debootstrap", "ip": "iproute2", "unshare": "util-linux",
                 "prometheus": "prometheus"}  # fmt: skip
+# The real node: runc and the CNI plugins as Debian ships them, the netfilter tools kube-proxy and the network
+# policy controller drive, and a static busybox for the test images (linq/devnet/images.py).
+APT_PACKAGES.update({"runc": "runc", "/usr/lib/cni/bridge": "containernetworking-plugins", "nft": "nftables",
+                     "iptables": "iptables", "conntrack": "conntrack", "/bin/busybox": "busybox-static"})  # fmt: skip
 
 
 class SetupError(RuntimeError):
@@ -170,6 +175,16 @@ def _build_dir(name: str) -> Path:
     return path
 
 
+def _writable_copy(module_dir: Path, name: str) -> Path:
+    """A fresh, writable copy of a downloaded module (the module cache is read-only)."""
+    build = _build_dir(name)
+    shutil.rmtree(build)
+    shutil.copytree(module_dir, build)
+    for path in [build, *build.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    return build
+
+
 def _wrapper(name: str) -> Path:
     """A scratch copy of the committed wrapper module (go.mod + go.sum pin every dependency)."""
     build = _build_dir(name)
@@ -203,11 +218,7 @@ def build_pulumi_kubernetes() -> str:
     info = json.loads(run(["go", "mod", "download", "-json", module], env=go_env(), quiet=True))
     if info.get("Sum") != versions.PULUMI_KUBERNETES_MODULE_SUM:
         raise SetupError(f"{module} has hash {info.get('Sum')}, expected {versions.PULUMI_KUBERNETES_MODULE_SUM}")
-    build = _build_dir("pulumi-kubernetes")
-    shutil.rmtree(build)
-    shutil.copytree(info["Dir"], build)
-    for path in [build, *build.rglob("*")]:  # the module cache is read-only; go generate writes here
-        path.chmod(path.stat().st_mode | 0o200)
+    build = _writable_copy(Path(info["Dir"]), "pulumi-kubernetes")  # go generate writes here
     run(["go", "mod", "edit", "-dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4"], cwd=build, env=go_env())
     env = dict(go_env(), VERSION=versions.PULUMI_KUBERNETES)
     run(["go", "generate", "./cmd/pulumi-resource-kubernetes"], cwd=build, env=env, quiet=True)
@@ -223,14 +234,13 @@ def build_pulumi_kubernetes() -> str:
 def build_kubernetes() -> str:
     bundle = locate.KUBERNETES
     build = _wrapper("kubernetes")
-    major, minor, _ = versions.KUBERNETES.split(".")
-    v = "k8s.io/component-base/version"
-    ldflags = (f"-s -w -X {v}.gitVersion=v{versions.KUBERNETES} -X {v}.gitMajor={major} -X {v}.gitMinor={minor} "
-               f"-X {v}.gitTreeState=clean -X {v}.buildDate=1970-01-01T00:00:00Z")  # fmt: skip
+    ldflags = _kubernetes_ldflags()
     say(f"building kube-apiserver, kube-controller-manager, kube-scheduler v{versions.KUBERNETES} (cold: ~8 min)")
     bundle.bin_dir.mkdir(parents=True, exist_ok=True)
     env = dict(go_env(), GOBIN=str(bundle.bin_dir))
-    run(["go", "install", "-trimpath", "-ldflags", ldflags, "tool"], cwd=build, env=env)
+    # the wrapper's tool block also names kubelet and kube-proxy: those are the node bundle's
+    packages = [f"k8s.io/kubernetes/cmd/{binary}" for binary in bundle.binaries]
+    run(["go", "install", "-trimpath", "-ldflags", ldflags, *packages], cwd=build, env=env)
     return f"built Kubernetes v{versions.KUBERNETES} control plane"
 
 
@@ -251,12 +261,123 @@ def build_kwok() -> str:
     return f"built kwok v{versions.KWOK}"
 
 
+def _kubernetes_ldflags() -> str:
+    major, minor, _ = versions.KUBERNETES.split(".")
+    v = "k8s.io/component-base/version"
+    return (f"-s -w -X {v}.gitVersion=v{versions.KUBERNETES} -X {v}.gitMajor={major} -X {v}.gitMinor={minor} "
+            f"-X {v}.gitTreeState=clean -X {v}.buildDate=1970-01-01T00:00:00Z")  # fmt: skip
+
+
+def build_kubernetes_node() -> str:
+    """kubelet and kube-proxy from the control plane's wrapper module (same release, same stamping)."""
+    bundle = locate.KUBERNETES_NODE
+    build = _wrapper("kubernetes")
+    say(f"building kubelet, kube-proxy v{versions.KUBERNETES} (~2 min with the control plane's build cache)")
+    bundle.bin_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(go_env(), GOBIN=str(bundle.bin_dir))
+    run(["go", "install", "-trimpath", "-ldflags", _kubernetes_ldflags(), "k8s.io/kubernetes/cmd/kubelet",
+         "k8s.io/kubernetes/cmd/kube-proxy"], cwd=build, env=env)  # fmt: skip
+    return f"built kubelet, kube-proxy v{versions.KUBERNETES}"
+
+
+def build_containerd() -> str:
+    """containerd v2 from its Go module (static, no btrfs), with the shim the CRI plugin starts and `ctr`."""
+    bundle = locate.CONTAINERD
+    module = "github.com/containerd/containerd/v2"
+    say(f"building containerd v{versions.CONTAINERD}, containerd-shim-runc-v2, ctr (~2 min)")
+    bundle.bin_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(go_env(), GOBIN=str(bundle.bin_dir), GOFLAGS="")
+    ldflags = f"-s -w -X {module}/version.Version=v{versions.CONTAINERD}"
+    run(["go", "install", "-trimpath", "-tags", "no_btrfs", "-ldflags", ldflags,
+         *(f"{module}/cmd/{cmd}@v{versions.CONTAINERD}" for cmd in bundle.binaries)], env=env)  # fmt: skip
+    return f"built containerd v{versions.CONTAINERD}"
+
+
+# kube-network-policies as released, plus two build-time changes (docs/real-node.md says why): the nft
+# `queue` verdict through the xt NFQUEUE target (this kernel lacks CONFIG_NFT_QUEUE), and $KUBECONFIG (it
+# only reads the in-cluster config; the devnet's node runs it as a process).
+KNP_QUEUE_BLOCK = """queue := &expr.Queue{Num: uint16(c.config.QueueID)}
+\tif c.config.FailOpen {
+\t\tqueue.Flag = expr.QueueFlagBypass
+\t}"""
+KNP_PATCHES = {
+    "pkg/networkpolicy/controller.go": [
+        (KNP_QUEUE_BLOCK, "queue := nfqueueTarget(uint16(c.config.QueueID), c.config.FailOpen)", 2),
+    ],
+    "pkg/networkpolicy/dnsagent.go": [
+        ("&expr.Queue{Num: uint16(n.nfQueueID), Flag: expr.QueueFlagBypass}",
+         "nfqueueTarget(uint16(n.nfQueueID), true)", 1),
+    ],
+    "cmd/main.go": [
+        ("config, err := rest.InClusterConfig()",
+         'config, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))', 1),
+        ('"k8s.io/client-go/rest"', '"k8s.io/client-go/tools/clientcmd"', 1),
+    ],
+}  # fmt: skip
+
+
+def build_kube_network_policies() -> str:
+    bundle = locate.KUBE_NETWORK_POLICIES
+    module = f"sigs.k8s.io/kube-network-policies@v{versions.KUBE_NETWORK_POLICIES}"
+    say(f"building kube-network-policies v{versions.KUBE_NETWORK_POLICIES} with the NFQUEUE patch (~2 min)")
+    info = json.loads(run(["go", "mod", "download", "-json", module], env=go_env(), quiet=True))
+    build = _writable_copy(Path(info["Dir"]), "kube-network-policies")  # patched below
+    for relative, replacements in KNP_PATCHES.items():
+        source = build / relative
+        text = source.read_text()
+        for old, new, count in replacements:
+            if text.count(old) != count:
+                raise SetupError(f"kube-network-policies patch no longer applies: {relative} has "
+                                 f"{text.count(old)} copies of {old!r}, expected {count}")  # fmt: skip
+            text = text.replace(old, new)
+        source.write_text(text)
+    shutil.copy2(GO_WRAPPERS / "kube-network-policies" / "nfqueue_target.go", build / "pkg/networkpolicy")
+    bundle.bin_dir.mkdir(parents=True, exist_ok=True)
+    run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(bundle.path("kube-network-policies")), "./cmd"],
+        cwd=build, env=go_env())  # fmt: skip
+    return f"built kube-network-policies v{versions.KUBE_NETWORK_POLICIES} (NFQUEUE via xt target)"
+
+
+def _build_main(bundle: locate.ToolBundle, ldflags: str = "") -> str:
+    """`go build` of a committed wrapper module with its own main.go (linq/tools/go/<bundle name>)."""
+    build = _wrapper(bundle.name)
+    shutil.copy2(GO_WRAPPERS / bundle.name / "main.go", build / "main.go")
+    bundle.bin_dir.mkdir(parents=True, exist_ok=True)
+    run(["go", "build", "-trimpath", "-ldflags", f"-s -w {ldflags}".strip(), "-o",
+         str(bundle.path(bundle.binaries[0])), "."], cwd=build, env=go_env())  # fmt: skip
+    return f"built {bundle.name} {bundle.version}"
+
+
+def build_pause() -> str:
+    return _build_main(locate.PAUSE)
+
+
+def build_coredns() -> str:
+    """CoreDNS from its Go module through a small main that links only the plugins the devnet's cluster DNS
+    uses (upstream's main links every plugin: cloud SDKs and all)."""
+    say(f"building CoreDNS v{versions.COREDNS} (~2 min)")
+    return _build_main(locate.COREDNS)
+
+
+def build_registry() -> str:
+    """The distribution registry with the filesystem storage driver only (upstream's main links S3/Azure/GCS)."""
+    say(f"building the distribution registry v{versions.DISTRIBUTION} (~1.5 min)")
+    return _build_main(locate.REGISTRY,
+                       f"-X github.com/distribution/distribution/v3/version.version=v{versions.DISTRIBUTION}")
+
+
 GO_BUILDS: list[tuple[locate.ToolBundle, Callable[[], str]]] = [
     (locate.ETCD, build_etcd),
     (locate.KWOK, build_kwok),
     (locate.KUBERNETES, build_kubernetes),
     (locate.PULUMI, build_pulumi),
     (locate.PULUMI_KUBERNETES, build_pulumi_kubernetes),
+    (locate.PAUSE, build_pause),
+    (locate.KUBERNETES_NODE, build_kubernetes_node),
+    (locate.CONTAINERD, build_containerd),
+    (locate.KUBE_NETWORK_POLICIES, build_kube_network_policies),
+    (locate.COREDNS, build_coredns),
+    (locate.REGISTRY, build_registry),
 ]
 
 

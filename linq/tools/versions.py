@@ -17,6 +17,17 @@ KUBERNETES = "1.33.4"
 ETCD = "3.5.21"
 KWOK = "0.7.0"
 
+# The real node (linq/devnet/node.py). kubelet and kube-proxy are KUBERNETES, built by the same wrapper module.
+CONTAINERD = "2.4.2"  # Go module: Debian's 1.6.20 is end-of-life and has no `pinned_images` config
+KUBE_NETWORK_POLICIES = "0.8.0"  # Go module, patched at build time (linq/tools/go/kube-network-policies)
+COREDNS = "1.14.7"  # Go module, built with only the plugins the devnet uses (linq/tools/go/coredns)
+DISTRIBUTION = "3.1.2"  # the local image registry, filesystem storage only (linq/tools/go/registry)
+PAUSE = "1"  # our pause program (linq/tools/go/pause), packed as the sandbox image
+# Debian packages the node uses as they are; `linq devnet versions` shows what is installed, these are the
+# versions the tests were run with (bookworm).
+DEBIAN_RUNC = "1.1.5"
+DEBIAN_CNI_PLUGINS = "1.1.1"
+
 # npm packages (package.json pins the same)
 SOLC = "0.8.37"
 OPENZEPPELIN = "5.7.0"
@@ -29,4 +40,4 @@ UV = "0.13.8"
 # hash is pinned here and checked after download (GONOSUMDB covers only this module).
 PULUMI_KUBERNETES_MODULE_SUM = "h1:j2bphCf7c2YhnBrhwht2f3TNRRgcMImltUlAgzxr9H4="
 
-GO_MIN = (1, 25)  # the Pulumi wrapper module says `go 1.25.11`
+GO_MIN = (1, 26)  # containerd v2.4.2 says `go 1.26.6`, the CoreDNS wrapper `go 1.26.0`

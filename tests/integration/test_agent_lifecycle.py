@@ -18,10 +18,11 @@ from linq.agent import ActionLog, Agent, Cluster, Settings
 from linq.agent import devnet as lab
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
-from linq.contracts.terms import Resources, Terms, earned
+from linq.contracts.terms import Resources, Terms
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.devnet.kubeapi import KubeAPI
+from linq.protocol.money import earned
 
 pytestmark = pytest.mark.integration
 

@@ -25,14 +25,14 @@ import yaml
 from linq.agent import devnet as lab
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
-from linq.chain.faults import ENV_KILL_AT
 from linq.contracts.terms import Terms
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from lpstack import load_config
 from lpstack.render import render_groups
 from tests import waiting
+from tests.faultsite.linq_fault_hooks import fault_env
 
 pytestmark = pytest.mark.integration
 LINQ = Path(sys.executable).parent / "linq"
@@ -101,9 +101,7 @@ class AgentRuns:
     def _env(self, fault: str | None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LINQ_", "KUBECONFIG"))}
         env["LINQ_PRIVATE_KEY"] = self.key
-        if fault:
-            env[ENV_KILL_AT] = fault
-        return env
+        return fault_env(env, kill_at=fault) if fault else env
 
     def _argv(self, *extra: str) -> list[str]:
         return [str(LINQ), "provider", "agent", "--devnet-dir", str(self.devnet.state_dir),

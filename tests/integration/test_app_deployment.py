@@ -24,9 +24,9 @@ PROVIDER_INDEX, REQUESTOR_INDEX = 3, 4  # dev accounts of this module (others us
 
 def registered_provider(devnet: Devnet) -> str:
     from linq.chain.client import ChainClient
-    from linq.chain.devaccounts import register_provider
     from linq.chain.network import devnet_profile
     from linq.chain.signers import from_dev_account
+    from linq.devnet.accounts import register_provider
 
     client = ChainClient(devnet_profile(devnet.state_dir), from_dev_account(devnet.state_dir, PROVIDER_INDEX))
     register_provider(client)
@@ -36,7 +36,7 @@ def registered_provider(devnet: Devnet) -> str:
 def lnq_balance(devnet: Devnet, address: str) -> int:
     from web3 import Web3
 
-    from linq.contracts.deploy import contract
+    from linq.contracts import contract
 
     w3 = Web3(Web3.HTTPProvider(devnet.read()[1].rpc_url))
     return int(contract(w3, "LNQ", json.loads(devnet.addresses_file.read_text())["lnq"]).functions.balanceOf(

@@ -13,11 +13,12 @@ import pytest
 
 from linq.chain import ChainClient, RpcUnavailable, TxReverted, TxTimeout
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
+from linq.chain.errors import FundingError
 from linq.chain.network import connect
 from linq.chain.rpc import RetryingHTTPProvider
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 
 pytestmark = pytest.mark.integration
 RES = Resources(1000, 1024, 10)
@@ -80,7 +81,7 @@ def test_estimated_revert_is_decoded_and_nothing_is_sent(wallet: ChainClient, pr
         ops.create(wallet, plan)
     assert err.value.error_name == "InsufficientCapacity"
     assert f"provider {provider.address} has 4000 millicores CPU free, you asked for 9000" in str(err.value)
-    assert wallet.nonce(wallet.address) == before + 1  # the approve was sent, the create never was
+    assert wallet.nonce(wallet.address) == before  # refused by the dry run before any approve: nothing sent
 
 
 def test_mined_revert_carries_hash_and_reason(wallet: ChainClient, provider: ChainClient) -> None:
@@ -102,10 +103,10 @@ def test_allowance_and_balance_errors_say_what_to_do(wallet: ChainClient, provid
     assert err.value.error_name == "ERC20InsufficientAllowance"
     assert f"approve the escrow for at least {deposit} wei" in str(err.value)
     poor = ChainClient(wallet.profile, fresh_wallet(deployer(wallet.profile.devnet_dir), lnq=5)[1])  # type: ignore[arg-type]
-    with pytest.raises(TxReverted) as err:
+    with pytest.raises(FundingError) as funding:  # refused before the approve, with both amounts
         ops.create(poor, ops.CreatePlan(provider.address, RES, deposit, ops.salt_for("poor"), rate))
-    assert err.value.error_name == "ERC20InsufficientBalance"
-    assert f"at least {deposit - 5} more wei" in str(err.value)
+    assert f"at least {deposit - 5} more wei" in str(funding.value)
+    assert poor.nonce(poor.address) == 0 and poor.allowance(poor.address) == 0
 
 
 def test_rpc_down_fails_fast_with_the_url_and_the_fix() -> None:

@@ -7,7 +7,6 @@ two cores); the default profile takes about a minute, most of it compiling.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 
@@ -15,23 +14,17 @@ import pytest
 
 from linq.contracts import build
 from linq.contracts.artifacts import CONTRACT_NAMES, load_artifact
-from linq.tools.locate import require
+from tests.integration import forge_run
+from tests.integration.forge_run import FORGE_RUN
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_forge_suite_passes_and_tests_the_shipped_bytecode() -> None:
-    profile = os.environ.get("LINQ_FORGE_PROFILE", "default")
-    env = {**os.environ, "FOUNDRY_PROFILE": profile, "NO_COLOR": "1"}
-    proc = subprocess.run(
-        [str(require("forge")), "test"],
-        cwd=build.CONTRACTS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
+def test_forge_suite_passes_and_tests_the_shipped_bytecode(request: pytest.FixtureRequest) -> None:
+    # Started in the background when the session collected this test (tests/conftest.py); else start it now.
+    run = request.config.stash.get(FORGE_RUN, None) or forge_run.start()
+    code, stdout, stderr = run.wait()
+    proc = subprocess.CompletedProcess(args=["forge", "test"], returncode=code, stdout=stdout, stderr=stderr)
     summary = re.search(r"(\d+) tests passed, (\d+) failed, (\d+) skipped", proc.stdout)
     assert proc.returncode == 0 and summary, proc.stdout[-4000:] + proc.stderr[-2000:]
     passed, failed = int(summary.group(1)), int(summary.group(2))

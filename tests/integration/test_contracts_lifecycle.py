@@ -19,9 +19,12 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from linq.chain.decode import decode_revert, revert_data
-from linq.contracts import AddressBook, contract, deploy_all, send_tx
-from linq.contracts.localchain import anvil_chain, fund_eth, increase_time
-from linq.contracts.terms import Offer, Resources, Terms, earned, encode_region, end_time, permit_signature
+from linq.chain.deploy import deploy_all, send_tx
+from linq.contracts import AddressBook, contract
+from linq.contracts.terms import Resources, Terms, encode_region, permit_signature
+from linq.devnet.localchain import anvil_chain, fund_eth, increase_time
+from linq.market.offers import Offer
+from linq.protocol.money import earned, end_time
 
 pytestmark = pytest.mark.integration
 

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from web3 import Web3
 
-from linq.contracts.deploy import contract
+from linq.contracts import contract
 from linq.devnet import Devnet
 from linq.tools import locate
 
 pytestmark = pytest.mark.integration
 
 
-def test_demo_runs_from_deployment_to_settlement_and_matches_the_chain(tmp_path: Path) -> None:
-    state = tmp_path / "demo-devnet"
+def test_demo_runs_from_deployment_to_settlement_and_matches_the_chain() -> None:
+    # A short directory: the demo's devnet runs a real node, whose unix sockets live under it (107 bytes at most).
+    state = Path(tempfile.mkdtemp(prefix="lq-demo-", dir="/tmp")) / "devnet"
     argv = [sys.executable, "-m", "components.demo", "--state-dir", str(state), "--keep"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=locate.PROJECT_ROOT, check=False)
     devnet = Devnet(state)
@@ -45,3 +48,4 @@ def test_demo_runs_from_deployment_to_settlement_and_matches_the_chain(tmp_path:
             assert w3.eth.get_transaction_receipt(tx)["status"] == 1
     finally:
         devnet.down()
+        shutil.rmtree(state.parent, ignore_errors=True)

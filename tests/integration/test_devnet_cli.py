@@ -38,6 +38,23 @@ def test_up_status_down(tmp_path: Path) -> None:
         mnemonic = (Path(state) / "secrets" / "mnemonic").read_text().strip()
         assert mnemonic not in (Path(state) / "devnet.json").read_text()
         assert mnemonic not in status.stdout + up.stdout + up.stderr
+        # the devnet's own provider (dev account 1) is registered, so `provider: local` works right away;
+        # registering again sends nothing
+        from linq.chain import registration
+        from linq.chain.client import ChainClient
+        from linq.chain.network import devnet_profile
+        from linq.chain.signers import from_dev_account
+        from linq.devnet import anvil
+        from linq.devnet.localprovider import register_local_provider
+
+        local = anvil.dev_addresses(Path(state))[anvil.LOCAL_PROVIDER_INDEX]
+        assert f"provider {local}" in up.stderr
+        client = ChainClient(devnet_profile(Path(state)), from_dev_account(Path(state), anvil.LOCAL_PROVIDER_INDEX))
+        record = registration.read(client, local)
+        assert record is not None and record.active
+        nonce = client.w3.eth.get_transaction_count(local)
+        assert register_local_provider(Path(state)) == local
+        assert client.w3.eth.get_transaction_count(local) == nonce
         env = linq("devnet", "env", "--state-dir", state)
         assert "PULUMI_BACKEND_URL=file://" in env.stdout
         assert "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION" in env.stdout

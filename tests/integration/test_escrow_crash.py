@@ -4,6 +4,7 @@ Exactly one escrow must exist for the resource and the requestor must have paid 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -12,12 +13,12 @@ from pulumi import automation as auto
 
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
-from linq.chain.faults import ENV_KILL_AT
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
+from tests.faultsite.linq_fault_hooks import ENV_KILL_AT, fault_env
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +50,7 @@ def test_killed_at_every_create_step_funds_exactly_once(devnet: Devnet, tmp_path
     stack = inline_stack(devnet, project="escrowcrash", stack=f"c{uuid.uuid4().hex[:8]}", program=program,
                          work_dir=tmp_path)  # fmt: skip
     stack.set_config("linq:signerKey", auto.ConfigValue(key, secret=True))
+    stack.workspace.env_vars["PYTHONPATH"] = fault_env(os.environ)["PYTHONPATH"]  # the test-only fault hook
     stack.set_config(
         "linq:network", auto.ConfigValue(json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}))
     )

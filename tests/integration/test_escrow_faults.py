@@ -7,6 +7,7 @@ test_chain_client.py.)"""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -15,13 +16,13 @@ from pulumi import automation as auto
 
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
-from linq.chain.faults import ENV_RUN_AT
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 from linq.tools import locate
+from tests.faultsite.linq_fault_hooks import ENV_RUN_AT, fault_env
 
 pytestmark = pytest.mark.integration
 RES = {"cpu": "1", "memory": "1Gi", "storage": "10Gi"}
@@ -50,6 +51,7 @@ def _stack(devnet: Devnet, tmp_path: Path, provider: str, key: str, network: dic
                          work_dir=tmp_path)  # fmt: skip
     stack.set_config("linq:signerKey", auto.ConfigValue(key, secret=True))
     stack.set_config("linq:network", auto.ConfigValue(json.dumps(network)))
+    stack.workspace.env_vars["PYTHONPATH"] = fault_env(os.environ)["PYTHONPATH"]  # the test-only fault hook
     return stack
 
 
@@ -79,7 +81,9 @@ def test_too_little_lnq_then_funded(devnet: Devnet, bank: ChainClient, provider:
     with pytest.raises(auto.errors.CommandError) as err:
         stack.up()
     text = str(err.value)
-    assert f"at least {deposit - 5} more wei of LNQ" in text  # the sentence decoded from ERC20InsufficientBalance
+    # refused at check (preview), with both amounts in wei, before any transaction
+    assert f"({deposit} wei) is more than the payer {signer.address} holds" in text and "(5 wei)" in text
+    assert bank.nonce(signer.address) == 0 and bank.allowance(signer.address) == 0
     bank.send(bank.lnq.functions.transfer(signer.address, deposit), what="fund")
     assert stack.up().summary.resource_changes.get("create") == 1
     assert bank.lnq_balance(signer.address) == 5  # paid exactly the deposit, once
@@ -114,7 +118,8 @@ def test_mined_revert_then_converges(devnet: Devnet, bank: ChainClient, tmp_path
     text = str(err.value)
     assert "was rejected by the chain (tx 0x" in text
     assert f"provider {provider.address} is deactivated and takes no new escrows" in text
-    assert bank.nonce(signer.address) == 2  # approve + the reverted create, nothing else
+    assert bank.nonce(signer.address) == 3  # approve, the reverted create, the allowance reset; nothing else
+    assert bank.allowance(signer.address) == 0  # no allowance left behind
     assert bank.lnq_balance(signer.address) == 10**18  # a reverted create moves no LNQ
     assert ops.created_by(bank, signer.address) == {}
     del stack.workspace.env_vars[ENV_RUN_AT]

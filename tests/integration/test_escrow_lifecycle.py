@@ -15,11 +15,11 @@ from pulumi import automation as auto
 
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
-from linq.contracts.terms import Resources, earned
+from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for, earned
 
 pytestmark = pytest.mark.integration
 RES = {"cpu": "1", "memory": "1Gi", "storage": "10Gi"}

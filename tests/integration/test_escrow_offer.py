@@ -12,11 +12,11 @@ from components.dynamic import UNKNOWN
 from components.escrow import EscrowProvider
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 from linq.market.models import Resources
 from linq.market.offers import Domain, Offer, sign_offer
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ from pulumi.dynamic import Config, ConfigureRequest
 from components.escrow import EscrowProvider
 from linq.chain import ChainClient
 from linq.chain import registration as reg
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
 from linq.market.models import Resources as MarketResources
 from linq.market.offers import Domain, Offer, sign_offer

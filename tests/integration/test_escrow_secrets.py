@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from pulumi import automation as auto
 
 from linq.chain import ChainClient
-from linq.chain.devaccounts import deployer, fresh_wallet, register_provider
 from linq.cli import main
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import yaml
 
 from linq.devnet import Devnet, anvil
 from linq.engine import project_stack
@@ -16,19 +15,18 @@ pytestmark = pytest.mark.integration
 
 def test_pulumi_up_of_the_example_devnet_stack(devnet: Devnet, tmp_path) -> None:
     from linq.chain.client import ChainClient
-    from linq.chain.devaccounts import register_provider
     from linq.chain.network import devnet_profile
     from linq.chain.signers import from_dev_account
+    from linq.devnet.accounts import register_provider
 
     # The devnet's own provider (registered with its gateway by `linq devnet up`) sets its test prices again.
     provider = ChainClient(devnet_profile(devnet.state_dir),
                            from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX))  # fmt: skip
     register_provider(provider)
 
-    # A copy of the project, so `pulumi stack init` writes its salt there, not into the repository.
-    project = yaml.safe_load((locate.PROJECT_ROOT / "Pulumi.yaml").read_text())
-    project["runtime"]["options"]["virtualenv"] = str(locate.PROJECT_ROOT / ".venv")
-    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    # A verbatim copy of the project, so this test's config edits never touch the repository
+    # (test_first_stack runs the README's commands in the repository itself).
+    shutil.copy(locate.PROJECT_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     shutil.copytree(locate.PROJECT_ROOT / "stacks", tmp_path / "stacks")
 
     stack = project_stack(devnet, stack="devnet", work_dir=tmp_path)

@@ -24,10 +24,10 @@ from linq.agent import ActionLog, Agent, Cluster, Settings
 from linq.agent import devnet as lab
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.cli import main as linq_cli
 from linq.contracts.terms import Resources, Terms
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from linq.devnet.process import free_port
 from linq.gateway import bundle, message, tls

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from pulumi import automation as auto
 
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import deployer, register_provider
 from linq.cli import main as linq_cli
 from linq.devnet import Devnet
+from linq.devnet.accounts import deployer, register_provider
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from linq.devnet.process import free_port
 from linq.engine import backend_state_text, inline_stack

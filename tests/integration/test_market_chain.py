@@ -15,9 +15,11 @@ from eth_account import Account
 from web3 import Web3
 from web3.logs import DISCARD
 
+from linq.chain.deploy import deploy_all
 from linq.cli import main as linq_cli
-from linq.contracts import AddressBook, contract, deploy_all
-from linq.devnet.seed import LocalAnvil, ProviderSpec, random_specs, rpc_batch, seed_registry
+from linq.contracts import AddressBook, contract
+from linq.devnet.anvil import LocalAnvil
+from linq.devnet.seed import ProviderSpec, random_specs, rpc_batch, seed_registry
 from linq.market.encoding import region_to_bytes32, text_to_bytes32
 from linq.market.index import RegistryIndex
 from linq.market.match import match
@@ -250,7 +252,7 @@ def test_index_rebuilds_when_its_block_is_reorganised_away(chain: Chain, tmp_pat
 def test_cli_match_json_agrees_with_the_library(chain: Chain, tmp_path: Path) -> None:
     env = {"LINQ_RPC_URL": chain.url, "LINQ_ADDRESSES": str(chain.book_file)}
     out = run_cli(["providers", "match", "--plan", "standard", "--region", "eu", "--duration", "24h",
-                   "--max-price", "1", "--json", "--index", str(tmp_path / "i.json")], env)  # fmt: skip
+                   "--max-price", "1 LNQ/h", "--json", "--index", str(tmp_path / "i.json")], env)  # fmt: skip
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     index = RegistryIndex(chain.w3, chain.book.registry)

@@ -11,10 +11,10 @@ import pytest
 
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
-from linq.market.pricing import deposit_for
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
+from linq.protocol.money import deposit_for
 from tests.integration.test_monitor_support import (
     deploy,
     kubelet_event,
@@ -203,7 +203,7 @@ contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
 current-context: x
 """)
     code, _out, err = linq("issues", "web", "--kubeconfig", str(config))
-    assert code == 2 and f"https://127.0.0.1:{port} does not answer" in err
+    assert code == 3 and f"https://127.0.0.1:{port} does not answer" in err
     code, _out, err = linq("issues", "web", "--devnet-dir", str(devnet.state_dir), "--escrow", "0x12")
     assert code == 2 and "'0x12'" in err and "64 hex digits" in err
     code, _out, err = linq("status", "web", "--devnet-dir", str(devnet.state_dir), "--runway-threshold", "soon")

@@ -94,7 +94,7 @@ def test_bad_container_and_regex_are_usage_errors(devnet: Devnet, logged: tuple[
 def test_pod_without_a_log_source_says_so(devnet: Devnet) -> None:
     name, _namespace, _api = deploy(devnet, "silent")
     code, _out, err = linq("logs", name, "--devnet-dir", str(devnet.state_dir))
-    assert code == 2 and "logs not available" in err and 'no logs found for container "custom"' in err
+    assert code == 3 and "logs not available" in err and 'no logs found for container "custom"' in err
 
 
 def test_follow_streams_new_lines(devnet: Devnet, logged: tuple[str, Path]) -> None:

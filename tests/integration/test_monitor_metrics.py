@@ -148,11 +148,11 @@ def test_kubernetes_api_fallback_without_prometheus(devnet: Devnet, measured: tu
     assert [(p["phase"], p["ready"]) for p in usage["pods"]] == [("Running", True)]
 
 
-def test_prometheus_errors_are_exit_2(devnet: Devnet, measured: tuple[str, str, str]) -> None:
+def test_unreachable_prometheus_is_exit_3_bad_window_2(devnet: Devnet, measured: tuple[str, str, str]) -> None:
     name, _namespace, url = measured
     code, _out, err = linq("metrics", name, "--devnet-dir", str(devnet.state_dir),
                            "--prometheus", f"http://127.0.0.1:{free_port()}")  # fmt: skip
-    assert code == 2 and "does not answer" in err
+    assert code == 3 and "does not answer" in err
     code, _out, err = linq("metrics", name, "--devnet-dir", str(devnet.state_dir), "--prometheus", url,
                            "--window", "ten")  # fmt: skip
     assert code == 2 and "--window 'ten'" in err

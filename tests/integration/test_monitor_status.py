@@ -9,11 +9,11 @@ import uuid
 import pytest
 
 from linq.chain.client import ChainClient
-from linq.chain.devaccounts import advance, register_provider
 from linq.chain.network import devnet_profile
 from linq.chain.signers import from_dev_account
 from linq.contracts.terms import Terms
 from linq.devnet import Devnet, anvil
+from linq.devnet.accounts import advance, register_provider
 from linq.devnet.kubeapi import KubeAPI
 from linq.engine import inline_stack
 from tests.integration.test_monitor_support import linq, linq_json, wait_for

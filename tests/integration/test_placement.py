@@ -11,7 +11,8 @@ from eth_account import Account
 from pulumi import automation as auto
 from web3 import Web3
 
-from linq.contracts.deploy import contract, send_tx
+from linq.chain.deploy import send_tx
+from linq.contracts import contract
 from linq.devnet import Devnet, anvil
 from linq.engine import inline_stack
 from linq.market.encoding import region_to_bytes32

@@ -15,12 +15,12 @@ from pulumi import automation as auto
 from linq.chain import ChainClient
 from linq.chain import escrows as ops
 from linq.chain import registration as reg
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.cli import main
 from linq.contracts.terms import Resources
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 
 pytestmark = pytest.mark.integration
 
@@ -91,23 +91,23 @@ def test_cli_provider_register_is_idempotent_and_update_changes_only_what_differ
     net = ["--devnet-dir", str(devnet.state_dir)]
     flags = [
         "--cpu",
-        "8000",
+        "8000m",
         "--memory",
-        "16384",
+        "16384Mi",
         "--storage",
-        "200",
+        "200Gi",
         "--price-cpu",
-        "1000000000000",
+        "1000000000000 wei/h",
         "--price-memory",
-        "100000000000",
+        "100000000000 wei/h",
         "--price-storage",
-        "10000000000000",
+        "10000000000000 wei/h",
         "--region",
         "us-east",
         "--meta",
         "ipfs://bafy-example",
         "--gpu",
-        "1:nvidia-l4:2:300000000000000000",
+        "1:nvidia-l4:2:0.3 LNQ/h",
         "--json",
     ]
     first = _run(["provider", "register", *flags, *net], key)
@@ -116,13 +116,13 @@ def test_cli_provider_register_is_idempotent_and_update_changes_only_what_differ
     assert data["changed"] and data["calls"] == ["register", "updateGpuClass(1)"]
     again = json.loads(_run(["provider", "register", *flags, *net], key).output)
     assert again == {**again, "changed": False, "calls": [], "tx_hashes": {}}
-    update = json.loads(_run(["provider", "update", "--price-cpu", "3", "--json", *net], key).output)
+    update = json.loads(_run(["provider", "update", "--price-cpu", "3 wei/h", "--json", *net], key).output)
     assert update["calls"] == ["updateBaseRanges"] and update["record"]["price_cpu"] == "3"
     assert update["record"]["gpu_classes"][0]["model"] == "nvidia-l4"  # untouched flags keep their value
     shown = json.loads(_run(["provider", "show", signer.address, "--json", *net]).output)
     assert shown["region"] == "us-east" and shown["registered"]
 
-    bad = _run(["provider", "register", *flags[:-1], "--gpu", "1:nvidia-l4:two:3", *net], key)
+    bad = _run(["provider", "register", *flags[:-1], "--gpu", "1:nvidia-l4:two:3 wei/h", *net], key)
     assert bad.exit_code == 2 and "--gpu count" in bad.output and "'two'" in bad.output
     nokey = _run(["provider", "update", "--cpu", "1", *net])
     assert nokey.exit_code == 4 and "LINQ_PRIVATE_KEY" in nokey.output

@@ -11,9 +11,9 @@ import pytest
 
 from linq.chain import escrows as ops
 from linq.chain.client import ChainClient
-from linq.chain.devaccounts import advance, deployer, fresh_wallet, register_provider
 from linq.chain.network import devnet_profile
 from linq.devnet import Devnet
+from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.runway import Ledger, RunwayPolicy, guard_once, spent_on_chain
 from linq.tools import locate
 

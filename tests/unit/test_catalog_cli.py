@@ -59,7 +59,7 @@ def test_render_applies_patches(tmp_path: Path) -> None:
 
 def test_render_custom_image_and_vm(tmp_path: Path) -> None:
     result = _run("render", "--image", "ghcr.io/example/api:1.4.2", "--port", "http:8000", "--port", "dns:53/UDP",
-                  "--name", "api", "--cpu", "750", "--memory", "1536", "-s", "TOKEN=abc")  # fmt: skip
+                  "--name", "api", "--cpu", "750m", "--memory", "1536Mi", "-s", "TOKEN=abc")  # fmt: skip
     assert result.exit_code == 0, result.output
     docs = list(yaml.safe_load_all(result.output))
     quota = next(d for d in docs if d["kind"] == "ResourceQuota")["spec"]["hard"]

@@ -65,3 +65,37 @@ def test_no_source_names_every_option() -> None:
         assert hint in str(err.value)
     with pytest.raises(SignerError, match="only works on the devnet"):
         resolve_signer(dev_account=3, env={})
+
+
+# ---- dev account vs key: explicit precedence, a conflict names both ---------------------------------------
+def test_dev_account_and_a_different_key_is_a_conflict_naming_both(tmp_path) -> None:
+    from linq.devnet import anvil
+
+    dev2 = anvil.dev_addresses(tmp_path)[2]
+    with pytest.raises(SignerError) as err:
+        resolve_signer(dev_account=2, devnet_dir=tmp_path, env={ENV_KEY: KEY})
+    message = str(err.value)
+    assert "linq:devAccount=2" in message and dev2 in message
+    assert "$LINQ_PRIVATE_KEY" in message and Account.from_key(KEY).address in message
+    assert KEY[2:] not in message  # never the key itself
+    with pytest.raises(SignerError, match=r"\$LINQ_DEV_ACCOUNT=2 .* and linq:signerKey"):
+        resolve_signer(key=KEY, devnet_dir=tmp_path, env={"LINQ_DEV_ACCOUNT": "2"})
+    with pytest.raises(SignerError, match=r"--dev-key-index=1 and the keystore"):
+        resolve_signer(dev_account=1, dev_account_source="--dev-key-index", devnet_dir=tmp_path,
+                       env={"LINQ_KEYSTORE": str(tmp_path / "k.json")})  # fmt: skip
+
+
+def test_dev_account_alone_or_with_its_own_key(tmp_path) -> None:
+    from linq.devnet import anvil
+
+    keys = anvil.dev_keys(tmp_path)
+    alone = resolve_signer(dev_account=2, devnet_dir=tmp_path, env={})
+    assert alone.address == Account.from_key(keys[2]).address and alone.source == "devnet dev account 2"
+    same = resolve_signer(dev_account=2, devnet_dir=tmp_path, env={ENV_KEY: "0x" + keys[2].removeprefix("0x")})
+    assert same.address == alone.address
+    from_env = resolve_signer(devnet_dir=tmp_path, env={"LINQ_DEV_ACCOUNT": "3"})
+    assert from_env.address == Account.from_key(keys[3]).address
+    with pytest.raises(SignerError, match=r"\$LINQ_DEV_ACCOUNT='two' is not a dev account index"):
+        resolve_signer(devnet_dir=tmp_path, env={"LINQ_DEV_ACCOUNT": "two"})
+    with pytest.raises(SignerError, match=r"\$LINQ_DEV_ACCOUNT=1: a dev account index only works on the devnet"):
+        resolve_signer(env={"LINQ_DEV_ACCOUNT": "1"})

@@ -8,7 +8,8 @@ from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linq.contracts.terms import Resources, Terms, decode_region, earned, encode_region, end_time
+from linq.contracts.terms import Resources, Terms, decode_region, encode_region
+from linq.protocol.money import earned, end_time
 
 REQ = "0x0000000000000000000000000000000000001001"
 PROV = "0x0000000000000000000000000000000000002002"

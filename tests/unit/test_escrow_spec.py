@@ -51,7 +51,8 @@ BAD = [
     ("duration", {"duration": None, "deposit": None}, "neither duration nor deposit"),
     ("deposit", {"deposit": "-5"}, "-5"),
     ("deposit", {"deposit": 0}, "zero"),
-    ("deposit", {"deposit": str(2**96)}, "96-bit"),
+    ("deposit", {"deposit": f"{2**96} wei"}, "96-bit"),
+    ("deposit", {"deposit": "1000"}, "ambiguous"),  # a bare number: LNQ or wei? (issue 11)
     ("deposit", {"deposit": 1.5}, "1.5"),
     ("max_rate_per_hour", {"max_rate_per_hour": "cheap"}, "cheap"),
     ("offer", {"offer": "{not json"}, "not JSON"),

@@ -17,7 +17,7 @@ from linq.market.models import (
     ReputationCounters,
     Requirements,
 )
-from linq.market.pricing import deposit_for
+from linq.protocol.money import deposit_for
 
 GWEI = 10**9
 LNQ = 10**18

@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from linq.cli import main
-from linq.monitor import quantity
 from linq.monitor.cluster import Cluster
 from linq.monitor.errors import InputError
 from linq.monitor.escrow import EscrowFigures, from_snapshot, top_up_for
@@ -19,24 +18,25 @@ from linq.monitor.issues import find
 from linq.monitor.render import runway_bar
 from linq.monitor.snapshot import Snapshot, live_state, pod_from_json
 from linq.monitor.targets import Target, from_outputs, split_stack
+from linq.units import format_mib_bytes, kube_cpu_millis, kube_memory_bytes
 
 
 @pytest.mark.parametrize(("text", "millis"), [("250m", 250), ("1.5", 1500), ("2", 2000), ("100u", 1), ("0", 0),
                                                ("1e3m", 1000)])  # fmt: skip
 def test_cpu_quantities(text: str, millis: int) -> None:
-    assert quantity.cpu_millis(text) == millis
+    assert kube_cpu_millis(text) == millis
 
 
 @pytest.mark.parametrize(("text", "nbytes"), [("512Mi", 512 * 2**20), ("1G", 10**9), ("1.5Gi", 3 * 2**29),
                                                ("128974848", 128974848)])  # fmt: skip
 def test_memory_quantities(text: str, nbytes: int) -> None:
-    assert quantity.memory_bytes(text) == nbytes
+    assert kube_memory_bytes(text) == nbytes
 
 
 def test_bad_quantity_names_the_value() -> None:
     with pytest.raises(ValueError, match="'12 cores'"):
-        quantity.cpu_millis("12 cores")
-    assert quantity.format_mib(96 * 2**20 + 12_345) == "96.0Mi" and quantity.format_mib(3 * 2**29) == "1536Mi"
+        kube_cpu_millis("12 cores")
+    assert format_mib_bytes(96 * 2**20 + 12_345) == "96.0Mi" and format_mib_bytes(3 * 2**29) == "1536Mi"
 
 
 def test_stack_names() -> None:

@@ -53,3 +53,7 @@ def test_go_wrapper_modules_pin_the_versions() -> None:
     assert f"k8s.io/kubernetes v{versions.KUBERNETES}" in kube_mod
     etcd_mod = (ROOT / "linq/tools/go/etcd/go.mod").read_text()
     assert f"go.etcd.io/etcd/server/v3 v{versions.ETCD}" in etcd_mod
+    coredns_mod = (ROOT / "linq/tools/go/coredns/go.mod").read_text()
+    assert f"github.com/coredns/coredns v{versions.COREDNS}" in coredns_mod
+    registry_mod = (ROOT / "linq/tools/go/registry/go.mod").read_text()
+    assert f"github.com/distribution/distribution/v3 v{versions.DISTRIBUTION}" in registry_mod

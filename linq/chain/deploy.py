@@ -1,35 +1,16 @@
-"""Deploying LNQ, ProviderRegistry and Escrow, binding them, and funding dev accounts."""
+"""Deploying LNQ, ProviderRegistry and Escrow, binding them, and funding dev accounts; `send_tx` for scripts
+and tests. Sends through the toolkit's one transaction path (linq.chain.tx)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from pydantic import BaseModel, ConfigDict
 from web3 import Web3
-from web3.contract import Contract
 
-from linq.contracts.artifacts import load_artifact
-
-MAX_LNQ_SUPPLY = 2**96 - 1
-
-
-class AddressBook(BaseModel):
-    """Where the protocol's contracts live on one chain."""
-
-    model_config = ConfigDict(frozen=True)
-
-    chain_id: int
-    lnq: str
-    registry: str
-    escrow: str
-    deployed_block: int
-
-
-def contract(w3: Web3, name: str, address: str) -> Contract:
-    """A web3 contract for `name` (LNQ, ProviderRegistry, Escrow) at `address`, ABI from the artifacts."""
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name).abi)
-
+from linq.chain.signers import Signer
+from linq.chain.tx import Transactor
+from linq.contracts import MAX_LNQ_SUPPLY, AddressBook, contract, load_artifact
 
 Sender = LocalAccount | str
 
@@ -46,9 +27,6 @@ def send_tx(w3: Web3, sender: Sender, call: Any, *, gas: int | None = None, valu
     and decoded reverts) or an address the node manages (eth-tester's unlocked accounts).
     """
     if not isinstance(sender, str) and hasattr(call, "estimate_gas"):
-        from linq.chain.signers import Signer  # local: linq.chain imports this package
-        from linq.chain.tx import Transactor
-
         transactor = Transactor(w3, Signer(sender, "send_tx"), chain_id=w3.eth.chain_id, receipt_timeout=60)
         name = getattr(call, "fn_name", None) or type(call).__name__
         return transactor.send(call, what=f"{name} from {sender.address}", gas=gas, value=value).receipt

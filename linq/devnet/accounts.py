@@ -14,6 +14,7 @@ from linq.chain import registration as reg
 from linq.chain.client import ChainClient
 from linq.chain.network import devnet_profile
 from linq.chain.signers import Signer, from_dev_account, from_key
+from linq.devnet.localchain import fund_eth, increase_time
 
 
 def deployer(devnet_dir: Path) -> ChainClient:
@@ -25,7 +26,7 @@ def fresh_wallet(bank: ChainClient, *, lnq: int = 1_000 * 10**18, eth: int = 10*
     """A new random key with `eth` wei of ETH (set directly) and `lnq` wei of LNQ (sent by the deployer)."""
     key = "0x" + bytes(Account.create().key).hex()
     signer = from_key(key, source="fresh devnet wallet")
-    bank.w3.provider.make_request("anvil_setBalance", [signer.address, hex(eth)])  # type: ignore[arg-type]
+    fund_eth(bank.w3, signer.address, eth)
     if lnq:
         bank.send(bank.lnq.functions.transfer(signer.address, lnq), what="fund wallet with LNQ")
     return key, signer
@@ -61,6 +62,5 @@ def register_provider(
 
 def advance(client: ChainClient, seconds: int) -> int:
     """Move the chain's clock forward and mine a block; returns the new block time."""
-    client.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-    client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    increase_time(client.w3, seconds)
     return client.now()

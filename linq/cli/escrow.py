@@ -1,0 +1,195 @@
+"""`linq escrow status | list | top-up | withdraw | stop | finalize`.
+
+Network: --devnet-dir DIR (the local devnet), or --rpc URL --addresses FILE [--chain-id N]; without flags,
+$LINQ_RPC_URL + $LINQ_ADDRESSES, $LINQ_DEVNET_DIR, then the default devnet. Key (writes only): $LINQ_PRIVATE_KEY,
+or --keystore FILE with the password from $LINQ_KEYSTORE_PASSWORD / --password-file. No key is ever printed.
+Exit codes: the one table in linq/cli/errors.py (docs/cli.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from linq.chain import ChainClient, InputError
+from linq.chain import escrows as ops
+from linq.cli.options import chain_client, echo_json, json_option, key_options, network_options
+from linq.contracts.terms import Terms
+from linq.market.encoding import checksum
+from linq.units import format_duration, format_lnq, parse_amount
+
+
+@click.group()
+def escrow() -> None:
+    """Inspect and act on on-chain escrows (ids as 0x + 64 hex digits)."""
+
+
+def _terms(client: ChainClient, escrow_id: str) -> Terms:
+    text = escrow_id.strip().lower()
+    if not (text.startswith("0x") and len(text) == 66 and all(c in "0123456789abcdef" for c in text[2:])):
+        raise InputError("ESCROW_ID", escrow_id, "is not an escrow id", "give 0x followed by 64 hex digits")
+    terms = ops.find_by_id(client, bytes.fromhex(text[2:]))
+    if terms is None:
+        raise InputError(
+            "ESCROW_ID",
+            escrow_id,
+            f"is not an escrow of {client.escrow.address} on chain {client.chain_id}",
+            "check the id and the network (`linq escrow list`)",
+        )
+    return ops.follow(client, terms)
+
+
+def state_json(state: ops.EscrowState, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"escrow_id": state.escrow_id, "status": state.status.value, **state.terms.to_json(), **state.figures_json(),
+            "now": state.now, "settlement": settlement or {}}  # fmt: skip
+
+
+def _state_table(state: ops.EscrowState, settlement: dict[str, Any] | None) -> Table:
+    t = state.terms
+    table = Table(show_header=False, title=f"escrow {state.escrow_id}")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    r = t.resources
+    gpu = f", {r.gpu_count} GPU(s) of class {r.gpu_class}" if r.gpu_count else ""
+    rows = [
+        ("status", state.status),
+        ("requestor", t.requestor),
+        ("provider", t.provider),
+        ("resources", f"{r.cpu_millis} millicores, {r.memory_mib} MiB, {r.storage_gib} GiB{gpu}"),
+        ("rate", f"{format_lnq(t.rate_per_hour)}/h"),
+        ("deposited", format_lnq(state.deposited)),
+        ("earned", format_lnq(state.earned)),
+        ("withdrawn", format_lnq(state.withdrawn)),
+        ("withdrawable", format_lnq(state.withdrawable)),
+        ("remaining", format_lnq(state.remaining)),
+        ("start", str(state.start or "-")),
+        ("end", str(state.end or "-")),
+        ("runway", format_duration(state.runway)),
+    ]
+    if settlement:
+        rows.append(
+            (
+                "settled",
+                f"{settlement['event']} by {settlement['by']} (to provider "
+                f"{format_lnq(int(settlement['to_provider']))}, refund "
+                f"{format_lnq(int(settlement['refund']))}) tx {settlement['tx']}",
+            )
+        )
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _show(client: ChainClient, terms: Terms, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    state = ops.read_state(client, terms)
+    settled = ops.settlement(client, terms.escrow_id) if state.status.is_settled else None
+    if as_json:
+        echo_json({**(extra or {}), "escrow": state_json(state, settled)})
+        return
+    if extra:
+        for key, value in extra.items():
+            click.echo(f"{key}: {value}")
+    Console().print(_state_table(state, settled))
+
+
+@escrow.command("status")
+@click.argument("escrow_id")
+@network_options
+@json_option
+def escrow_status(escrow_id: str, devnet_dir, rpc, chain_id, addresses, as_json: bool) -> None:
+    """Every figure of one escrow, read from the chain now."""
+    client = chain_client(devnet_dir, rpc, chain_id, addresses)
+    _show(client, _terms(client, escrow_id), as_json)
+
+
+@escrow.command("list")
+@click.option("--requestor", default=None, help="Escrows created by this address (default: the signer's).")
+@click.option("--provider", default=None, help="Escrows held by this provider.")
+@click.option("--open", "open_only", is_flag=True, help="Only Created, Active and Ended escrows.")
+@network_options
+@key_options
+@json_option
+def escrow_list(
+    requestor, provider, open_only, devnet_dir, rpc, chain_id, addresses, keystore, password_file, as_json
+) -> None:
+    """Escrows of a requestor and/or provider."""
+    if requestor:
+        requestor = checksum(requestor, field="--requestor")
+    if provider:
+        provider = checksum(provider, field="--provider")
+    if not requestor and not provider:
+        client = chain_client(
+            devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file, signer=True
+        )
+        requestor = client.address
+    else:
+        client = chain_client(devnet_dir, rpc, chain_id, addresses)
+    states = [ops.read_state(client, t) for t in ops.list_escrows(client, requestor=requestor, provider=provider)]
+    if open_only:
+        states = [s for s in states if s.is_open]
+    if as_json:
+        echo_json({"escrows": [state_json(s) for s in states]})
+        return
+    table = Table(title=f"{len(states)} escrows")
+    for col in ("escrow id", "status", "provider", "deposited", "earned", "withdrawn", "runway"):
+        table.add_column(col, overflow="fold")
+    for s in states:
+        table.add_row(
+            s.escrow_id,
+            s.status,
+            s.terms.provider,
+            format_lnq(s.deposited),
+            format_lnq(s.earned),
+            format_lnq(s.withdrawn),
+            format_duration(s.runway),
+        )
+    Console().print(table)
+
+
+def _write(action: Callable[[ChainClient, Terms], Any], name: str) -> Callable[..., None]:
+    @click.argument("escrow_id")
+    @network_options
+    @key_options
+    @json_option
+    def command(escrow_id, devnet_dir, rpc, chain_id, addresses, keystore, password_file, as_json) -> None:
+        client = chain_client(
+            devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file, signer=True
+        )
+        terms = _terms(client, escrow_id)
+        tx = action(client, terms)
+        _show(client, terms, as_json, {"action": name, "tx": tx})
+
+    return command
+
+
+escrow.command("withdraw", help="Pay the provider what it has earned (anyone may send this).")(
+    _write(ops.withdraw, "withdraw")
+)
+escrow.command(
+    "stop", help="Stop a running escrow (requestor): the provider keeps its earnings, the rest is refunded."
+)(_write(ops.stop, "stop"))
+escrow.command("finalize", help="Settle an ended escrow (anyone): pays the provider's remainder.")(
+    _write(ops.finalize, "finalize")
+)
+
+
+@escrow.command("top-up")
+@click.argument("escrow_id")
+@click.argument("amount")
+@network_options
+@key_options
+@json_option
+def escrow_top_up(escrow_id, amount, devnet_dir, rpc, chain_id, addresses, keystore, password_file, as_json) -> None:
+    """Add AMOUNT ('1.5 LNQ' or '42 wei'; a bare number is refused) to the deposit; extends the runway."""
+    wei = parse_amount(amount, field="AMOUNT")
+    if wei == 0:
+        raise InputError("AMOUNT", amount, "is zero", "give an amount above 0, e.g. 1.5 LNQ")
+    client = chain_client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file,
+                          signer=True)  # fmt: skip
+    terms = _terms(client, escrow_id)
+    hashes = ops.top_up(client, terms, wei)
+    _show(client, terms, as_json, {"action": "top-up", "tx": hashes})

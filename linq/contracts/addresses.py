@@ -1,0 +1,29 @@
+"""Where the protocol's contracts live (AddressBook) and web3 handles on them. Pure: no transactions here
+(deploying and sending are linq.chain.deploy's, so linq.contracts never imports linq.chain)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from web3 import Web3
+from web3.contract import Contract
+
+from linq.contracts.artifacts import load_artifact
+
+MAX_LNQ_SUPPLY = 2**96 - 1
+
+
+class AddressBook(BaseModel):
+    """Where the protocol's contracts live on one chain."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chain_id: int
+    lnq: str
+    registry: str
+    escrow: str
+    deployed_block: int
+
+
+def contract(w3: Web3, name: str, address: str) -> Contract:
+    """A web3 contract for `name` (LNQ, ProviderRegistry, Escrow) at `address`, ABI from the artifacts."""
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name).abi)
