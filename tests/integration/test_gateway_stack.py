@@ -25,6 +25,7 @@ from linq.devnet.process import free_port
 from linq.engine import backend_state_text, inline_stack
 from linq.gateway import bundle
 from linq.gateway.meta import GatewayInfo
+from linq.protocol.status import SETTLED
 from tests.integration.test_gateway import Party, _healthy, party, start_gateway
 from tests.waiting import wait_for
 
@@ -134,5 +135,5 @@ def test_stack_without_kubeconfig_deploys_through_the_matched_gateway(market: Ma
     assert destroyed.summary.result == "succeeded"
     with pytest.raises(KubeError):
         admin.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")
-    assert ops.read_state(m.requestor.client, terms).status in ops.SETTLED
+    assert ops.read_state(m.requestor.client, terms).status in SETTLED
     stack.workspace.remove_stack(name)
