@@ -1,9 +1,10 @@
 """AppDeployment: one app on one provider's cluster, in its own isolated tenant namespace, paid by an escrow.
 
 The manifests are exactly what `linq render --stack` prints for review (linq.stackrender.render_app); the
-only difference is that secret values are Pulumi secrets here and masked there. Children are applied
-through the provider's own `pulumi_kubernetes.Provider`, so each provider's cluster is reached with that
-provider's credentials.
+only difference is that secret values are Pulumi secrets here and masked there. Through a provider's gateway
+(the default: no access entry needed) the gateway applies the namespace and its isolation bundle and this
+component only the namespaced workload objects, with the lease credential (components/lease.py); with direct
+access (a kubeconfig under `linq:providers`) it applies all of them with the stack's credentials.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import pulumi_kubernetes as k8s
 
 from components.escrow import Escrow
 from components.generated_secrets import GeneratedSecrets
+from components.lease import LeaseAccess
 from linq.catalog import RenderOptions, load_catalog
 from linq.catalog.names import ANNOTATION_ESCROW_ID, ANNOTATION_PROVIDER
 from linq.placement import Placement, size_of
 from linq.stackconfig import DeploymentConfig, ProviderAccess
-from linq.stackrender import GENERATED_PLACEHOLDER, endpoint_url, for_pulumi, render_app
+from linq.stackrender import GENERATED_PLACEHOLDER, endpoint_url, for_pulumi, render_app, tenant_objects
 
 
 def _pick(key: str):
@@ -65,19 +67,31 @@ class AppDeployment(pulumi.ComponentResource):
             escrow.terms.apply(lambda t: str(t["provider"]).lower()) if escrow is not None
             else pulumi.Output.from_input(placement.provider)
         )  # fmt: skip
-        access = provider.apply(lambda address: providers[address.lower()])
-        cluster = cluster_for(provider, access)
 
         generated_rules = load_catalog().get(config.template).generated_secrets if config.template else []
         generated = GeneratedSecrets(f"{name}-generated", generated_rules, opts=child) if generated_rules else None
-        objects = [self._with_secret_outputs(m, secret_values, generated) for m in rendered.manifests]
+        direct = placement.provider in providers and providers[placement.provider].direct
+        if direct:  # this stack's own credentials: it applies the isolation objects too, as rendered
+            access: pulumi.Output[ProviderAccess | None] = provider.apply(lambda a: _direct(providers, a))
+            cluster = cluster_for(provider, access)
+            manifests, namespace = rendered.manifests, pulumi.Output.from_input(rendered.namespace)
+        elif escrow is not None:  # through the provider's gateway: it applies the bundle, we the workload objects
+            lease = LeaseAccess(f"{name}-lease", escrow_id=escrow.escrow_id, provider=provider, opts=child)
+            access = provider.apply(lambda a: providers.get(a.lower()))
+            cluster, manifests, namespace = lease.k8s_provider, tenant_objects(rendered.manifests), lease.namespace
+        else:  # stopped through a gateway: the escrow is settled, the provider reclaims the namespace
+            access, cluster, manifests = pulumi.Output.from_input(None), None, []
+            namespace = pulumi.Output.from_input("")
+        objects = [self._with_secret_outputs(m, secret_values, generated) for m in manifests]
         objects = [self._with_escrow_annotations(for_pulumi(m), escrow, provider) for m in objects]
 
         group = k8s.yaml.v2.ConfigGroup(f"{name}-app", objs=objects,
                                         opts=pulumi.ResourceOptions(parent=self, provider=cluster))  # fmt: skip
-        self.namespace = pulumi.Output.from_input(rendered.namespace)
+        self.namespace = namespace
         self.provider = provider
-        self.endpoint = pulumi.Output.all(group.resources, access).apply(lambda args: endpoint_url(rendered, args[1]))
+        self.endpoint = pulumi.Output.all(group.resources, access, namespace).apply(
+            lambda args: endpoint_url(rendered, args[1], args[2]) if args[2] else ""
+        )
         # The workload keeps the provider's await (ready replicas, rollout complete), so `Running` resolves only
         # once it runs; the other objects are not awaited (linq.stackrender.for_pulumi).
         self.state = group.resources.apply(lambda _: "Stopped" if config.state == "stopped" else "Running")
@@ -134,6 +148,14 @@ class AppDeployment(pulumi.ComponentResource):
             else:
                 data[key] = pulumi.Output.secret(secret_values.get(key, value))
         return {**manifest, "stringData": data}
+
+
+def _direct(providers: dict[str, ProviderAccess], address: str) -> ProviderAccess:
+    access = providers.get(address.lower())
+    if access is None or not access.direct:
+        raise ValueError(f"the escrow is with {address}, which this stack reaches through its gateway, but the "
+                         "deployment was placed on a provider with direct access; pin linq:deployments[].provider")
+    return access
 
 
 ESCROW_FIELDS = ("id", "status", "deposited", "earned", "withdrawn", "remaining", "end", "runway", "ratePerHour")

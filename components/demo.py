@@ -2,7 +2,7 @@
 
 devnet up -> a provider installs its LPStack and registers on chain (Pulumi: ProviderCluster) -> the
 requestor runs `pulumi up` of the example stack (stacks/Pulumi.devnet.yaml: Open WebUI, escrow funded) ->
-the provider's agent starts the escrow once the workload is Ready -> chain time advances -> the agent
+the provider's gateway grants lease access and starts the escrow -> chain time advances -> the agent
 withdraws -> the requestor tops up (longer duration, in place) -> the requestor stops early (escrow
 settled) -> the agent reclaims the namespace -> a settlement summary read back from the chain, to the wei,
 with every transaction hash.
@@ -121,6 +121,13 @@ class Demo:
         )  # fmt: skip
         up = stack.up()
         self.say(f"provider {up.outputs['provider'].value} registered; LPStack: {up.outputs['objects'].value} objects")
+        # The registration set the LPStack's metadata hash; the devnet's gateway (linq/devnet/gateway.py) is
+        # published again, so requestors find it on chain and need no kubeconfig.
+        from linq.devnet import gateway
+
+        records, _ = self.devnet.read()
+        url = gateway.publish(self.devnet.state_dir, next(r for r in records if r.name == gateway.NAME))
+        self.say(f"gateway {url} published on chain (URL and TLS pin)")
         return str(up.outputs["provider"].value)
 
     def requestor_stack(self):  # -> pulumi.automation.Stack
@@ -236,7 +243,7 @@ class Demo:
         before = {"requestor": self.lnq_balance(requestor), "provider": self.lnq_balance(provider)}
         chat = self.deploy()
         escrow_id = str(chat["escrow"]["id"])
-        self.agent_pass("The provider's agent sees the workload Ready and starts the escrow")
+        self.agent_pass("The provider's agent sees the escrow (the gateway started it when it granted access)")
         self.advance(6)
         self.agent_pass("The provider's agent withdraws what it earned")
         self.reconfigure("The requestor extends the runway: duration 24h -> 48h (an in-place top-up)", duration="48h")

@@ -69,6 +69,17 @@ def profile_from(network: Mapping[str, Any]) -> NetworkProfile:
     return profile_for(network)
 
 
+def client_from(s: Settings, *, signer: bool = True, w3: Any = None) -> ChainClient:
+    """A chain client for these settings, with the configured signer (or read-only)."""
+    profile = profile_from(s.network)
+    key = (
+        resolve_signer(key=s.signer_key, keystore=s.keystore, keystore_password=s.keystore_password,
+                       dev_account=s.dev_account, devnet_dir=profile.devnet_dir)
+        if signer else None
+    )  # fmt: skip
+    return ChainClient(profile, key, confirmations=s.confirmations, receipt_timeout=s.receipt_timeout, w3=w3)
+
+
 class LinqProvider(ResourceProvider):
     """Configure once per provider process; one chain client, built on first use and shared by the
     engine's concurrent calls (the transaction path serialises nonces per signer)."""
@@ -91,27 +102,8 @@ class LinqProvider(ResourceProvider):
         self._ensure_configured()
         with self._lock:
             if signer not in self._clients:
-                s = self._settings
-                profile = profile_from(s.network)
-                key = (
-                    resolve_signer(
-                        key=s.signer_key,
-                        keystore=s.keystore,
-                        keystore_password=s.keystore_password,
-                        dev_account=s.dev_account,
-                        devnet_dir=profile.devnet_dir,
-                    )
-                    if signer
-                    else None
-                )
                 reader = self._clients.get(False)
-                self._clients[signer] = ChainClient(
-                    profile,
-                    key,
-                    confirmations=s.confirmations,
-                    receipt_timeout=s.receipt_timeout,
-                    w3=reader.w3 if reader else None,
-                )
+                self._clients[signer] = client_from(self._settings, signer=signer, w3=reader.w3 if reader else None)
             return self._clients[signer]
 
     def signer_or_failure(self) -> tuple[Signer | None, list[CheckFailure]]:

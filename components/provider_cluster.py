@@ -27,15 +27,18 @@ _TYPED: dict[tuple[str, str], Any] = {
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
     ("v1", "Secret"): k8s.core.v1.Secret,
+    ("v1", "Service"): k8s.core.v1.Service,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): k8s.rbac.v1.ClusterRole,
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): k8s.rbac.v1.ClusterRoleBinding,
+    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
     ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
     ("node.k8s.io/v1", "RuntimeClass"): k8s.node.v1.RuntimeClass,
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): k8s.apiextensions.v1.CustomResourceDefinition,
 }
 _CLUSTER_STAGE = {"Namespace", "PriorityClass", "RuntimeClass", "ClusterRole"}
-_NAMESPACE_STAGE = {"ServiceAccount", "ClusterRoleBinding", "ConfigMap", "Secret"}
+_NAMESPACE_STAGE = {"ServiceAccount", "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "Secret"}
 
 
 def _snake(key: str) -> str:

@@ -16,7 +16,6 @@ from components.app_deployment import AppDeployment
 from linq.errors import FieldError
 from linq.placement import Placement, Registry, place
 from linq.stackconfig import (
-    LOCAL_PROVIDER,
     ConfigError,
     DeploymentConfig,
     ProviderAccess,
@@ -56,8 +55,9 @@ def devnet_kubeconfig(config: StackConfig) -> str:
 def cluster_factory(name: str, config: StackConfig):
     """Builds the deployment's `pulumi_kubernetes.Provider` for whichever provider its escrow is with.
 
-    `cluster_identifier` pins the cluster's identity, so rotating a kubeconfig updates the provider in
-    place instead of replacing everything deployed through it.
+    Only for providers reached directly (a kubeconfig, or the devnet's cluster); through a gateway the
+    deployment's LeaseAccess builds it. `cluster_identifier` pins the cluster's identity, so rotating a
+    kubeconfig updates the provider in place instead of replacing everything deployed through it.
     """
 
     def kubeconfig_of(access: ProviderAccess) -> pulumi.Output[str]:
@@ -70,7 +70,7 @@ def cluster_factory(name: str, config: StackConfig):
         return k8s.Provider(
             f"{name}-cluster",
             kubeconfig=pulumi.Output.secret(access.apply(kubeconfig_of)),  # type: ignore[arg-type]
-            cluster_identifier=access.apply(lambda a: a.cluster_id),
+            cluster_identifier=access.apply(lambda a: a.cluster_id or ""),
             delete_unreachable=True,
         )
 
@@ -78,12 +78,14 @@ def cluster_factory(name: str, config: StackConfig):
 
 
 def placement_for(deployment: DeploymentConfig, config: StackConfig, registry: Registry | None = None) -> Placement:
-    """The pinned provider, or the best registry match among the providers this stack can reach."""
-    placement = place(deployment, list(config.providers), config.network, registry)
-    if placement.provider not in config.providers:
+    """The pinned provider, or the best registry match among the providers this stack can reach (every
+    provider with a gateway on chain, and those it holds direct access to)."""
+    placement = place(deployment, config.providers, config.network, registry)
+    access = config.providers.get(placement.provider)
+    if access is not None and access.deny:
         raise ConfigError(
-            f"linq:deployments.{deployment.name}.provider: {placement.provider} has no entry under linq:providers; "
-            "add its clusterId and kubeconfigSecret (or devnet: true for the devnet's own cluster)"
+            f"linq:deployments.{deployment.name}.provider: {placement.provider} is denied under linq:providers; "
+            "pin another provider or remove its deny entry"
         )
     for line in placement.explanation:
         pulumi.log.info(f"{deployment.name}: {line}")
@@ -91,8 +93,9 @@ def placement_for(deployment: DeploymentConfig, config: StackConfig, registry: R
 
 
 def resolve_local_provider(config: StackConfig) -> StackConfig:
-    """`local` under linq:providers is the devnet's own provider account (its address differs per devnet)."""
-    if LOCAL_PROVIDER not in config.providers:
+    """`local` (under linq:providers or as a pin) is the devnet's own provider account (its address differs per
+    devnet)."""
+    if not config.uses_local_provider():
         return config
     from linq.devnet import Devnet, anvil, default_state_dir
 

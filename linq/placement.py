@@ -1,12 +1,16 @@
 """Where a deployment runs: the provider it pins, or the best match from the on-chain registry.
 
-Only providers this stack can reach (an entry under `linq:providers`) are candidates, so a match is always
-deployable. When nothing fits, the error lists every provider and why it was rejected — the answer to
-the "no bids and no explanation" complaint of peer networks.
+Candidates are the registered, active providers the stack can reach: every provider that published a gateway
+on chain (the requestor's key is all it needs there), plus those it holds direct access to under
+`linq:providers` (a kubeconfig, or the devnet's cluster). `deny: true` entries are never chosen; `allow: true`
+entries, when any exist, narrow matching to themselves (and the directly reached ones). When nothing fits, the
+error lists every provider and why it was rejected — the answer to the "no bids and no explanation"
+complaint of peer networks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -14,7 +18,7 @@ from linq.catalog import load_catalog
 from linq.catalog.resolve import resolve_size
 from linq.market.match import match
 from linq.market.models import GpuRequirement, MatchResult, ProviderRecord, Requirements
-from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig
+from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig, ProviderAccess
 from linq.stackrender import deployment_spec
 
 
@@ -59,7 +63,14 @@ def size_of(deployment: DeploymentConfig):  # -> linq.catalog.plans.Resources
     return resolve_size(spec, catalog, min_plan)[1]
 
 
-def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requirements:
+def requirements_for(
+    deployment: DeploymentConfig, providers: Mapping[str, ProviderAccess] | None = None
+) -> Requirements:
+    """The matcher's requirements: the deployment's size, price, region and reputation, and the stack's
+    provider policy (`linq:providers`: direct access, allow and deny entries)."""
+    providers = providers or {}
+    direct = tuple(a for a, p in providers.items() if p.direct)
+    allowed = tuple(a for a, p in providers.items() if p.allow)
     catalog = load_catalog()
     size = size_of(deployment)
     gpu = None
@@ -80,29 +91,33 @@ def requirements_for(deployment: DeploymentConfig, reachable: list[str]) -> Requ
         max_price_per_hour=deployment.max_price_per_hour,
         regions=(deployment.region,) if deployment.region else (),
         min_reputation=deployment.min_reputation or 0.0,
-        allow=tuple(reachable),
+        allow=(*allowed, *direct) if allowed else (),
+        deny=tuple(a for a, p in providers.items() if p.deny),
+        require_gateway=True,
+        direct=direct,
     )
 
 
 def place(
     deployment: DeploymentConfig,
-    reachable: list[str],
+    providers: Mapping[str, ProviderAccess],
     network_config: NetworkConfig,
     registry: Registry | None = None,
 ) -> Placement:
-    """The pinned provider, or the top-ranked match among the reachable ones (from `registry`, read once per
-    run; without one, the registry is read for this call)."""
+    """The pinned provider, or the top-ranked match among the reachable ones (a gateway, or direct access), from
+    `registry`, read once per run; without one, the registry is read for this call."""
     if deployment.provider:
         return Placement(provider=deployment.provider.lower(), pinned=True, explanation=["pinned in the stack"])
-    providers = (registry or Registry(network_config)).providers
-    result: MatchResult = match(providers, requirements_for(deployment, reachable))
+    records = (registry or Registry(network_config)).providers
+    result: MatchResult = match(records, requirements_for(deployment, providers))
     if not result.candidates:
         reasons = [f"{r.provider}: {'; '.join(reason.message for reason in r.reasons)}" for r in result.rejected]
         listing = "\n    ".join(reasons or ["no provider is registered"])
         raise ConfigError(
             f"linq:deployments.{deployment.name}: no provider fits ({result.considered} considered). "
             f"Why each was rejected:\n    {listing}\n"
-            "  Fix: raise maxPricePerHour, choose a smaller plan, widen the region, or add access to more providers"
+            "  Fix: raise maxPricePerHour, choose a smaller plan, widen the region, or allow more providers "
+            "(linq:providers allow/deny entries)"
         )
     best = result.candidates[0]
     return Placement(

@@ -87,20 +87,37 @@ class NetworkConfig(_Model):
 
 
 class ProviderAccess(_Model):
-    """How this stack reaches one provider's cluster. The kubeconfig is secret config; `clusterId` is the
-    cluster's stable identity, so rotating credentials updates the provider instead of replacing every
-    object deployed through it."""
+    """What this stack says about one provider (every entry is optional; by default a deployment reaches the
+    provider the registry matched through that provider's gateway, with the requestor's key alone).
 
-    cluster_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,63}$")
+    Direct access (as before gateways): a kubeconfig in secret config, or `devnet: true` for the devnet's own
+    cluster; `clusterId` is then the cluster's stable identity, so rotating credentials updates the provider
+    instead of replacing every object deployed through it. `deny: true` keeps matching away from the
+    provider; `allow: true` on any entry makes matching consider only allowed and directly reached providers.
+    """
+
+    cluster_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,63}$")
     kubeconfig_secret: str | None = Field(default=None, description="name of a secret stack config key")
     devnet: bool = Field(default=False, description="use the devnet's own cluster (local provider)")
     public_domain: str | None = Field(default=None, description="apps are served at <name>.<publicDomain>")
+    allow: bool = Field(default=False, description="allow list: match only allowed (and directly reached) providers")
+    deny: bool = Field(default=False, description="never place a deployment on this provider")
 
     @model_validator(mode="after")
     def _one_source(self) -> ProviderAccess:
-        if self.devnet == bool(self.kubeconfig_secret):
-            raise ValueError("give exactly one of kubeconfigSecret (a secret config key) or devnet: true")
+        if self.devnet and self.kubeconfig_secret:
+            raise ValueError("give at most one of kubeconfigSecret (a secret config key) or devnet: true")
+        if self.direct and not self.cluster_id:
+            raise ValueError("direct access (kubeconfigSecret or devnet: true) needs clusterId, the cluster's "
+                             "stable name; or drop both to reach the provider through its gateway")
+        if self.deny and (self.direct or self.allow):
+            raise ValueError("deny: true cannot be combined with allow or direct access; remove one")
         return self
+
+    @property
+    def direct(self) -> bool:
+        """Reached with this stack's own credentials rather than through the provider's gateway."""
+        return self.devnet or bool(self.kubeconfig_secret)
 
 
 class AutoTopUp(_Model):
@@ -261,8 +278,9 @@ class StackConfig(_Model):
     @classmethod
     def _addresses(cls, providers: dict[str, ProviderAccess]) -> dict[str, ProviderAccess]:
         for address, access in providers.items():
-            if address == LOCAL_PROVIDER and not access.devnet:
-                raise ValueError(f"providers key {LOCAL_PROVIDER!r} means the devnet's provider: set devnet: true")
+            if address == LOCAL_PROVIDER and access.kubeconfig_secret:
+                raise ValueError(f"providers key {LOCAL_PROVIDER!r} means the devnet's provider: set devnet: true "
+                                 "(its cluster) or nothing (its gateway)")
         return {address.lower(): access for address, access in providers.items()}
 
     @model_validator(mode="after")
@@ -289,20 +307,28 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _local_needs_devnet(self) -> StackConfig:
-        if LOCAL_PROVIDER in self.providers and self.network.kind != "devnet":
+        local = LOCAL_PROVIDER in self.providers or any(d.provider == LOCAL_PROVIDER for d in self.deployments)
+        if local and self.network.kind != "devnet":
             raise ValueError(f"providers.{LOCAL_PROVIDER} needs network kind 'devnet'")
         return self
 
     def with_local_provider(self, address: str) -> StackConfig:
-        """The same config with the `local` provider key replaced by the devnet's provider address."""
-        if LOCAL_PROVIDER not in self.providers:
-            return self
+        """The same config with the `local` provider key (and `provider: local` pins) replaced by the devnet's
+        provider address."""
         providers = {k: v for k, v in self.providers.items() if k != LOCAL_PROVIDER}
-        providers[address.lower()] = self.providers[LOCAL_PROVIDER]
+        if LOCAL_PROVIDER in self.providers:
+            providers[address.lower()] = self.providers[LOCAL_PROVIDER]
         deployments = [
             d.model_copy(update={"provider": address}) if d.provider == LOCAL_PROVIDER else d for d in self.deployments
         ]
         return self.model_copy(update={"providers": providers, "deployments": deployments})
+
+    def uses_local_provider(self) -> bool:
+        return LOCAL_PROVIDER in self.providers or any(d.provider == LOCAL_PROVIDER for d in self.deployments)
+
+    def direct_access(self) -> dict[str, ProviderAccess]:
+        """The providers this stack reaches with its own credentials (kubeconfig or the devnet's cluster)."""
+        return {address: access for address, access in self.providers.items() if access.direct}
 
     @model_validator(mode="after")
     def _unique(self) -> StackConfig:

@@ -27,6 +27,9 @@ ANNOTATION_REDEPLOY = "linq.network/redeploy"
 
 GENERATED_PLACEHOLDER = "generated-at-deploy-time"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "VirtualMachine")
+# Objects that shape isolation: through a gateway the provider applies them (linq.gateway.bundle, from the
+# escrow's on-chain terms) and the requestor's credential may not touch them; with direct access `up` does.
+PROVIDER_KINDS = ("Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding")
 
 # pulumi-kubernetes waits for every object to be "ready" before it reports the step done. Only the workload's
 # readiness means anything for an app (a Service is "ready" when its endpoints are, i.e. when the workload's pods
@@ -110,6 +113,38 @@ def apply_lifecycle(manifests: list[dict[str, Any]], config: DeploymentConfig) -
     return result
 
 
+def split_by_owner(manifests: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(what the provider's gateway applies, what the requestor applies) when the deployment goes through a
+    gateway: the isolation objects are the provider's, the namespaced workload objects the requestor's."""
+    provider = [m for m in manifests if m["kind"] in PROVIDER_KINDS]
+    return provider, [m for m in manifests if m["kind"] not in PROVIDER_KINDS]
+
+
+def tenant_objects(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The requestor's objects for a lease: without a namespace (they land in the lease namespace, the cluster
+    provider's default, named from the escrow id by the gateway). VMs need KubeVirt rights tenants lack."""
+    if any(m["kind"] == "VirtualMachine" for m in manifests):
+        raise ConfigError("a VM deployment cannot go through a provider gateway yet (tenants get no KubeVirt "
+                          "rights); give the provider direct access under linq:providers")  # fmt: skip
+    objects = copy.deepcopy(split_by_owner(manifests)[1])
+    for manifest in objects:
+        manifest["metadata"].pop("namespace", None)
+    return objects
+
+
+def owner_summary(manifests: list[dict[str, Any]]) -> str:
+    """One comment line per owner, for the review (`linq render`)."""
+    provider, requestor = split_by_owner(manifests)
+
+    def names(objs: list[dict[str, Any]]) -> str:
+        return ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in objs) or "nothing"
+
+    return (f"# applied by the provider (through its gateway: its own bundle sized from the escrow on chain, in place "
+            f"of these): {names(provider)}\n"
+            f"# applied by the requestor (into the lease namespace): {names(requestor)}\n"
+            "# with direct access (a kubeconfig under linq:providers) the requestor applies them all\n")  # fmt: skip
+
+
 def for_pulumi(manifest: dict[str, Any]) -> dict[str, Any]:
     """The manifest as `up` applies it: objects other than the workload and the Namespace are not awaited."""
     if manifest["kind"] in AWAITED_KINDS:
@@ -119,14 +154,15 @@ def for_pulumi(manifest: dict[str, Any]) -> dict[str, Any]:
     return {**manifest, "metadata": metadata}
 
 
-def endpoint_url(rendered: RenderedApp, access: ProviderAccess) -> str:
+def endpoint_url(rendered: RenderedApp, access: ProviderAccess | None, namespace: str | None = None) -> str:
     if not rendered.endpoint:
         return ""
+    ns = namespace or rendered.namespace
     kind, _port_name, port = rendered.endpoint.split(":")
-    if access.public_domain and kind == "http":
-        return f"https://{rendered.workload}-{rendered.namespace}.{access.public_domain}"
+    if access is not None and access.public_domain and kind == "http":
+        return f"https://{rendered.workload}-{ns}.{access.public_domain}"
     scheme = "http" if kind == "http" else kind
-    return f"{scheme}://{rendered.workload}.{rendered.namespace}.svc.cluster.local:{port}"
+    return f"{scheme}://{rendered.workload}.{ns}.svc.cluster.local:{port}"
 
 
 def secret_values_for(deployment: DeploymentConfig, lookup: Callable[[str, str], str]) -> dict[str, str]:

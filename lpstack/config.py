@@ -35,6 +35,7 @@ class Features(_Strict):
     kubevirt: bool = False
     gpu: bool = False
     sandbox_runtime: bool = True
+    gateway: bool = True  # the provider gateway (docs/gateway.md): requestors need no kubeconfig
 
 
 class Namespaces(_Strict):
@@ -96,6 +97,7 @@ class Resources(_Strict):
     alloy: Size = Size(cpu_millis=200, memory_mib=256)
     agent: Size = Size(cpu_millis=100, memory_mib=256)
     cloudflared: Size = Size(cpu_millis=100, memory_mib=128)
+    gateway: Size = Size(cpu_millis=250, memory_mib=256)
 
 
 class TenantLimits(_Strict):
@@ -133,6 +135,19 @@ class Gpu(_Strict):
 class Cloudflared(_Strict):
     token_secret: SecretRef | None = None
     replicas: int = Field(default=2, ge=1, le=10)
+
+
+class Gateway(_Strict):
+    """`linq provider gateway` next to the agent (same key Secret and address book): replicas share their
+    state (nonces, TLS key) through the cluster. `host` goes into its certificate and the published URL;
+    `tenant_server` is the Kubernetes API URL tenants' kubeconfigs name (default: the in-cluster one)."""
+
+    replicas: int = Field(default=2, ge=1, le=10)
+    port: int = Field(default=8443, ge=1024, le=65535)
+    # ClusterIP: expose it through the ingress / tunnel (or choose LoadBalancer where the cloud assigns one).
+    service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "ClusterIP"
+    host: str | None = Field(default=None, max_length=253, pattern=DNS_NAME)
+    tenant_server: str | None = Field(default=None, pattern=r"^https://")
 
 
 class Agent(_Strict):
@@ -188,6 +203,7 @@ class LPStackConfig(_Strict):
     gpu: Gpu = Gpu()
     cloudflared: Cloudflared = Cloudflared()
     agent: Agent = Agent()
+    gateway: Gateway = Gateway()
     pod_security: PodSecurity = PodSecurity()
 
     @field_validator("provider_address")

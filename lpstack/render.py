@@ -26,8 +26,8 @@ VALUES = PACKAGE_DIR / "values"
 # Apply order: what others depend on first (namespaces before what lives in them, RBAC before the
 # Deployment that uses it, CRs last). Objects of one kind keep the order they were rendered in.
 KIND_ORDER = ("Namespace", "PriorityClass", "RuntimeClass", "ServiceAccount", "ClusterRole",
-              "ClusterRoleBinding", "ConfigMap", "Deployment", "HelmChart", "PeerAuthentication",
-              "KubeVirt")  # fmt: skip
+              "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "Service", "Deployment", "HelmChart",
+              "PeerAuthentication", "KubeVirt")  # fmt: skip
 
 MANAGED_BY = "linq"
 
@@ -122,6 +122,11 @@ class _Renderer:
             SystemNamespace(ns.ingress, "ingress", "restricted",
                             "ingress connectors; tenant network policies admit traffic from here only"),
         ]  # fmt: skip
+        if c.features.gateway:
+            from linq.gateway.bundle import GATEWAY_NAMESPACE
+
+            out.append(SystemNamespace(GATEWAY_NAMESPACE, "gateway", "restricted",
+                                       "the gateway's state: nonces, TLS key, tenant session accounts (no pods)"))
         if c.features.observability:
             out.append(SystemNamespace(ns.monitoring, "observability", "privileged",
                                        "node-exporter reads the host (hostNetwork, hostPID, hostPath)"))  # fmt: skip
@@ -161,6 +166,14 @@ class _Renderer:
             "agent.yaml.j2",
             addresses_json=(c.agent.addresses.model_dump_json(indent=2) if c.agent.addresses else "{}") + "\n"
         )
+        if c.features.gateway:
+            from linq.gateway.bundle import GATEWAY_NAMESPACE, TENANT_BINDING, tenant_cluster_role
+
+            role = tenant_cluster_role()
+            role["metadata"]["labels"].update(_labeller(c)("gateway"))
+            groups["gateway"] = [*self.objects("gateway.yaml.j2", gateway_ns=GATEWAY_NAMESPACE,
+                                               tenant_role=role["metadata"]["name"],
+                                               tenant_binding=TENANT_BINDING), role]  # fmt: skip
         if c.features.cloudflared:
             groups["ingress"] = self.objects("cloudflared.yaml.j2")
         if c.features.observability:
@@ -235,8 +248,8 @@ def to_json(objects: list[Manifest]) -> str:
 
 ADMISSION_FILE = "admission/pod-security.yaml"
 # A fixed number per component, so a file keeps its name when other components are switched on or off.
-GROUP_FILES = {"namespaces": 0, "scheduling": 10, "agent": 20, "ingress": 30, "observability": 40, "mesh": 50,
-               "vm": 60, "gpu": 70}  # fmt: skip
+GROUP_FILES = {"namespaces": 0, "scheduling": 10, "agent": 20, "gateway": 25, "ingress": 30, "observability": 40,
+               "mesh": 50, "vm": 60, "gpu": 70}  # fmt: skip
 
 
 def group_file(group: str) -> str:

@@ -55,8 +55,8 @@ class ChainClient:
         return self._transactor
 
     def send(self, call: Any, *, what: str, context: Mapping[str, Any] | None = None, step: str = "",
-             gas: int | None = None) -> TxResult:  # fmt: skip
-        return self.transactor.send(call, what=what, context=context, step=step, gas=gas)
+             gas: int | None = None, extra_gas: int = 0) -> TxResult:  # fmt: skip
+        return self.transactor.send(call, what=what, context=context, step=step, gas=gas, extra_gas=extra_gas)
 
     # ---- reads ---------------------------------------------------------------------------------------
     def now(self) -> int:

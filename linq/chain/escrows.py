@@ -278,10 +278,16 @@ def change_provider(client: ChainClient, terms: Terms, new_provider: str, max_ra
     return _terms(events[0]["args"]["terms"]), result.tx_hash
 
 
-def _simple(client: ChainClient, fn: str, terms: Terms, action: str) -> str:
+# A stop estimated in the block the escrow started (nothing earned yet) skips the provider's transfer, which
+# the mined stop, a second later, makes: up to a fresh token balance slot (22.1 k) plus the transfer itself.
+EARNINGS_TRANSFER_GAS = 40_000
+
+
+def _simple(client: ChainClient, fn: str, terms: Terms, action: str, extra_gas: int = 0) -> str:
     call = getattr(client.escrow.functions, fn)(terms.as_tuple())
     result = client.send(call, what=f"{action} escrow 0x{terms.escrow_id.hex()}",
-                         context={"provider": terms.provider, "action": action}, step=fn)  # fmt: skip
+                         context={"provider": terms.provider, "action": action}, step=fn,
+                         extra_gas=extra_gas)  # fmt: skip
     return result.tx_hash
 
 
@@ -290,7 +296,7 @@ def withdraw(client: ChainClient, terms: Terms) -> str:
 
 
 def stop(client: ChainClient, terms: Terms) -> str:
-    return _simple(client, "stop", terms, "stop")
+    return _simple(client, "stop", terms, "stop", EARNINGS_TRANSFER_GAS)
 
 
 def cancel(client: ChainClient, terms: Terms) -> str:

@@ -148,14 +148,16 @@ class Transactor:
         step: str = "",
         gas: int | None = None,
         value: int = 0,
+        extra_gas: int = 0,
     ) -> TxResult:
         """Estimate, sign, send and wait for `call` (a web3 ContractFunction or constructor). `what` names the
         action in messages ("approve 5 LNQ for the escrow"); `step` names the fault-injection checkpoints.
-        A given `gas` skips the estimate (the transaction is then mined even if it reverts)."""
+        A given `gas` skips the estimate (the transaction is then mined even if it reverts); `extra_gas` is added
+        to the estimate for work the estimate may not see (state that changes with the next block's time)."""
         context = dict(context or {})
         step = step or what.split()[0]
         if gas is None:
-            gas = self.estimate(call, what, context, value)
+            gas = self.estimate(call, what, context, value) + extra_gas
         fees = {"value": value, **self._fees()}
         tx_hash, _nonce = self._sign_and_send(call, gas, fees, what, step)
         checkpoints.checkpoint(f"{step}:after-send")

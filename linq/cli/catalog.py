@@ -179,7 +179,12 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
     except ValidationError as error:
         raise _spec_error(error) from error
     shown = manifests if show_secrets else mask_secrets(manifests)
-    click.echo(to_json(shown) if output == "json" else to_yaml(shown), nl=False)
+    if output == "json":
+        click.echo(to_json(shown), nl=False)
+        return
+    from linq.stackrender import owner_summary
+
+    click.echo(owner_summary(manifests) + to_yaml(shown), nl=False)
 
 
 def _render_stack(stack: str, only: str | None, project_dir: Path, devnet_dir: Path | None, output: str,
@@ -187,7 +192,7 @@ def _render_stack(stack: str, only: str | None, project_dir: Path, devnet_dir: P
     from linq.monitor.errors import SourceUnavailable
     from linq.monitor.targets import read_stack_config
     from linq.stackconfig import ConfigError
-    from linq.stackrender import review
+    from linq.stackrender import owner_summary, review
 
     try:
         rendered = review(read_stack_config(stack, project_dir=project_dir, devnet_dir=devnet_dir), only)
@@ -201,7 +206,7 @@ def _render_stack(stack: str, only: str | None, project_dir: Path, devnet_dir: P
         shown = manifests if show_secrets else mask_secrets(manifests)
         click.echo(f"# deployment {deployment} of stack {stack}; `up` also annotates its Namespace with the escrow "
                    "id and provider")  # fmt: skip
-        click.echo(to_yaml(shown), nl=False)
+        click.echo(owner_summary(manifests) + to_yaml(shown), nl=False)
 
 
 def _template_row(t: Template) -> dict[str, Any]:

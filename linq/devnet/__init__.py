@@ -47,6 +47,7 @@ class Endpoints:
     kubeconfig: str = ""
     pulumi_backend: str = ""
     addresses: str = ""
+    gateway: str = ""  # the local provider's gateway (published on chain)
 
 
 @dataclass
@@ -151,6 +152,13 @@ class Devnet:
                              "kube-network-policies)")  # fmt: skip
                     records.extend(node.start(self.state_dir, self.log_dir, slot, api.ports["https"],
                                               kube.certificates(self.state_dir), kubeconfig))  # fmt: skip
+            if with_kube and with_contracts:
+                from linq.devnet import gateway
+
+                progress("starting the local provider's gateway (TLS) and publishing it on chain")
+                records.append(gateway.start(self.state_dir, self.log_dir))
+                self._write(records, endpoints, deadline)
+                endpoints.gateway = gateway.publish(self.state_dir, records[-1])
             progress("preparing the file:// Pulumi backend")
             (self.pulumi_dir / "backend").mkdir(parents=True, exist_ok=True)
             self.pulumi_dir.chmod(0o700)

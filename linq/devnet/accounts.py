@@ -41,7 +41,9 @@ def register_provider(
     region: str = "local",
     gpus: tuple[reg.GpuClassSpec, ...] = (),
 ) -> reg.RegistrationSpec:
-    """Register the client's signer with round test prices: 1e12 wei/millicore-h, 1e11/MiB-h, 1e13/GiB-h."""
+    """Register the client's signer with round test prices: 1e12 wei/millicore-h, 1e11/MiB-h, 1e13/GiB-h.
+    A gateway the provider already published stays published (as `linq provider update` without --gateway)."""
+    current = reg.read(client, client.address)
     spec = reg.spec(
         cpu=cpu,
         memory=memory,
@@ -52,6 +54,7 @@ def register_provider(
         region=region,
         meta="https://example.invalid/provider.json",
         gpus=gpus,
+        gateway=current.gateway if current is not None else None,
     )
     reg.apply(client, spec)
     return spec

@@ -12,10 +12,16 @@ import hmac
 import http.client
 import json
 import ssl
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from eth_utils import to_checksum_address
 
 from linq.gateway import message
 from linq.gateway.meta import GatewayInfo, spki_pin
+
+if TYPE_CHECKING:
+    from linq.chain.client import ChainClient
 
 
 class GatewayError(RuntimeError):
@@ -81,3 +87,42 @@ def request_lease(info: GatewayInfo, escrow_id: str, provider: str, private_key:
 
 def lease_status(info: GatewayInfo, escrow_id: str, *, timeout: float = 30.0) -> dict[str, Any]:
     return call(info, "GET", f"/v1/leases/{escrow_id}", timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Lease access as the gateway granted it. `kubeconfig` holds a bearer token: keep it secret."""
+
+    escrow_id: str
+    provider: str
+    namespace: str
+    expires_at: str  # RFC 3339, the token's expiry
+    kubeconfig: str = field(repr=False)  # JSON (a YAML subset), ready for a kubeconfig file or a k8s Provider
+    quota: dict[str, Any] = field(default_factory=dict)
+
+
+def gateway_of(chain: ChainClient, provider: str) -> GatewayInfo:
+    """The provider's gateway URL and TLS pin, from the chain alone (its published metadata document)."""
+    from linq.chain import registration
+
+    record = registration.read(chain, to_checksum_address(provider))
+    if record is None:
+        raise GatewayError(0, "not_registered", f"provider {provider} is not registered in the ProviderRegistry; "
+                           "pick a registered provider (`linq providers list`)")  # fmt: skip
+    if record.gateway is None:
+        raise GatewayError(0, "no_gateway", f"provider {provider} published no gateway on chain; reach it with "
+                           "a kubeconfig under linq:providers, or ask it to run `linq provider update --gateway URL`")
+    return record.gateway
+
+
+def obtain_lease(chain: ChainClient, escrow_id: str, provider: str, *, gateway: GatewayInfo | None = None,
+                 timeout: float = 60.0) -> Lease:  # fmt: skip
+    """Lease access for the escrow with the chain client's signer (the escrow's requestor): the provider's
+    gateway from the chain, a fresh signed request, the pinned TLS connection, the namespace-scoped credential."""
+    info = gateway or gateway_of(chain, provider)
+    signed = message.sign_by(message.new_request(escrow_id, provider), chain.signer, chain.chain_id,
+                             chain.escrow.address)  # fmt: skip
+    answer = call(info, "POST", "/v1/leases", message.body(signed), timeout=timeout)
+    return Lease(escrow_id=escrow_id.lower(), provider=provider.lower(), namespace=str(answer["namespace"]),
+                 expires_at=str(answer["expiresAt"]), kubeconfig=json.dumps(answer["kubeconfig"]),
+                 quota=dict(answer.get("quota") or {}))  # fmt: skip

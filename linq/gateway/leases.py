@@ -31,7 +31,7 @@ from linq.chain.errors import ChainError, TxReverted
 from linq.gateway import bundle, kubeapi, message
 from linq.gateway.message import RequestRefused
 from linq.gateway.nonces import NonceStore
-from linq.kube import Kube
+from linq.kube import Kube, KubeError
 from linq.protocol.status import EscrowStatus
 
 LEASABLE = (EscrowStatus.CREATED, EscrowStatus.ACTIVE)  # escrows a lease may be granted for
@@ -71,11 +71,17 @@ class Gateway:
                 "apiServer": self.config.tenant_server}  # fmt: skip
 
     def ensure_cluster_objects(self) -> None:
-        """The gateway's namespace and the tenant ClusterRole (idempotent; run at start-up)."""
+        """The gateway's namespace and the tenant ClusterRole (idempotent; run at start-up). In the LPStack both
+        are rendered and the gateway's least-privilege role may not write roles (no `escalate`): then it only
+        checks that the tenant role is there."""
         kubeapi.apply(self.api, {"apiVersion": "v1", "kind": "Namespace",
                                  "metadata": {"name": self.config.namespace,
                                               "labels": {bundle.LABEL_GATEWAY: "system"}}})  # fmt: skip
-        kubeapi.apply(self.api, bundle.tenant_cluster_role())
+        try:
+            kubeapi.apply(self.api, bundle.tenant_cluster_role())
+        except KubeError as err:
+            if err.status != 403 or kubeapi.get(self.api, "ClusterRole", bundle.TENANT_ROLE) is None:
+                raise
 
     # ---- POST /v1/leases ---------------------------------------------------------------------------------
     def verify(self, raw: bytes, content_type: str) -> tuple[message.SignedRequest, ops.EscrowState]:

@@ -5,7 +5,8 @@ and ALL failing filters are recorded (not just the first), each as a reason code
 
 Filters (a provider passes only if none fails):
     denied by the deny list · not in the allow list (when one is given) · inactive · no gateway published
-    (only when `require_gateway`: the requestor reaches providers through their gateways) · region not wanted
+    (only when `require_gateway`: the requestor reaches providers through their gateways, except those in
+    `direct`, which it reaches with its own credentials) · region not wanted
     (a wanted region also matches its sub-regions: "eu" matches "eu-west") · reputation below minimum
     · free CPU / memory / storage below the request (an exact fit passes) · GPU model/class not offered
     · not enough free GPUs in any matching class · rate above the hourly ceiling · deposit for the
@@ -128,7 +129,8 @@ def match(providers: Sequence[ProviderRecord] | CompiledProviders, req: Requirem
         fail(ReasonCode.NOT_ALLOWED, [i for i, a in enumerate(c.lower) if a not in allow])
     fail(ReasonCode.INACTIVE, c.inactive)
     if req.require_gateway:
-        fail(ReasonCode.NO_GATEWAY, c.no_gateway)
+        direct = {a.lower() for a in req.direct}
+        fail(ReasonCode.NO_GATEWAY, [i for i in c.no_gateway if c.lower[i] not in direct])
     if req.regions:
         # Few distinct regions: decide each once, then one set lookup per provider.
         ok = {r for r in set(c.region) if any(region_matches(r, want) for want in req.regions)}

@@ -203,6 +203,7 @@ class Requirements(_Frozen):
     weights: RankingWeights = RankingWeights()
     limit: int | None = Field(default=None, ge=1, description="keep at most this many ranked candidates")
     require_gateway: bool = Field(default=False, description="only providers that published a gateway on chain")
+    direct: tuple[Address, ...] = Field(default=(), description="reached without a gateway (no require_gateway)")
 
     @field_validator("regions")
     @classmethod

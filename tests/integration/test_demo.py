@@ -27,7 +27,7 @@ def test_demo_runs_from_deployment_to_settlement_and_matches_the_chain() -> None
     devnet = Devnet(state)
     try:
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-        for step in ("escrow-started", "escrow-withdrawn", "Settlement", "balanced to the wei", "What to try next"):
+        for step in ("escrow-withdrawn", "Settlement", "balanced to the wei", "What to try next"):
             assert step in done.stdout, step
         summary = json.loads((state / "demo" / "settlement.json").read_text())
         assert summary["balanced"] is True

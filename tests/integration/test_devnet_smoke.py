@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 def test_every_part_is_healthy(devnet: Devnet) -> None:
     rows = {row["part"]: row["state"] for row in devnet.status()}
     expected = {"anvil", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-                "provisioner", "watchdog", "contracts", "pulumi"}  # fmt: skip
+                "provisioner", "watchdog", "contracts", "pulumi", "gateway"}  # fmt: skip
     assert expected <= set(rows), rows
     assert all(state == "healthy" for state in rows.values()), rows
 

@@ -17,7 +17,7 @@ import pytest
 from linq.devnet import Devnet, process
 from linq.devnet.kubeapi import KubeAPI, KubeError
 from linq.tools.locate import require
-from lpstack import admission_configuration, crds, load_config, render
+from lpstack import admission_configuration, crds, load_config, render, render_groups
 from lpstack.kube import create, dry_run, ensure, object_path, wait_established
 from lpstack.render import to_yaml
 from tests.unit.lpstack_helpers import base_data, full_config, one
@@ -32,6 +32,12 @@ RESTRICTED_POD = {
     "containers": [{"name": "c", "image": "busybox:1.36", "securityContext": {
         "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
 }  # fmt: skip
+
+
+# The devnet already runs the provider gateway (one per cluster: the linq-gateway namespace and the linq-tenant
+# ClusterRole are cluster-wide), so the stacks installed here leave it out; test_gateway_objects_* checks it.
+ALL_BUT_GATEWAY = {"observability": True, "istio": True, "cloudflared": True, "kubevirt": True, "gpu": True,
+                   "sandbox_runtime": True, "gateway": False}  # fmt: skip
 
 
 def _pod(namespace: str, spec: dict, name: str = "probe") -> dict:
@@ -71,7 +77,7 @@ def stack(api: KubeAPI) -> Iterator[list[dict]]:
     for crd in crds():
         ensure(api, crd)
     wait_established(api, [c["metadata"]["name"] for c in crds()])
-    objects = render(full_config())
+    objects = render(full_config(features=ALL_BUT_GATEWAY))
     namespaces = [o for o in objects if o["kind"] == "Namespace"]
     for ns in namespaces:
         ensure(api, ns)
@@ -87,10 +93,26 @@ def test_every_object_passes_server_side_dry_run(api: KubeAPI, stack: list[dict]
     failures = dry_run(api, [o for o in stack if o["kind"] != "Namespace"])
     assert failures == [], "\n".join(f"{o['kind']}/{o['metadata']['name']}: {m}" for o, m in failures)
     # Also with a different feature mix (the GPU device plugin, no mesh), so every variant meets the server.
-    variant = load_config(base_data(features={"istio": False, "gpu": True}, gpu={"mode": "device-plugin"}))
+    variant = load_config(base_data(features={"istio": False, "gpu": True, "gateway": False},
+                                    gpu={"mode": "device-plugin"}))
     failures = dry_run(api, [o for o in render(variant) if o["kind"] != "Namespace"])
     assert failures == [], failures
     print(f"\ndry-run of {len(stack)} + variant objects: {time.monotonic() - started:.2f}s")
+
+
+def test_gateway_objects_pass_dry_run_beside_the_devnet_gateway(api: KubeAPI, stack: list[dict]) -> None:
+    """The LPStack's gateway group against the cluster whose gateway `linq devnet up` started: its namespace and
+    the tenant ClusterRole exist (made from the same bundle function), everything else passes dry-run."""
+    from linq.gateway.bundle import GATEWAY_NAMESPACE, TENANT_ROLE
+
+    assert any(o["metadata"]["name"] == "lpstack-system" for o in stack if o["kind"] == "Namespace")
+    groups = render_groups(full_config())
+    gateway = groups["gateway"]
+    role = one(gateway, "ClusterRole", TENANT_ROLE)
+    assert api.get(f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{TENANT_ROLE}")["rules"] == role["rules"]
+    assert api.get(f"/api/v1/namespaces/{GATEWAY_NAMESPACE}")
+    failures = dry_run(api, [o for o in gateway if o is not role])
+    assert failures == [], failures
 
 
 def test_dry_run_catches_what_the_server_rejects(api: KubeAPI, stack: list[dict]) -> None:
@@ -246,7 +268,7 @@ def test_provider_cluster_applies_with_the_pulumi_engine(devnet: Devnet, api: Ku
     namespaces = {"system": f"pc-{suffix}-system", "ingress": f"pc-{suffix}-ingress",
                   "monitoring": f"pc-{suffix}-monitoring", "istio": f"pc-{suffix}-istio",
                   "kubevirt": f"pc-{suffix}-kubevirt", "gpu": f"pc-{suffix}-gpu"}  # fmt: skip
-    config = full_config(cluster_name=f"pc-{suffix}", namespaces=namespaces)
+    config = full_config(cluster_name=f"pc-{suffix}", namespaces=namespaces, features=ALL_BUT_GATEWAY)
     agent_key = "0x" + "5e" * 32
 
     def program() -> None:
@@ -325,7 +347,7 @@ def test_provider_cluster_registers_the_provider_on_chain(devnet: Devnet, api: K
     suffix = uuid.uuid4().hex[:6]
     config = load_config(base_data(
         cluster_name=f"reg-{suffix}", provider_address=wallet.address, region="eu-north",
-        features={"observability": False, "istio": False},
+        features={"observability": False, "istio": False, "gateway": False},
         namespaces={"system": f"reg-{suffix}-system", "ingress": f"reg-{suffix}-ingress"},
     ))  # fmt: skip
     spec = {"cpu": 24_000, "memory": 98_304, "storage": 500, "price_cpu": "2000000", "price_memory": "30000",

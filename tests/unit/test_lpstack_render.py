@@ -111,7 +111,8 @@ def test_namespaces_carry_pod_security_labels() -> None:
     objects = render(full_config())
     levels = {n["metadata"]["name"]: n["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
               for n in by_kind(objects, "Namespace")}  # fmt: skip
-    assert levels == {"lpstack-system": "restricted", "linq-ingress": "restricted", "monitoring": "privileged",
+    assert levels == {"lpstack-system": "restricted", "linq-ingress": "restricted", "linq-gateway": "restricted",
+                      "monitoring": "privileged",
                       "istio-system": "privileged", "kubevirt": "privileged", "gpu-operator": "privileged"}  # fmt: skip
     for ns in by_kind(objects, "Namespace"):
         labels = ns["metadata"]["labels"]
@@ -120,7 +121,8 @@ def test_namespaces_carry_pod_security_labels() -> None:
         assert ns["metadata"]["annotations"]["linq.network/pod-security-reason"]
     # Privileged namespaces only for what is switched on.
     minimal = config(features={"observability": False, "istio": False})
-    assert [n["metadata"]["name"] for n in by_kind(render(minimal), "Namespace")] == ["lpstack-system", "linq-ingress"]
+    assert [n["metadata"]["name"] for n in by_kind(render(minimal), "Namespace")] == ["lpstack-system", "linq-ingress",
+                                                                                       "linq-gateway"]
 
 
 def test_ingress_namespace_is_the_one_tenant_policies_admit() -> None:
@@ -285,7 +287,7 @@ def test_write_dir_is_the_stack_exactly(tmp_path) -> None:
     full = full_config()
     paths = write_dir(full, tmp_path)
     names = sorted(p.name for p in tmp_path.glob("*.yaml"))
-    assert names == ["00-namespaces.yaml", "10-scheduling.yaml", "20-agent.yaml", "30-ingress.yaml",
+    assert names == ["00-namespaces.yaml", "10-scheduling.yaml", "20-agent.yaml", "25-gateway.yaml", "30-ingress.yaml",
                      "40-observability.yaml", "50-mesh.yaml", "60-vm.yaml", "70-gpu.yaml"]  # fmt: skip
     from_files = [doc for name in names for doc in yaml.safe_load_all((tmp_path / name).read_text())]
     assert sorted(map(json.dumps, from_files)) == sorted(map(json.dumps, render(full)))
@@ -294,7 +296,8 @@ def test_write_dir_is_the_stack_exactly(tmp_path) -> None:
     # Switching components off removes their files; the others keep their names.
     write_dir(config(features={"istio": False}), tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.yaml")) == ["00-namespaces.yaml", "10-scheduling.yaml",
-                                                               "20-agent.yaml", "40-observability.yaml"]  # fmt: skip
+                                                               "20-agent.yaml", "25-gateway.yaml",
+                                                               "40-observability.yaml"]  # fmt: skip
 
 
 def test_groups_cover_render() -> None:
@@ -307,3 +310,37 @@ def test_groups_cover_render() -> None:
 def test_values_use_the_system_priority_class(release: str) -> None:
     text = one(render(full_config()), "HelmChart", release)["spec"]["valuesContent"]
     assert "priorityClassName: lpstack-system" in text
+
+
+def test_gateway_rbac_is_least_privilege_and_the_agent_may_revoke() -> None:
+    objects = render(full_config())
+
+    def grants(role: dict) -> set[tuple[str, str, str, tuple[str, ...]]]:
+        return {(g, r, v, tuple(rule.get("resourceNames", ()))) for rule in role["rules"] for g in rule["apiGroups"]
+                for r in rule["resources"] for v in rule["verbs"]}  # fmt: skip
+
+    cluster = grants(one(objects, "ClusterRole", "lpstack-gateway"))
+    assert ("", "namespaces", "create", ()) in cluster and ("rbac.authorization.k8s.io", "rolebindings", "patch", ())
+    assert {(r, v) for _, r, v, names in cluster if names} == {("clusterroles", "get"), ("clusterroles", "bind")}
+    assert all(names == ("linq-tenant",) for _, r, _, names in cluster if r == "clusterroles")
+    for _, resource, verb, _ in cluster:  # nothing that reads tenant data or widens its own rights
+        assert verb not in {"delete", "deletecollection", "escalate", "impersonate", "update", "*"}
+        assert resource not in {"pods", "pods/exec", "secrets", "serviceaccounts/token", "clusterrolebindings",
+                                "roles", "nodes", "*"}  # fmt: skip
+    local = one(objects, "Role", "lpstack-gateway")
+    assert local["metadata"]["namespace"] == "linq-gateway"
+    assert ("", "serviceaccounts/token", "create", ()) in grants(local)
+    assert ("", "secrets", "get", ("linq-gateway-tls",)) in grants(local)
+    assert ("", "secrets", "get", ()) not in grants(local)
+    revoke = grants(one(objects, "ClusterRole", "lpstack-agent-revoke"))
+    assert revoke == {("rbac.authorization.k8s.io", "rolebindings", "delete", ("linq-tenant",))}
+    assert grants(one(objects, "Role", "lpstack-agent-revoke")) == {("", "serviceaccounts", "delete", ())}
+    assert one(objects, "RoleBinding", "lpstack-agent-revoke")["subjects"][0]["name"] == "lpstack-agent"
+    deployment = one(objects, "Deployment", "lpstack-gateway")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:3] == ["linq", "provider", "gateway"]
+    assert container["env"][-1]["valueFrom"]["secretKeyRef"]["name"] == "lpstack-agent-key"  # the agent's key
+    assert deployment["spec"]["replicas"] == 2
+    assert one(objects, "Service", "lpstack-gateway")["spec"]["ports"][0]["port"] == 8443
+    tenant = one(objects, "ClusterRole", "linq-tenant")
+    assert not any("namespaces" in rule["resources"] for rule in tenant["rules"])

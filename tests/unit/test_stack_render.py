@@ -105,3 +105,64 @@ def test_render_stack_path_imports_no_pulumi_component() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# ----- through a provider gateway ----------------------------------------------------------------------------
+P1, P2, P3 = "0x" + "1" * 40, "0x" + "2" * 40, "0x" + "3" * 40
+
+
+def test_gateway_split_gives_the_provider_the_isolation_objects_and_the_requestor_the_workload() -> None:
+    from linq.stackrender import owner_summary, render_app, split_by_owner, tenant_objects
+
+    config = load_stack_config({"deployments": [{"name": "chat", "template": "uptime-kuma", "duration": "1h"}]})
+    manifests = render_app(config.deployments[0], {}).manifests
+    provider, requestor = split_by_owner(manifests)
+    assert {m["kind"] for m in provider} == {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy"}
+    assert {m["kind"] for m in requestor} == {"ServiceAccount", "Service", "StatefulSet"}
+    tenant = tenant_objects(manifests)
+    assert [m["kind"] for m in tenant] == [m["kind"] for m in requestor]
+    assert all("namespace" not in m["metadata"] for m in tenant)  # they land in the lease namespace
+    assert all("namespace" in m["metadata"] for m in requestor)  # the render itself is untouched
+    summary = owner_summary(manifests)
+    assert "applied by the provider" in summary and "ResourceQuota/plan-quota" in summary.splitlines()[0]
+    assert "StatefulSet/chat" in summary.splitlines()[1]
+
+
+def test_providers_entries_are_optional_and_shape_matching() -> None:
+    from linq.placement import requirements_for
+
+    config = load_stack_config({
+        "providers": {P1: {"clusterId": "prod", "kubeconfigSecret": "kube"}, P2: {"deny": True}, P3: {}},
+        "deployments": [{"name": "kuma", "template": "uptime-kuma", "duration": "1h"}],
+    })  # fmt: skip
+    assert list(config.direct_access()) == [P1]
+    req = requirements_for(config.deployments[0], config.providers)
+    assert req.require_gateway and req.direct == (P1,) and req.deny == (P2,) and req.allow == ()
+    allowed = load_stack_config({"providers": {P1: {"clusterId": "prod", "devnet": True}, P3: {"allow": True}}})
+    assert set(requirements_for(config.deployments[0], allowed.providers).allow) == {P1, P3}
+    assert requirements_for(config.deployments[0]).require_gateway  # no linq:providers at all
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"kubeconfigSecret": "k"}, "needs clusterId"),
+    ({"clusterId": "c", "kubeconfigSecret": "k", "devnet": True}, "at most one of kubeconfigSecret"),
+    ({"deny": True, "allow": True}, "deny: true cannot be combined"),
+    ({"clusterId": "c", "devnet": True, "deny": True}, "deny: true cannot be combined"),
+])  # fmt: skip
+def test_bad_provider_entries_name_the_fix(entry: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_stack_config({"providers": {P1: entry}})
+
+
+def test_matching_skips_gatewayless_providers_unless_reached_directly() -> None:
+    from linq.gateway.meta import GatewayInfo
+    from linq.market.match import match
+    from linq.market.models import ReasonCode, Requirements
+    from tests.unit.test_market_match import addr
+    from tests.unit.test_market_match import provider as record
+
+    gw = GatewayInfo(url="https://gw.example", tls_spki_sha256="a" * 64)
+    providers = [record(1), record(2).model_copy(update={"gateway": gw}), record(3)]
+    result = match(providers, Requirements(cpu_millis=100, require_gateway=True, direct=(addr(3),)))
+    assert {c.provider for c in result.candidates} == {addr(2), addr(3)}
+    assert [(r.provider, r.codes) for r in result.rejected] == [(addr(1), (ReasonCode.NO_GATEWAY,))]
