@@ -4,16 +4,15 @@ Requirements, and opening the registry index (--rpc/--addresses and the --index 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 from web3 import Web3
 
 from linq.chain import NetworkProfile, connect, resolve_profile
-from linq.cli.options import ADDRESSES, DEVNET_DIR, RPC, stack
+from linq.cli.options import ADDRESSES, DEVNET_DIR, RPC, F, stack
 from linq.market.encoding import checksum
 from linq.market.index import RegistryIndex, UpdateStats
 from linq.market.models import GpuClassRecord, GpuRequirement, ProviderRecord, RankingWeights, Requirements
@@ -28,8 +27,6 @@ from linq.units import (
     parse_rate,
     parse_storage,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 INDEX = click.option(
     "--index",

@@ -17,14 +17,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
 from linq.cli.errors import EXIT_FAILED as EXIT_PROBLEMS
 from linq.cli.errors import EXIT_OK, EXIT_SOURCE, CliError
-from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, RPC, echo_json
+from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, RPC, F, echo_json
 from linq.monitor import logs as log_reader
 from linq.monitor import metrics as metric_reader
 from linq.monitor import render, snapshot, status, targets
@@ -32,8 +31,6 @@ from linq.monitor.cluster import Cluster, default_kubeconfig
 from linq.monitor.errors import InputError
 from linq.monitor.escrow import parse_id, read_live
 from linq.units import parse_duration
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _options(fn: F, specs: list[Callable[[F], F]]) -> F:
