@@ -8,8 +8,9 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 setup:            ## install every real part offline (cached in ~/.cache/linq)
 	python3 -m linq.tools.setup
 
-lint: setup       ## ruff + mypy
+lint: setup       ## ruff (lint + format check) + mypy
 	$(PY) -m ruff check linq components lpstack stacks tests bench
+	$(PY) -m ruff format --check linq components lpstack stacks tests bench
 	$(PY) -m mypy
 
 test: setup lint  ## the whole suite: unit, integration on the real devnet, contracts (forge)

@@ -130,9 +130,16 @@ class Bench:
         # permit path: r2 revokes its approval so the permit is what pays
         self.tx("r2", self.lnq.functions.approve(self.book.escrow, 0))
         nonce = self.lnq.functions.nonces(a["r2"].address).call()
-        permit = permit_signature(a["r2"].key, chain_id=self.book.chain_id, token=self.book.lnq,
-                                  owner=a["r2"].address, spender=self.book.escrow, value=day,
-                                  nonce=nonce, deadline=2**40)  # fmt: skip
+        permit = permit_signature(
+            a["r2"].key,
+            chain_id=self.book.chain_id,
+            token=self.book.lnq,
+            owner=a["r2"].address,
+            spender=self.book.escrow,
+            value=day,
+            nonce=nonce,
+            deadline=2**40,
+        )
         rate = self.rate("p1")
         call = esc.createWithPermit(a["p1"].address, RES.as_tuple(), day, rate, self.next_salt(), permit)
         self.tx("r2", call, "createWithPermit (exact permit)")
@@ -192,9 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(w3)
         bench.run()
     if args.json:
-        rows = [
-            {"op": r.op, "gas": r.gas, "exec": r.exec_gas, "target": target_for(r.op)[0]} for r in bench.rows
-        ]
+        rows = [{"op": r.op, "gas": r.gas, "exec": r.exec_gas, "target": target_for(r.op)[0]} for r in bench.rows]
         print(json.dumps(rows, indent=1))
         return 0
     print(f"{'operation':46} {'tx gas':>9} {'exec':>8} {'target':>9}  {'':4} anchor")

@@ -85,17 +85,35 @@ def run_size(size: int, repeat: int) -> dict[str, Any]:
         build_s, build = timed(index.build)
         assert len(index.providers) == size, f"indexed {len(index.providers)} of {size}"
 
-        changes = [(s.address, {"from": s.address, "to": registry.address, "gas": hex(100_000),
-                                "data": registry.encode_abi("updateBaseRanges", args=[(1, 1, 1)])})
-                   for s in specs[:10]]  # fmt: skip
+        changes = [
+            (
+                s.address,
+                {
+                    "from": s.address,
+                    "to": registry.address,
+                    "gas": hex(100_000),
+                    "data": registry.encode_abi("updateBaseRanges", args=[(1, 1, 1)]),
+                },
+            )
+            for s in specs[:10]
+        ]
         send_and_check(url, changes)
         update_s, update = timed(RegistryIndex(w3, book.registry, cache_path=cache).update)
 
         load_s, _ = timed(RegistryIndex(w3, book.registry, cache_path=cache).load)
         compile_s, compiled = timed(lambda: compile_providers(index.providers))
-        row: dict[str, Any] = {"size": size, "txs": txs, "seed": seed_s, "build": build_s, "calls": build.rpc_calls,
-                               "update": update_s, "update_changed": update.changed, "load": load_s,
-                               "compile": compile_s, "cache_mb": cache.stat().st_size / 1e6}  # fmt: skip
+        row: dict[str, Any] = {
+            "size": size,
+            "txs": txs,
+            "seed": seed_s,
+            "build": build_s,
+            "calls": build.rpc_calls,
+            "update": update_s,
+            "update_changed": update.changed,
+            "load": load_s,
+            "compile": compile_s,
+            "cache_mb": cache.stat().st_size / 1e6,
+        }
         for name, req in REQUESTS.items():
             walls, cpus = [], []
             for _ in range(repeat):
@@ -136,15 +154,19 @@ def main(argv: list[str] | None = None) -> int:
         ("cache file, MB", lambda r: f"{r['cache_mb']:.2f}"),
         ("cache load, ms", lambda r: f"{r['load'] * 1000:.0f}"),
         ("compile for matcher, ms", lambda r: f"{r['compile'] * 1000:.1f}"),
-        ("match CPU request, wall ms best (median)",
-         lambda r: f"{r['match_cpu'] * 1000:.2f} ({r['match_cpu_median'] * 1000:.2f})"),
+        (
+            "match CPU request, wall ms best (median)",
+            lambda r: f"{r['match_cpu'] * 1000:.2f} ({r['match_cpu_median'] * 1000:.2f})",
+        ),
         ("  process CPU time, ms best", lambda r: f"{r['match_cpu_cpu'] * 1000:.2f}"),
-        ("match GPU request, wall ms best (median)",
-         lambda r: f"{r['match_gpu'] * 1000:.2f} ({r['match_gpu_median'] * 1000:.2f})"),
+        (
+            "match GPU request, wall ms best (median)",
+            lambda r: f"{r['match_gpu'] * 1000:.2f} ({r['match_gpu_median'] * 1000:.2f})",
+        ),
         ("  process CPU time, ms best", lambda r: f"{r['match_gpu_cpu'] * 1000:.2f}"),
         ("match + all candidate/rejection objects, ms", lambda r: f"{r['explain_cpu'] * 1000:.1f}"),
         ("candidates CPU / GPU", lambda r: f"{r['found_cpu']:,} / {r['found_gpu']:,}"),
-    ]  # fmt: skip
+    ]
     for label, cell in metrics:
         table.add_row(label, *(cell(r) for r in rows))
     console.print(table)
@@ -154,9 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         growth.add_column(col, justify="right")
     for prev, cur in itertools.pairwise(rows):
         growth.add_row(
-            f"{cur['size']:,}", f"{cur['size'] / prev['size']:.1f}", f"{cur['build'] / prev['build']:.1f}",
-            f"{cur['match_cpu'] / prev['match_cpu']:.1f}", f"{cur['match_gpu'] / prev['match_gpu']:.1f}",
-        )  # fmt: skip
+            f"{cur['size']:,}",
+            f"{cur['size'] / prev['size']:.1f}",
+            f"{cur['build'] / prev['build']:.1f}",
+            f"{cur['match_cpu'] / prev['match_cpu']:.1f}",
+            f"{cur['match_gpu'] / prev['match_gpu']:.1f}",
+        )
     if len(rows) > 1:
         console.print(growth)
 

@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pytest = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args.pytest_args],
-            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         for line in pytest.stdout or []:  # progress as it comes
             sys.stdout.write(line)

@@ -46,10 +46,16 @@ TIMEOUT = 300.0
 # ---- stack config ------------------------------------------------------------------------------------
 def deployments(prefix: str, n: int, webui_name: str = "Bench") -> list[dict[str, Any]]:
     return [
-        {"name": f"{prefix}{i}", "template": "open-webui", "plan": "basic", "duration": "24h",
-         "maxPricePerHour": "2 LNQ", "env": {"WEBUI_NAME": webui_name if i == 0 else "Bench"}}
+        {
+            "name": f"{prefix}{i}",
+            "template": "open-webui",
+            "plan": "basic",
+            "duration": "24h",
+            "maxPricePerHour": "2 LNQ",
+            "env": {"WEBUI_NAME": webui_name if i == 0 else "Bench"},
+        }
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def config_values(devnet: Devnet, deps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -83,16 +89,24 @@ class Floor:
 
     def apply(self, manifests: list[dict[str, Any]]) -> None:
         for m in manifests:
-            self.kube.request("PATCH", self.path(m), json.dumps(m), content_type="application/apply-patch+yaml",
-                              params={"fieldManager": FIELD_MANAGER, "force": True})  # fmt: skip
+            self.kube.request(
+                "PATCH",
+                self.path(m),
+                json.dumps(m),
+                content_type="application/apply-patch+yaml",
+                params={"fieldManager": FIELD_MANAGER, "force": True},
+            )
 
     def wait_ready(self, workloads: list[dict[str, Any]]) -> None:
         def ready(m: dict[str, Any]) -> bool:
             live = self.kube.request("GET", self.path(m))
             s, want = live.get("status", {}), live["spec"].get("replicas", 1)
-            return (s.get("observedGeneration", 0) >= live["metadata"]["generation"]
-                    and s.get("readyReplicas", 0) == want and s.get("updatedReplicas", 0) == want
-                    and s.get("currentRevision") == s.get("updateRevision"))  # fmt: skip
+            return (
+                s.get("observedGeneration", 0) >= live["metadata"]["generation"]
+                and s.get("readyReplicas", 0) == want
+                and s.get("updatedReplicas", 0) == want
+                and s.get("currentRevision") == s.get("updateRevision")
+            )
 
         poll(lambda: all(ready(m) for m in workloads), "floor workloads ready")
 
@@ -162,8 +176,13 @@ def timed(op: Callable[..., Any]) -> Run:
             seen["placed"] = now
 
     result = op(on_event=on_event)
-    run = Run(wall=time.monotonic() - started, first_event=seen.get("first"), stack_registered=seen.get("stack"),
-              placed=seen.get("placed"), steps=seen.get("steps", defaultdict(list)))  # fmt: skip
+    run = Run(
+        wall=time.monotonic() - started,
+        first_event=seen.get("first"),
+        stack_registered=seen.get("stack"),
+        placed=seen.get("placed"),
+        steps=seen.get("steps", defaultdict(list)),
+    )
     summary = getattr(result, "summary", None)
     run.changes = dict(summary.resource_changes or {}) if summary else {}
     return run
@@ -268,8 +287,9 @@ def register_local_provider(devnet: Devnet) -> None:
     from linq.chain.signers import from_dev_account
     from linq.devnet.accounts import register_provider
 
-    client = ChainClient(devnet_profile(devnet.state_dir),
-                         from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX))  # fmt: skip
+    client = ChainClient(
+        devnet_profile(devnet.state_dir), from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX)
+    )
     register_provider(client)
 
 
@@ -280,18 +300,39 @@ def report(results: dict[int, dict[str, tuple[float, Run]]], cold: dict[str, flo
 
     console = Console(width=160)
     load = os.getloadavg()
-    title = (f"pulumi up vs server-side apply — load average 1/5/15 min {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} "
-             f"({os.cpu_count()} CPUs; 1-min load at each step {min(loads):.1f} to {max(loads):.1f})")  # fmt: skip
+    title = (
+        f"pulumi up vs server-side apply — load average 1/5/15 min {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} "
+        f"({os.cpu_count()} CPUs; 1-min load at each step {min(loads):.1f} to {max(loads):.1f})"
+    )
     table = Table(title=title)
-    for col in ("N", "step", "floor s", "pulumi s", "ratio", "pulumi - floor", "CLI→1st event", "→stack reg.",
-                "→placed", "changes"):  # fmt: skip
+    for col in (
+        "N",
+        "step",
+        "floor s",
+        "pulumi s",
+        "ratio",
+        "pulumi - floor",
+        "CLI→1st event",
+        "→stack reg.",
+        "→placed",
+        "changes",
+    ):
         table.add_column(col, justify="right")
     for n, steps in results.items():
         for name, (f, run) in steps.items():
             ratio = f"{run.wall / f:.1f}x" if f else "—"
-            table.add_row(str(n), name, f"{f:.2f}" if f else "—", f"{run.wall:.2f}", ratio,
-                          f"{run.wall - f:+.2f}" if f else "—", _s(run.first_event), _s(run.stack_registered),
-                          _s(run.placed), " ".join(f"{k}={v}" for k, v in sorted(run.changes.items())))  # fmt: skip
+            table.add_row(
+                str(n),
+                name,
+                f"{f:.2f}" if f else "—",
+                f"{run.wall:.2f}",
+                ratio,
+                f"{run.wall - f:+.2f}" if f else "—",
+                _s(run.first_event),
+                _s(run.stack_registered),
+                _s(run.placed),
+                " ".join(f"{k}={v}" for k, v in sorted(run.changes.items())),
+            )
     console.print(table)
 
     steps_table = Table(title="Resource steps (create/update/delete incl. await), seconds: max over the N objects")
@@ -346,13 +387,30 @@ def main(argv: list[str] | None = None) -> int:
                 loads.append(os.getloadavg()[0])
             report(results, cold, loads)
             if args.json:
-                args.json.write_text(json.dumps({
-                    "load": os.getloadavg(), "cold": cold,
-                    "results": {n: {k: {"floor": f, "pulumi": r.wall, "first_event": r.first_event,
-                                        "stack_registered": r.stack_registered, "placed": r.placed,
-                                        "steps": r.steps, "changes": r.changes} for k, (f, r) in s.items()}
-                                for n, s in results.items()},
-                }, indent=1))  # fmt: skip
+                args.json.write_text(
+                    json.dumps(
+                        {
+                            "load": os.getloadavg(),
+                            "cold": cold,
+                            "results": {
+                                n: {
+                                    k: {
+                                        "floor": f,
+                                        "pulumi": r.wall,
+                                        "first_event": r.first_event,
+                                        "stack_registered": r.stack_registered,
+                                        "placed": r.placed,
+                                        "steps": r.steps,
+                                        "changes": r.changes,
+                                    }
+                                    for k, (f, r) in s.items()
+                                }
+                                for n, s in results.items()
+                            },
+                        },
+                        indent=1,
+                    )
+                )
         finally:
             if own:
                 devnet.down()

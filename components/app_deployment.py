@@ -64,9 +64,10 @@ class AppDeployment(pulumi.ComponentResource):
         escrow = None if config.state == "stopped" else self._escrow(name, config, placement)
         # A matched escrow keeps its provider (ignore_changes), so the cluster follows the escrow, not a re-match.
         provider: pulumi.Output[str] = (
-            escrow.terms.apply(lambda t: str(t["provider"]).lower()) if escrow is not None
+            escrow.terms.apply(lambda t: str(t["provider"]).lower())
+            if escrow is not None
             else pulumi.Output.from_input(placement.provider)
-        )  # fmt: skip
+        )
 
         generated_rules = load_catalog().get(config.template).generated_secrets if config.template else []
         generated = GeneratedSecrets(f"{name}-generated", generated_rules, opts=child) if generated_rules else None
@@ -85,8 +86,9 @@ class AppDeployment(pulumi.ComponentResource):
         objects = [self._with_secret_outputs(m, secret_values, generated) for m in manifests]
         objects = [self._with_escrow_annotations(for_pulumi(m), escrow, provider) for m in objects]
 
-        group = k8s.yaml.v2.ConfigGroup(f"{name}-app", objs=objects,
-                                        opts=pulumi.ResourceOptions(parent=self, provider=cluster))  # fmt: skip
+        group = k8s.yaml.v2.ConfigGroup(
+            f"{name}-app", objs=objects, opts=pulumi.ResourceOptions(parent=self, provider=cluster)
+        )
         self.namespace = namespace
         self.provider = provider
         self.endpoint = pulumi.Output.all(group.resources, access, namespace).apply(
@@ -97,20 +99,38 @@ class AppDeployment(pulumi.ComponentResource):
         self.state = group.resources.apply(lambda _: "Stopped" if config.state == "stopped" else "Running")
         self.escrow = (
             pulumi.Output.all(
-                escrow.escrow_id, escrow.status, escrow.deposited, escrow.earned, escrow.withdrawn,
-                escrow.remaining, escrow.end, escrow.runway, escrow.rate_per_hour,
+                escrow.escrow_id,
+                escrow.status,
+                escrow.deposited,
+                escrow.earned,
+                escrow.withdrawn,
+                escrow.remaining,
+                escrow.end,
+                escrow.runway,
+                escrow.rate_per_hour,
             ).apply(lambda v: dict(zip(ESCROW_FIELDS, v, strict=True)))
-            if escrow is not None else pulumi.Output.from_input({})
-        )  # fmt: skip
-        self.register_outputs({"namespace": self.namespace, "endpoint": self.endpoint, "state": self.state,
-                               "provider": self.provider, "escrow": self.escrow})  # fmt: skip
+            if escrow is not None
+            else pulumi.Output.from_input({})
+        )
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "endpoint": self.endpoint,
+                "state": self.state,
+                "provider": self.provider,
+                "escrow": self.escrow,
+            }
+        )
 
     def _escrow(self, name: str, config: DeploymentConfig, placement: Placement) -> Escrow:
         size = size_of(config)
         resources = {
-            "cpu_millis": size.cpu_millis, "memory_mib": size.memory_mib, "storage_gib": size.reserved_storage_gib,
-            "gpu_class": placement.gpu_class_id if size.gpu_count else 0, "gpu_count": size.gpu_count,
-        }  # fmt: skip
+            "cpu_millis": size.cpu_millis,
+            "memory_mib": size.memory_mib,
+            "storage_gib": size.reserved_storage_gib,
+            "gpu_class": placement.gpu_class_id if size.gpu_count else 0,
+            "gpu_count": size.gpu_count,
+        }
         return Escrow(
             f"{name}-escrow",
             provider=placement.provider,
@@ -129,8 +149,11 @@ class AppDeployment(pulumi.ComponentResource):
         if manifest["kind"] != "Namespace" or escrow is None:
             return manifest
         metadata = dict(manifest["metadata"])
-        metadata["annotations"] = {**metadata.get("annotations", {}), ANNOTATION_ESCROW_ID: escrow.escrow_id,
-                                   ANNOTATION_PROVIDER: provider}  # fmt: skip
+        metadata["annotations"] = {
+            **metadata.get("annotations", {}),
+            ANNOTATION_ESCROW_ID: escrow.escrow_id,
+            ANNOTATION_PROVIDER: provider,
+        }
         return {**manifest, "metadata": metadata}
 
     @staticmethod
@@ -153,8 +176,10 @@ class AppDeployment(pulumi.ComponentResource):
 def _direct(providers: dict[str, ProviderAccess], address: str) -> ProviderAccess:
     access = providers.get(address.lower())
     if access is None or not access.direct:
-        raise ValueError(f"the escrow is with {address}, which this stack reaches through its gateway, but the "
-                         "deployment was placed on a provider with direct access; pin linq:deployments[].provider")
+        raise ValueError(
+            f"the escrow is with {address}, which this stack reaches through its gateway, but the "
+            "deployment was placed on a provider with direct access; pin linq:deployments[].provider"
+        )
     return access
 
 

@@ -87,8 +87,9 @@ class Demo:
             shutil.rmtree(self.devnet.state_dir)
         started = time.monotonic()
         endpoints = self.devnet.up(progress=lambda m: self.say(f"• {m}"))
-        self.say(f"ready in {time.monotonic() - started:.1f}s: chain {endpoints.rpc_url}, "
-                 f"Kubernetes {endpoints.kube_server}")  # fmt: skip
+        self.say(
+            f"ready in {time.monotonic() - started:.1f}s: chain {endpoints.rpc_url}, Kubernetes {endpoints.kube_server}"
+        )
         self.work.mkdir(parents=True, exist_ok=True)
 
     def provider_joins(self) -> str:
@@ -100,25 +101,45 @@ class Demo:
         from lpstack import load_config
 
         address = anvil.dev_addresses(self.devnet.state_dir)[anvil.LOCAL_PROVIDER_INDEX]
-        config = load_config({"cluster_name": "devnet", "provider_address": address, "region": "local",
-                              "public_domain": "apps.devnet.local",
-                              "features": {"observability": False, "istio": False}}, source="demo")  # fmt: skip
-        registration = {"cpu": 16_000, "memory": 65_536, "storage": 1_000, "price_cpu": str(10**12),
-                        "price_memory": str(10**11), "price_storage": str(10**13)}  # fmt: skip
+        config = load_config(
+            {
+                "cluster_name": "devnet",
+                "provider_address": address,
+                "region": "local",
+                "public_domain": "apps.devnet.local",
+                "features": {"observability": False, "istio": False},
+            },
+            source="demo",
+        )
+        registration = {
+            "cpu": 16_000,
+            "memory": 65_536,
+            "storage": 1_000,
+            "price_cpu": str(10**12),
+            "price_memory": str(10**11),
+            "price_storage": str(10**13),
+        }
         kubeconfig = self.devnet.kubeconfig.read_text()
 
         def program() -> None:
-            cluster = ProviderCluster("devnet", config, kubeconfig=pulumi.Output.secret(kubeconfig),
-                                      registration=registration)  # fmt: skip
+            cluster = ProviderCluster(
+                "devnet", config, kubeconfig=pulumi.Output.secret(kubeconfig), registration=registration
+            )
             pulumi.export("provider", cluster.provider_address)
             pulumi.export("objects", cluster.object_count)
 
         (self.work / "provider").mkdir(parents=True, exist_ok=True)
         stack = inline_stack(
-            self.devnet, project="provider", stack="devnet", program=program, work_dir=self.work / "provider",
-            config={"linq:network": json.dumps({"kind": "devnet", "devnetDir": str(self.devnet.state_dir)}),
-                    "linq:devAccount": str(anvil.LOCAL_PROVIDER_INDEX)},
-        )  # fmt: skip
+            self.devnet,
+            project="provider",
+            stack="devnet",
+            program=program,
+            work_dir=self.work / "provider",
+            config={
+                "linq:network": json.dumps({"kind": "devnet", "devnetDir": str(self.devnet.state_dir)}),
+                "linq:devAccount": str(anvil.LOCAL_PROVIDER_INDEX),
+            },
+        )
         up = stack.up()
         self.say(f"provider {up.outputs['provider'].value} registered; LPStack: {up.outputs['objects'].value} objects")
         # The registration set the LPStack's metadata hash; the devnet's gateway (linq/devnet/gateway.py) is
@@ -146,16 +167,30 @@ class Demo:
         up = stack.up(on_output=lambda line: None)
         chat = up.outputs["deployments"].value["chat"]
         self.say(f"state [bold]{chat['state']}[/], endpoint {chat['endpoint']}")
-        self.say(f"escrow {chat['escrow']['id']} funded: {lnq(chat['escrow']['deposited'])} LNQ "
-                 f"at {lnq(chat['escrow']['ratePerHour'])} LNQ/h, status {chat['escrow']['status']}")  # fmt: skip
+        self.say(
+            f"escrow {chat['escrow']['id']} funded: {lnq(chat['escrow']['deposited'])} LNQ "
+            f"at {lnq(chat['escrow']['ratePerHour'])} LNQ/h, status {chat['escrow']['status']}"
+        )
         return dict(chat)
 
     def agent_pass(self, title: str) -> list[dict[str, Any]]:
         self.step(title)
-        argv = [str(locate.PROJECT_ROOT / ".venv" / "bin" / "linq"), "provider", "agent", "--once",
-                "--devnet-dir", str(self.devnet.state_dir), "--dev-key-index", str(anvil.LOCAL_PROVIDER_INDEX),
-                "--kubeconfig", str(self.devnet.kubeconfig), "--withdraw-every", "0",
-                "--state-file", str(self.work / "agent-state.json")]  # fmt: skip
+        argv = [
+            str(locate.PROJECT_ROOT / ".venv" / "bin" / "linq"),
+            "provider",
+            "agent",
+            "--once",
+            "--devnet-dir",
+            str(self.devnet.state_dir),
+            "--dev-key-index",
+            str(anvil.LOCAL_PROVIDER_INDEX),
+            "--kubeconfig",
+            str(self.devnet.kubeconfig),
+            "--withdraw-every",
+            "0",
+            "--state-file",
+            str(self.work / "agent-state.json"),
+        ]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"the provider agent failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -199,8 +234,11 @@ class Demo:
         stack.destroy(on_output=lambda line: None)
         from linq.devnet.kubeapi import KubeAPI
 
-        names = {n["metadata"]["name"] for n in KubeAPI.from_kubeconfig(self.devnet.kubeconfig).get(
-            "/api/v1/namespaces")["items"] if n["metadata"]["name"].startswith("lq-")}  # fmt: skip
+        names = {
+            n["metadata"]["name"]
+            for n in KubeAPI.from_kubeconfig(self.devnet.kubeconfig).get("/api/v1/namespaces")["items"]
+            if n["metadata"]["name"].startswith("lq-")
+        }
         self.say(f"tenant namespaces left: {sorted(names) or 'none'} (deletion finishes in the background)")
 
     def settlement(self, escrow_id: str, requestor: str, provider: str, before: dict[str, int]) -> Settlement:
@@ -219,10 +257,14 @@ class Demo:
                 paid += int(args["amount"]) if name == "Withdrawn" else int(args.get("toProvider", 0))
                 refunded += int(args.get("refund", 0))
         result = Settlement(
-            escrow_ids=[escrow_id], deposited=deposited, paid_to_provider=paid, refunded=refunded,
+            escrow_ids=[escrow_id],
+            deposited=deposited,
+            paid_to_provider=paid,
+            refunded=refunded,
             requestor_delta=self.lnq_balance(requestor) - before["requestor"],
-            provider_delta=self.lnq_balance(provider) - before["provider"], transactions=txs,
-        )  # fmt: skip
+            provider_delta=self.lnq_balance(provider) - before["provider"],
+            transactions=txs,
+        )
         table = Table(show_header=False)
         table.add_row("deposited (create + top-ups)", f"{lnq(result.deposited)} LNQ", f"{result.deposited} wei")
         table.add_row("paid to the provider", f"{lnq(result.paid_to_provider)} LNQ", f"{result.paid_to_provider} wei")
@@ -248,17 +290,21 @@ class Demo:
         self.agent_pass("The provider's agent withdraws what it earned")
         self.reconfigure("The requestor extends the runway: duration 24h -> 48h (an in-place top-up)", duration="48h")
         self.advance(2)
-        self.reconfigure("The requestor stops early: state stopped (provider keeps what it earned, rest refunded)",
-                         state="stopped")  # fmt: skip
+        self.reconfigure(
+            "The requestor stops early: state stopped (provider keeps what it earned, rest refunded)", state="stopped"
+        )
         self.teardown_requestor()
         result = self.settlement(escrow_id, requestor, provider, before)
         summary = result.__dict__ | {"balanced": result.balanced}
         (self.work / "settlement.json").write_text(json.dumps(summary, indent=2))
         self.step("What to try next")
-        env = f"eval \"$(.venv/bin/linq devnet env --state-dir {self.devnet.state_dir})\""
-        for line in (env, "linq providers list; linq escrow list --open; linq status --stack devnet",
-                     f"pulumi -C {self.work / 'requestor'} stack output -s devnet",
-                     f".venv/bin/linq devnet down --state-dir {self.devnet.state_dir}   # tear it all down"):
+        env = f'eval "$(.venv/bin/linq devnet env --state-dir {self.devnet.state_dir})"'
+        for line in (
+            env,
+            "linq providers list; linq escrow list --open; linq status --stack devnet",
+            f"pulumi -C {self.work / 'requestor'} stack output -s devnet",
+            f".venv/bin/linq devnet down --state-dir {self.devnet.state_dir}   # tear it all down",
+        ):
             self.say(line)
         return result
 

@@ -73,10 +73,16 @@ def client_from(s: Settings, *, signer: bool = True, w3: Any = None) -> ChainCli
     """A chain client for these settings, with the configured signer (or read-only)."""
     profile = profile_from(s.network)
     key = (
-        resolve_signer(key=s.signer_key, keystore=s.keystore, keystore_password=s.keystore_password,
-                       dev_account=s.dev_account, devnet_dir=profile.devnet_dir)
-        if signer else None
-    )  # fmt: skip
+        resolve_signer(
+            key=s.signer_key,
+            keystore=s.keystore,
+            keystore_password=s.keystore_password,
+            dev_account=s.dev_account,
+            devnet_dir=profile.devnet_dir,
+        )
+        if signer
+        else None
+    )
     return ChainClient(profile, key, confirmations=s.confirmations, receipt_timeout=s.receipt_timeout, w3=w3)
 
 

@@ -34,8 +34,14 @@ class LeaseAccess(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     k8s_provider: k8s.Provider
 
-    def __init__(self, name: str, *, escrow_id: pulumi.Input[str], provider: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        *,
+        escrow_id: pulumi.Input[str],
+        provider: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("linq:index:LeaseAccess", name, None, opts)
         escrow = pulumi.Output.from_input(escrow_id)
         address = pulumi.Output.from_input(provider)

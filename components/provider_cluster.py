@@ -96,13 +96,16 @@ class ProviderCluster(pulumi.ComponentResource):
         # Bad input fails here, at preview, with the field, value and fix.
         stack_config = config if isinstance(config, LPStackConfig) else load_config(dict(config), source=name)
         if (kubeconfig is None) == (k8s_provider is None):
-            raise ValueError(f"ProviderCluster {name}: give exactly one of kubeconfig= (the cluster's kubeconfig, "
-                             "as a secret) or k8s_provider= (a pulumi_kubernetes.Provider)")  # fmt: skip
+            raise ValueError(
+                f"ProviderCluster {name}: give exactly one of kubeconfig= (the cluster's kubeconfig, "
+                "as a secret) or k8s_provider= (a pulumi_kubernetes.Provider)"
+            )
         provider = k8s_provider
         if provider is None:
             assert kubeconfig is not None
-            provider = k8s.Provider(f"{name}-k8s", kubeconfig=pulumi.Output.secret(kubeconfig),
-                                    opts=pulumi.ResourceOptions(parent=self))  # fmt: skip
+            provider = k8s.Provider(
+                f"{name}-k8s", kubeconfig=pulumi.Output.secret(kubeconfig), opts=pulumi.ResourceOptions(parent=self)
+            )
 
         objects = (crds() if install_crds else []) + render(stack_config)
         if agent_private_key is not None:
@@ -123,10 +126,15 @@ class ProviderCluster(pulumi.ComponentResource):
         self.meta_hash = pulumi.Output.from_input(metadata_hash(stack_config))
         self.namespaces = pulumi.Output.from_input([o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"])
         self.object_count = pulumi.Output.from_input(len(objects))
-        self.register_outputs({
-            "provider_address": self.provider_address, "endpoints": self.endpoints, "meta_hash": self.meta_hash,
-            "namespaces": self.namespaces, "object_count": self.object_count,
-        })  # fmt: skip
+        self.register_outputs(
+            {
+                "provider_address": self.provider_address,
+                "endpoints": self.endpoints,
+                "meta_hash": self.meta_hash,
+                "namespaces": self.namespaces,
+                "object_count": self.object_count,
+            }
+        )
 
     @staticmethod
     def _agent_key_secret(config: LPStackConfig) -> Manifest:
@@ -134,11 +142,14 @@ class ProviderCluster(pulumi.ComponentResource):
         return {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": ref.name, "namespace": config.namespaces.system,
-                         "labels": {"app.kubernetes.io/part-of": "lpstack", "app.kubernetes.io/component": "agent"}},
+            "metadata": {
+                "name": ref.name,
+                "namespace": config.namespaces.system,
+                "labels": {"app.kubernetes.io/part-of": "lpstack", "app.kubernetes.io/component": "agent"},
+            },
             "type": "Opaque",
             "stringData": {ref.key: ""},  # the value is the agent_private_key secret, filled in at apply
-        }  # fmt: skip
+        }
 
     def _apply(
         self, name: str, objects: list[Manifest], provider: k8s.Provider, agent_key: pulumi.Input[str] | None
@@ -162,9 +173,13 @@ class ProviderCluster(pulumi.ComponentResource):
         cls = _TYPED.get((obj["apiVersion"], obj["kind"]))
         if cls is None:
             return k8s.apiextensions.CustomResource(
-                resource, api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"],
-                spec=obj.get("spec"), opts=opts,
-            )  # fmt: skip
+                resource,
+                api_version=obj["apiVersion"],
+                kind=obj["kind"],
+                metadata=obj["metadata"],
+                spec=obj.get("spec"),
+                opts=opts,
+            )
         kwargs = {_snake(k): v for k, v in obj.items() if k not in ("apiVersion", "kind")}
         if obj["kind"] == "Secret" and agent_key is not None:
             kwargs["string_data"] = {key: pulumi.Output.secret(agent_key) for key in obj["stringData"]}

@@ -98,10 +98,16 @@ class RegistrationProvider(LinqProvider):
         calls, hashes = reg.apply(client, spec)
         all_hashes = dict(old_hashes or {})
         all_hashes.update(hashes)
-        return merged({k: props.get(k) for k in FIELDS}, {
-            "provider": client.address, "active": True, "meta_hash": "0x" + spec.meta_hash.hex(),
-            "tx_hashes": all_hashes, "last_calls": calls,
-        })  # fmt: skip
+        return merged(
+            {k: props.get(k) for k in FIELDS},
+            {
+                "provider": client.address,
+                "active": True,
+                "meta_hash": "0x" + spec.meta_hash.hex(),
+                "tx_hashes": all_hashes,
+                "last_calls": calls,
+            },
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = self._apply(props)
@@ -163,8 +169,15 @@ class ProviderRegistration(Resource, module="registration", name="ProviderRegist
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
-            "cpu": cpu, "memory": memory, "storage": storage, "price_cpu": price_cpu, "price_memory": price_memory,
-            "price_storage": price_storage, "region": region, "meta": meta, "gpu_classes": gpu_classes or [],
-        }  # fmt: skip
+            "cpu": cpu,
+            "memory": memory,
+            "storage": storage,
+            "price_cpu": price_cpu,
+            "price_memory": price_memory,
+            "price_storage": price_storage,
+            "region": region,
+            "meta": meta,
+            "gpu_classes": gpu_classes or [],
+        }
         props.update({k: None for k in OUTPUTS})
         super().__init__(RegistrationProvider(), resource_name, props, opts)

@@ -132,10 +132,18 @@ def _run() -> None:
             cluster_for=cluster_factory(deployment.name, config),
             secret_values=secret_values,
         )
-        summary[deployment.name] = {"namespace": app.namespace, "endpoint": app.endpoint, "state": app.state,
-                                    "provider": app.provider, "escrow": app.escrow}  # fmt: skip
+        summary[deployment.name] = {
+            "namespace": app.namespace,
+            "endpoint": app.endpoint,
+            "state": app.state,
+            "provider": app.provider,
+            "escrow": app.escrow,
+        }
         if deployment.auto_top_up:  # read by `linq runway guard --stack`
             policy = deployment.auto_top_up
-            summary[deployment.name]["autoTopUp"] = {"belowSeconds": policy.below, "amount": str(policy.amount),
-                                                     "cap": str(policy.cap)}  # fmt: skip
+            summary[deployment.name]["autoTopUp"] = {
+                "belowSeconds": policy.below,
+                "amount": str(policy.amount),
+                "cap": str(policy.cap),
+            }
     pulumi.export("deployments", summary)

@@ -101,8 +101,11 @@ def backend_state_text(devnet: Devnet, project: str, stack: str) -> str:
     For leak scans: the Automation API's export_stack() decrypts secrets (`--show-secrets`), the files do not.
     """
     root = devnet.pulumi_dir / "backend" / ".pulumi"
-    patterns = [(root / "stacks" / project, f"{stack}*"), (root / "history" / project / stack, "*"),
-                (root / "backups" / project / stack, "*")]  # fmt: skip
+    patterns = [
+        (root / "stacks" / project, f"{stack}*"),
+        (root / "history" / project / stack, "*"),
+        (root / "backups" / project / stack, "*"),
+    ]
     files = [p for folder, glob in patterns for p in sorted(folder.glob(glob)) if p.is_file()]
     texts = [p.read_text(errors="replace") for p in files]
     if not texts:

@@ -91,11 +91,26 @@ def guard_once(client: Any, escrows: dict[str, RunwayPolicy], ledger: Ledger) ->
         amount = decide(policy, status=state.status, runway_seconds=state.runway, spent=spent)
         if amount == 0:
             reason = "cap reached" if spent >= policy.cap and state.runway < policy.below_seconds else "not due"
-            actions.append({"event": "no-top-up", "escrow_id": escrow_id, "runway": state.runway, "spent": str(spent),
-                            "detail": reason})  # fmt: skip
+            actions.append(
+                {
+                    "event": "no-top-up",
+                    "escrow_id": escrow_id,
+                    "runway": state.runway,
+                    "spent": str(spent),
+                    "detail": reason,
+                }
+            )
             continue
         hashes = ops.top_up(client, terms, amount, tag=RUNWAY_TAG)
         ledger.record(escrow_id, amount, hashes["top_up"])
-        actions.append({"event": "topped-up", "escrow_id": escrow_id, "amount": str(amount), "tx": hashes["top_up"],
-                        "runway_before": state.runway, "spent": str(spent + amount)})  # fmt: skip
+        actions.append(
+            {
+                "event": "topped-up",
+                "escrow_id": escrow_id,
+                "amount": str(amount),
+                "tx": hashes["top_up"],
+                "runway_before": state.runway,
+                "spent": str(spent + amount),
+            }
+        )
     return actions

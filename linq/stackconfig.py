@@ -108,8 +108,10 @@ class ProviderAccess(_Model):
         if self.devnet and self.kubeconfig_secret:
             raise ValueError("give at most one of kubeconfigSecret (a secret config key) or devnet: true")
         if self.direct and not self.cluster_id:
-            raise ValueError("direct access (kubeconfigSecret or devnet: true) needs clusterId, the cluster's "
-                             "stable name; or drop both to reach the provider through its gateway")
+            raise ValueError(
+                "direct access (kubeconfigSecret or devnet: true) needs clusterId, the cluster's "
+                "stable name; or drop both to reach the provider through its gateway"
+            )
         if self.deny and (self.direct or self.allow):
             raise ValueError("deny: true cannot be combined with allow or direct access; remove one")
         return self
@@ -196,8 +198,11 @@ class DeploymentConfig(WorkloadSpec):
         if not isinstance(value, dict):
             return value
         out = dict(value)
-        for key, target, parse in (("cpu", "cpuMillis", parse_cpu), ("memory", "memoryMiB", parse_memory),
-                                   ("storage", "storageGiB", parse_storage)):  # fmt: skip
+        for key, target, parse in (
+            ("cpu", "cpuMillis", parse_cpu),
+            ("memory", "memoryMiB", parse_memory),
+            ("storage", "storageGiB", parse_storage),
+        ):
             if key in out:
                 out[target] = parse(out.pop(key), field=f"resources.{key}")
         return out
@@ -279,8 +284,10 @@ class StackConfig(_Model):
     def _addresses(cls, providers: dict[str, ProviderAccess]) -> dict[str, ProviderAccess]:
         for address, access in providers.items():
             if address == LOCAL_PROVIDER and access.kubeconfig_secret:
-                raise ValueError(f"providers key {LOCAL_PROVIDER!r} means the devnet's provider: set devnet: true "
-                                 "(its cluster) or nothing (its gateway)")
+                raise ValueError(
+                    f"providers key {LOCAL_PROVIDER!r} means the devnet's provider: set devnet: true "
+                    "(its cluster) or nothing (its gateway)"
+                )
         return {address.lower(): access for address, access in providers.items()}
 
     @model_validator(mode="after")
@@ -292,8 +299,11 @@ class StackConfig(_Model):
                     f"deployments.{d.name}.duration: {format_duration(d.duration)} is longer than the stack's limit "
                     f"{format_duration(limits.max_duration)}; shorten it, or raise linq:limits.maxDuration explicitly"
                 )
-            worst = d.deposit if d.deposit is not None else (
-                d.max_price_per_hour * d.duration // 3600 if d.max_price_per_hour is not None else None)  # fmt: skip
+            worst = (
+                d.deposit
+                if d.deposit is not None
+                else (d.max_price_per_hour * d.duration // 3600 if d.max_price_per_hour is not None else None)
+            )
             if worst is not None and worst > limits.max_deposit:
                 what = "deposit" if d.deposit is not None else "maxPricePerHour x duration"
                 problems.append(
@@ -350,8 +360,11 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
             return None
         annotation = field.annotation
         args = [a for a in getattr(annotation, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else (
-            args[0] if args else None)  # fmt: skip
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else (args[0] if args else None)
+        )
     return model
 
 
@@ -366,15 +379,20 @@ def _explain(problem: Any) -> str:
         hint = f"did you mean {close[0]}?" if close else f"use one of {', '.join(known)}"
         return f"{name} is not a setting here; {hint}"
     if kind == "missing" and "resources" in loc:
-        return (f"{name} is missing: resources need cpu, memory and storage together (e.g. {{cpu: '1', "
-                "memory: '1Gi', storage: '10Gi'}), or use a plan instead")  # fmt: skip
+        return (
+            f"{name} is missing: resources need cpu, memory and storage together (e.g. {{cpu: '1', "
+            "memory: '1Gi', storage: '10Gi'}), or use a plan instead"
+        )
     if kind == "missing":
         return f"{name} is required here; add it (see stacks/README.md for the keys)"
     if kind == "string_type" and isinstance(given, int | float) and not isinstance(given, bool):
         return f"YAML read this as the number {given}; quote it ('{given}') if it is text"
     message = str(problem["msg"]).removeprefix("Value error, ").removeprefix(f"{name}: ")
-    shown = "" if isinstance(given, dict | list) or repr(given) in message or str(given) in message else (
-        f" (got {given!r})")  # fmt: skip
+    shown = (
+        ""
+        if isinstance(given, dict | list) or repr(given) in message or str(given) in message
+        else (f" (got {given!r})")
+    )
     return message + shown
 
 
@@ -413,9 +431,14 @@ def load_stack_values(values: Mapping[str, Any]) -> StackConfig:
         lines = []
         for key in unknown:
             close = difflib.get_close_matches(key, [*PROGRAM_KEYS, *sorted(named)], n=1, cutoff=0.6)
-            hint = f"did you mean linq:{close[0]}?" if close else (
-                f"the program reads {', '.join('linq:' + k for k in PROGRAM_KEYS)} and the secrets deployments "
-                "name; remove it or reference it")  # fmt: skip
+            hint = (
+                f"did you mean linq:{close[0]}?"
+                if close
+                else (
+                    f"the program reads {', '.join('linq:' + k for k in PROGRAM_KEYS)} and the secrets deployments "
+                    "name; remove it or reference it"
+                )
+            )
             lines.append(f"linq:{key}: is not a key this stack reads; {hint}")
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(lines))
     return config

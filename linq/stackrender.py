@@ -124,8 +124,10 @@ def tenant_objects(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The requestor's objects for a lease: without a namespace (they land in the lease namespace, the cluster
     provider's default, named from the escrow id by the gateway). VMs need KubeVirt rights tenants lack."""
     if any(m["kind"] == "VirtualMachine" for m in manifests):
-        raise ConfigError("a VM deployment cannot go through a provider gateway yet (tenants get no KubeVirt "
-                          "rights); give the provider direct access under linq:providers")  # fmt: skip
+        raise ConfigError(
+            "a VM deployment cannot go through a provider gateway yet (tenants get no KubeVirt "
+            "rights); give the provider direct access under linq:providers"
+        )
     objects = copy.deepcopy(split_by_owner(manifests)[1])
     for manifest in objects:
         manifest["metadata"].pop("namespace", None)
@@ -139,10 +141,12 @@ def owner_summary(manifests: list[dict[str, Any]]) -> str:
     def names(objs: list[dict[str, Any]]) -> str:
         return ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in objs) or "nothing"
 
-    return (f"# applied by the provider (through its gateway: its own bundle sized from the escrow on chain, in place "
-            f"of these): {names(provider)}\n"
-            f"# applied by the requestor (into the lease namespace): {names(requestor)}\n"
-            "# with direct access (a kubeconfig under linq:providers) the requestor applies them all\n")  # fmt: skip
+    return (
+        f"# applied by the provider (through its gateway: its own bundle sized from the escrow on chain, in place "
+        f"of these): {names(provider)}\n"
+        f"# applied by the requestor (into the lease namespace): {names(requestor)}\n"
+        "# with direct access (a kubeconfig under linq:providers) the requestor applies them all\n"
+    )
 
 
 def for_pulumi(manifest: dict[str, Any]) -> dict[str, Any]:

@@ -40,8 +40,12 @@ def _refuse_non_text(field: str, value: Any, example: str) -> None:
     if isinstance(value, bool) or value is None:
         raise UnitError(field, value, "is not a quantity", f"write e.g. {example}")
     if isinstance(value, float):
-        raise UnitError(field, value, "is a float (YAML/JSON read it as a double, which can round)",
-                        f"quantities are never a float: quote it, e.g. {example}")
+        raise UnitError(
+            field,
+            value,
+            "is a float (YAML/JSON read it as a double, which can round)",
+            f"quantities are never a float: quote it, e.g. {example}",
+        )
 
 
 _DECIMAL = r"(\d+)(?:\.(\d+))?"
@@ -243,12 +247,23 @@ def _format_binary(count: int, larger: tuple[tuple[str, int], ...], base: str) -
 
 # ---- Kubernetes' own quantities (read from the API, not typed by users) -----------------------------------
 _KUBE_SUFFIX = {
-    "": Fraction(1), "m": Fraction(1, 1000), "u": Fraction(1, 10**6), "n": Fraction(1, 10**9),
-    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12), "P": Fraction(10**15),
+    "": Fraction(1),
+    "m": Fraction(1, 1000),
+    "u": Fraction(1, 10**6),
+    "n": Fraction(1, 10**9),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
     "E": Fraction(10**18),
-    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40), "Pi": Fraction(2**50),
+    "Ki": Fraction(2**10),
+    "Mi": Fraction(2**20),
+    "Gi": Fraction(2**30),
+    "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50),
     "Ei": Fraction(2**60),
-}  # fmt: skip
+}
 _KUBE_QUANTITY = re.compile(r"^([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)(?:[eE]([+-]?\d+))?([a-zA-Z]*)$")
 MIB = 2**20
 

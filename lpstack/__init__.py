@@ -5,5 +5,13 @@ from lpstack.config import LPStackConfig
 from lpstack.errors import LPStackConfigError, LPStackError
 from lpstack.render import admission_configuration, crds, load_config, render, render_groups
 
-__all__ = ["LPStackConfig", "LPStackConfigError", "LPStackError", "admission_configuration", "crds",
-           "load_config", "render", "render_groups"]  # fmt: skip
+__all__ = [
+    "LPStackConfig",
+    "LPStackConfigError",
+    "LPStackError",
+    "admission_configuration",
+    "crds",
+    "load_config",
+    "render",
+    "render_groups",
+]

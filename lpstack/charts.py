@@ -33,8 +33,10 @@ def chart_metadata(archive: Path) -> dict:
                 handle = tar.extractfile(member)
                 if handle is not None:
                     return dict(yaml.safe_load(handle.read()) or {})
-    raise LPStackError(f"{archive}: no <chart>/Chart.yaml inside; it is not a packaged Helm chart "
-                       "(make it with `helm package` or `helm pull`)")  # fmt: skip
+    raise LPStackError(
+        f"{archive}: no <chart>/Chart.yaml inside; it is not a packaged Helm chart "
+        "(make it with `helm package` or `helm pull`)"
+    )
 
 
 def check_local_archives(config: LPStackConfig, versions: Versions) -> None:
@@ -56,8 +58,10 @@ def check_local_archives(config: LPStackConfig, versions: Versions) -> None:
         try:
             meta = chart_metadata(archive)
         except (tarfile.TarError, OSError, yaml.YAMLError) as error:
-            raise LPStackError(f"charts.local_dir: {archive} cannot be read as a chart archive ({error}); "
-                               "fetch it again with `helm pull`") from None  # fmt: skip
+            raise LPStackError(
+                f"charts.local_dir: {archive} cannot be read as a chart archive ({error}); "
+                "fetch it again with `helm pull`"
+            ) from None
         got = (str(meta.get("name")), str(meta.get("version")))
         if got != (pin.chart, pin.version):
             raise LPStackError(

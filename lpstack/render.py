@@ -25,9 +25,22 @@ VALUES = PACKAGE_DIR / "values"
 
 # Apply order: what others depend on first (namespaces before what lives in them, RBAC before the
 # Deployment that uses it, CRs last). Objects of one kind keep the order they were rendered in.
-KIND_ORDER = ("Namespace", "PriorityClass", "RuntimeClass", "ServiceAccount", "ClusterRole",
-              "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "Service", "Deployment", "HelmChart",
-              "PeerAuthentication", "KubeVirt")  # fmt: skip
+KIND_ORDER = (
+    "Namespace",
+    "PriorityClass",
+    "RuntimeClass",
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "HelmChart",
+    "PeerAuthentication",
+    "KubeVirt",
+)
 
 MANAGED_BY = "linq"
 
@@ -119,25 +132,47 @@ class _Renderer:
         c, ns = self.config, self.config.namespaces
         out = [
             SystemNamespace(ns.system, "agent", "restricted", "the provider agent runs as non-root"),
-            SystemNamespace(ns.ingress, "ingress", "restricted",
-                            "ingress connectors; tenant network policies admit traffic from here only"),
-        ]  # fmt: skip
+            SystemNamespace(
+                ns.ingress,
+                "ingress",
+                "restricted",
+                "ingress connectors; tenant network policies admit traffic from here only",
+            ),
+        ]
         if c.features.gateway:
             from linq.gateway.bundle import GATEWAY_NAMESPACE
 
-            out.append(SystemNamespace(GATEWAY_NAMESPACE, "gateway", "restricted",
-                                       "the gateway's state: nonces, TLS key, tenant session accounts (no pods)"))
+            out.append(
+                SystemNamespace(
+                    GATEWAY_NAMESPACE,
+                    "gateway",
+                    "restricted",
+                    "the gateway's state: nonces, TLS key, tenant session accounts (no pods)",
+                )
+            )
         if c.features.observability:
-            out.append(SystemNamespace(ns.monitoring, "observability", "privileged",
-                                       "node-exporter reads the host (hostNetwork, hostPID, hostPath)"))  # fmt: skip
+            out.append(
+                SystemNamespace(
+                    ns.monitoring,
+                    "observability",
+                    "privileged",
+                    "node-exporter reads the host (hostNetwork, hostPID, hostPath)",
+                )
+            )
         if c.features.istio:
-            out.append(SystemNamespace(ns.istio, "mesh", "privileged",
-                                       "the Istio CNI node agent configures pod networking on each node"))  # fmt: skip
+            out.append(
+                SystemNamespace(
+                    ns.istio, "mesh", "privileged", "the Istio CNI node agent configures pod networking on each node"
+                )
+            )
         if c.features.kubevirt:
             out.append(SystemNamespace(ns.kubevirt, "vm", "privileged", "virt-handler manages VMs on each node"))
         if c.features.gpu:
-            out.append(SystemNamespace(ns.gpu, "gpu", "privileged",
-                                       "the GPU operator installs the container toolkit on each node"))  # fmt: skip
+            out.append(
+                SystemNamespace(
+                    ns.gpu, "gpu", "privileged", "the GPU operator installs the container toolkit on each node"
+                )
+            )
         return out
 
     def helm_chart(self, name: str, component: str, namespace: str) -> Manifest:
@@ -147,8 +182,15 @@ class _Renderer:
         # Normalized so formatting in the template never changes the rendered object.
         normalized = yaml.dump(values, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1000)
         repo = self.config.charts.repository_overrides.get(name, pin.repository)
-        (obj,) = self.objects("helmchart.yaml.j2", release=name, component=component, pin=pin, repo=repo,
-                              namespace=namespace, values=normalized)  # fmt: skip
+        (obj,) = self.objects(
+            "helmchart.yaml.j2",
+            release=name,
+            component=component,
+            pin=pin,
+            repo=repo,
+            namespace=namespace,
+            values=normalized,
+        )
         return obj
 
     def groups(self) -> dict[str, list[Manifest]]:
@@ -164,16 +206,22 @@ class _Renderer:
         groups["scheduling"] = self.objects("scheduling.yaml.j2")
         groups["agent"] = self.objects(
             "agent.yaml.j2",
-            addresses_json=(c.agent.addresses.model_dump_json(indent=2) if c.agent.addresses else "{}") + "\n"
+            addresses_json=(c.agent.addresses.model_dump_json(indent=2) if c.agent.addresses else "{}") + "\n",
         )
         if c.features.gateway:
             from linq.gateway.bundle import GATEWAY_NAMESPACE, TENANT_BINDING, tenant_cluster_role
 
             role = tenant_cluster_role()
             role["metadata"]["labels"].update(_labeller(c)("gateway"))
-            groups["gateway"] = [*self.objects("gateway.yaml.j2", gateway_ns=GATEWAY_NAMESPACE,
-                                               tenant_role=role["metadata"]["name"],
-                                               tenant_binding=TENANT_BINDING), role]  # fmt: skip
+            groups["gateway"] = [
+                *self.objects(
+                    "gateway.yaml.j2",
+                    gateway_ns=GATEWAY_NAMESPACE,
+                    tenant_role=role["metadata"]["name"],
+                    tenant_binding=TENANT_BINDING,
+                ),
+                role,
+            ]
         if c.features.cloudflared:
             groups["ingress"] = self.objects("cloudflared.yaml.j2")
         if c.features.observability:
@@ -238,8 +286,9 @@ _Dumper.add_representer(str, _str)
 
 
 def to_yaml(objects: list[Manifest]) -> str:
-    return yaml.dump_all(objects, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000,
-                         explicit_start=True)  # fmt: skip
+    return yaml.dump_all(
+        objects, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000, explicit_start=True
+    )
 
 
 def to_json(objects: list[Manifest]) -> str:
@@ -248,8 +297,17 @@ def to_json(objects: list[Manifest]) -> str:
 
 ADMISSION_FILE = "admission/pod-security.yaml"
 # A fixed number per component, so a file keeps its name when other components are switched on or off.
-GROUP_FILES = {"namespaces": 0, "scheduling": 10, "agent": 20, "gateway": 25, "ingress": 30, "observability": 40,
-               "mesh": 50, "vm": 60, "gpu": 70}  # fmt: skip
+GROUP_FILES = {
+    "namespaces": 0,
+    "scheduling": 10,
+    "agent": 20,
+    "gateway": 25,
+    "ingress": 30,
+    "observability": 40,
+    "mesh": 50,
+    "vm": 60,
+    "gpu": 70,
+}
 
 
 def group_file(group: str) -> str:

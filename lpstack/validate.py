@@ -47,8 +47,12 @@ def _strict(schema: Any) -> Any:
     if schema.get("x-kubernetes-int-or-string"):
         out.pop("type", None)
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
-    if (schema.get("type") == "object" and "properties" in schema and "additionalProperties" not in schema
-            and not schema.get("x-kubernetes-preserve-unknown-fields")):  # fmt: skip
+    if (
+        schema.get("type") == "object"
+        and "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
         out["additionalProperties"] = False
     return out
 
@@ -71,14 +75,18 @@ class CrdSchemas:
             return [f"no CRD in lpstack/crds defines {key[0]} {key[1]}; add one"]
         schema, namespaced = self.schemas[key]
         validator = jsonschema.Draft7Validator(schema)
-        errors = [f"{'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
-                  for e in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path))]  # fmt: skip
+        errors = [
+            f"{'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+            for e in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path))
+        ]
         meta = obj.get("metadata") or {}
         if not NAME.match(str(meta.get("name", ""))):
             errors.append(f"metadata.name: {meta.get('name')!r} is not a valid object name")
         if namespaced != bool(meta.get("namespace")):
-            errors.append("metadata.namespace: " + ("required (namespaced kind)" if namespaced
-                                                    else "must be empty (cluster-scoped kind)"))  # fmt: skip
+            errors.append(
+                "metadata.namespace: "
+                + ("required (namespaced kind)" if namespaced else "must be empty (cluster-scoped kind)")
+            )
         return errors
 
 
@@ -97,6 +105,11 @@ def validate(objects: list[Manifest], version: str | None = None) -> list[Proble
             path = ".".join(str(p) for p in error.path) or "(root)"
             problems.append(Problem(describe(obj), f"{path}: {error.message}"))
         except kubernetes_validate.SchemaNotFoundError:
-            problems.append(Problem(describe(obj), f"no schema for {obj.get('apiVersion')} {obj.get('kind')} "
-                                                   f"in Kubernetes {version}, and no CRD in lpstack/crds"))  # fmt: skip
+            problems.append(
+                Problem(
+                    describe(obj),
+                    f"no schema for {obj.get('apiVersion')} {obj.get('kind')} "
+                    f"in Kubernetes {version}, and no CRD in lpstack/crds",
+                )
+            )
     return problems

@@ -12,8 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field
 VERSIONS_FILE = Path(__file__).with_name("versions.yaml")
 
 # Names of the charts the renderer emits; versions.yaml must pin each of them.
-CHARTS = ("kube-prometheus-stack", "loki", "alloy", "istio-base", "istiod", "istio-cni", "gpu-operator",
-          "nvidia-device-plugin")  # fmt: skip
+CHARTS = (
+    "kube-prometheus-stack",
+    "loki",
+    "alloy",
+    "istio-base",
+    "istiod",
+    "istio-cni",
+    "gpu-operator",
+    "nvidia-device-plugin",
+)
 
 
 class _Pins(BaseModel):

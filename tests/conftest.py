@@ -65,9 +65,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     stdout, _, stderr = text.partition(" stderr: ")
     lines = [line.rstrip() for line in stdout.splitlines()]
     important = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
-    diagnostics = lines[lines.index("Diagnostics:"):] if "Diagnostics:" in lines else []
-    summary = ["Pulumi command failed; its errors first:", *important[:40], *diagnostics[:60],
-               "stderr:", *stderr.strip().splitlines()[-40:], "", "full report:"]  # fmt: skip
+    diagnostics = lines[lines.index("Diagnostics:") :] if "Diagnostics:" in lines else []
+    summary = [
+        "Pulumi command failed; its errors first:",
+        *important[:40],
+        *diagnostics[:60],
+        "stderr:",
+        *stderr.strip().splitlines()[-40:],
+        "",
+        "full report:",
+    ]
     report.longrepr = "\n".join(summary) + "\n" + str(report.longrepr)
 
 

@@ -21,8 +21,11 @@ class ActionLog:
         self._lock = threading.Lock()
 
     def emit(self, event: str, *, level: str = "info", **fields: Any) -> dict[str, Any]:
-        line: dict[str, Any] = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level,
-                                "event": event}  # fmt: skip
+        line: dict[str, Any] = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": level,
+            "event": event,
+        }
         for key, value in fields.items():
             if value is None:
                 continue
@@ -45,5 +48,6 @@ class ActionLog:
 
 
 # Fields that hold wei amounts: written as strings.
-AMOUNT_FIELDS = frozenset({"amount", "withdrawable", "earned", "withdrawn", "deposited", "to_provider", "total",
-                           "min_withdraw"})  # fmt: skip
+AMOUNT_FIELDS = frozenset(
+    {"amount", "withdrawable", "earned", "withdrawn", "deposited", "to_provider", "total", "min_withdraw"}
+)

@@ -178,11 +178,25 @@ class Cluster:
         out: list[WorkloadStatus] = []
         selector = LABEL_DEPLOYMENT
         base = f"/namespaces/{namespace}"
-        deployments = self._json(f"list deployments in {namespace}", "GET", f"/apis/apps/v1{base}/deployments",
-                                 {"labelSelector": selector}) or {}  # fmt: skip
+        deployments = (
+            self._json(
+                f"list deployments in {namespace}",
+                "GET",
+                f"/apis/apps/v1{base}/deployments",
+                {"labelSelector": selector},
+            )
+            or {}
+        )
         out += [deployment_status(d) for d in deployments.get("items", [])]
-        sets = self._json(f"list statefulsets in {namespace}", "GET", f"/apis/apps/v1{base}/statefulsets",
-                          {"labelSelector": selector}) or {}  # fmt: skip
+        sets = (
+            self._json(
+                f"list statefulsets in {namespace}",
+                "GET",
+                f"/apis/apps/v1{base}/statefulsets",
+                {"labelSelector": selector},
+            )
+            or {}
+        )
         out += [statefulset_status(s) for s in sets.get("items", [])]
         try:
             path = f"/apis/kubevirt.io/v1{base}/virtualmachines"
@@ -202,11 +216,15 @@ class Cluster:
         from linq.gateway.bundle import GATEWAY_NAMESPACE, TENANT_BINDING, namespace_name, session_account
 
         namespace = namespace_name(escrow_id)
-        binding = self._json(f"delete tenant binding of {escrow_id}", "DELETE",
-                             f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{TENANT_BINDING}")
+        binding = self._json(
+            f"delete tenant binding of {escrow_id}",
+            "DELETE",
+            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{TENANT_BINDING}",
+        )
         name = session_account(escrow_id)
-        account = self._json(f"delete session {name}", "DELETE",
-                             f"/api/v1/namespaces/{GATEWAY_NAMESPACE}/serviceaccounts/{name}")
+        account = self._json(
+            f"delete session {name}", "DELETE", f"/api/v1/namespaces/{GATEWAY_NAMESPACE}/serviceaccounts/{name}"
+        )
         return binding is not None or account is not None
 
     def delete_namespace(self, name: str) -> bool:

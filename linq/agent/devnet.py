@@ -28,27 +28,39 @@ def tenant_namespace(api: KubeAPI, name: str, *, escrow_id: str, provider: str, 
     labels = {LABEL_MANAGED_BY: MANAGED_BY}
     if tenant_label:
         labels[LABEL_TENANT_NAMESPACE] = "true"
-    api.post("/api/v1/namespaces", {
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": name, "labels": labels,
-                     "annotations": {ANNOTATION_ESCROW_ID: escrow_id, ANNOTATION_PROVIDER: provider}},
-    })  # fmt: skip
+    api.post(
+        "/api/v1/namespaces",
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": name,
+                "labels": labels,
+                "annotations": {ANNOTATION_ESCROW_ID: escrow_id, ANNOTATION_PROVIDER: provider},
+            },
+        },
+    )
 
 
 def deployment(namespace: str, name: str, *, ready: bool, replicas: int = 1) -> dict[str, Any]:
     selector = {"app.kubernetes.io/name": name}
     pod_spec: dict[str, Any] = {
-        "containers": [{"name": "app", "image": "nginx:1.27.3",
-                        "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}],
-    }  # fmt: skip
+        "containers": [
+            {"name": "app", "image": "nginx:1.27.3", "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}
+        ],
+    }
     if not ready:
         pod_spec["nodeSelector"] = dict(UNSCHEDULABLE)
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace, "labels": {LABEL_DEPLOYMENT: name, **selector}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": selector},
-                 "template": {"metadata": {"labels": selector}, "spec": pod_spec}},
-    }  # fmt: skip
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": selector},
+            "template": {"metadata": {"labels": selector}, "spec": pod_spec},
+        },
+    }
 
 
 def create_workload(api: KubeAPI, namespace: str, name: str, *, ready: bool) -> None:
@@ -58,8 +70,12 @@ def create_workload(api: KubeAPI, namespace: str, name: str, *, ready: bool) -> 
 def make_schedulable(api: KubeAPI, namespace: str, name: str) -> None:
     """Lift the unschedulable pin: a rollout to pods kwok runs, after which the Deployment is Available."""
     patch = {"spec": {"template": {"spec": {"nodeSelector": None}}}}
-    api.request("PATCH", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}", patch,
-                content_type="application/merge-patch+json")  # fmt: skip
+    api.request(
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}",
+        patch,
+        content_type="application/merge-patch+json",
+    )
 
 
 def wait_available(api: KubeAPI, namespace: str, name: str, timeout: float = 90) -> dict[str, Any]:
@@ -113,7 +129,12 @@ def fund_escrow(requestor: Any, provider: str, *, seconds: int, resources: Any =
 
     res = resources or Resources(500, 512, 1)
     rate = int(requestor.registry.functions.quote(provider, res.as_tuple()).call())
-    plan = ops.CreatePlan(provider=provider, resources=res, deposit=deposit_for(rate, seconds),
-                          salt=ops.salt_for(seed or uuid.uuid4().hex), max_rate_per_hour=rate)  # fmt: skip
+    plan = ops.CreatePlan(
+        provider=provider,
+        resources=res,
+        deposit=deposit_for(rate, seconds),
+        salt=ops.salt_for(seed or uuid.uuid4().hex),
+        max_rate_per_hour=rate,
+    )
     terms, _hashes = ops.create(requestor, plan)
     return terms

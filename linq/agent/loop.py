@@ -33,8 +33,9 @@ def summary(report: PassReport) -> dict[str, object]:
 
 
 def _eventful(report: PassReport) -> bool:
-    return bool(report.discovered or report.started or report.withdrawn or report.finalized or report.reclaimed
-                or report.errors)  # fmt: skip
+    return bool(
+        report.discovered or report.started or report.withdrawn or report.finalized or report.reclaimed or report.errors
+    )
 
 
 def run_once(agent: Agent) -> PassReport:
@@ -43,8 +44,9 @@ def run_once(agent: Agent) -> PassReport:
     return report
 
 
-def run_forever(agent: Agent, interval: float, *, stop: threading.Event | None = None,
-                install_signals: bool = True) -> int:  # fmt: skip
+def run_forever(
+    agent: Agent, interval: float, *, stop: threading.Event | None = None, install_signals: bool = True
+) -> int:
     """Pass after pass until `stop` is set (SIGTERM / SIGINT set it); returns the number of passes."""
     stop = stop or threading.Event()
     restore: list[tuple[int, Callable[..., object] | int | None]] = []

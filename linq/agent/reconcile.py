@@ -83,8 +83,9 @@ class Agent:
         self.settings = settings
         self.log = log or ActionLog()
         self.provider = to_checksum_address(chain.address)
-        loaded = state_file.load(settings.state_file, chain_id=chain.chain_id, escrow_contract=chain.escrow.address,
-                                 provider=self.provider)  # fmt: skip
+        loaded = state_file.load(
+            settings.state_file, chain_id=chain.chain_id, escrow_contract=chain.escrow.address, provider=self.provider
+        )
         self.state = loaded.state
         if loaded.note:
             self.log.warning("state-reset", detail=loaded.note)
@@ -101,11 +102,18 @@ class Agent:
         for escrow_id in scan.new:
             terms = self.state.escrows[escrow_id]
             report.discovered.append(escrow_id)
-            self.log.info("escrow-discovered", escrow_id=escrow_id, requestor=terms.requestor,
-                          rate_per_hour=str(terms.rate_per_hour))  # fmt: skip
+            self.log.info(
+                "escrow-discovered",
+                escrow_id=escrow_id,
+                requestor=terms.requestor,
+                rate_per_hour=str(terms.rate_per_hour),
+            )
 
-        states = {eid: ops.read_state(self.chain, terms) for eid, terms in sorted(self.state.escrows.items())
-                  if eid not in self.state.done}  # fmt: skip
+        states = {
+            eid: ops.read_state(self.chain, terms)
+            for eid, terms in sorted(self.state.escrows.items())
+            if eid not in self.state.done
+        }
         report.now = self.chain.now()
         ours = self._our_namespaces(self.cluster.tenant_namespaces(), report)
 
@@ -141,8 +149,14 @@ class Agent:
                 ours[ns.escrow_key or ""].append(ns)
                 continue
             report.left_alone[ns.name] = reason
-            self._report_once(f"ns:{ns.name}", reason, "namespace-left-alone", namespace=ns.name,
-                              escrow_id=ns.escrow_id or None, reason=reason)  # fmt: skip
+            self._report_once(
+                f"ns:{ns.name}",
+                reason,
+                "namespace-left-alone",
+                namespace=ns.name,
+                escrow_id=ns.escrow_id or None,
+                reason=reason,
+            )
         return ours
 
     def _foreign_reason(self, ns: TenantNamespace) -> str | None:
@@ -160,8 +174,9 @@ class Agent:
         return None
 
     # ---- one escrow --------------------------------------------------------------------------------------
-    def _reconcile_escrow(self, eid: str, escrow: ops.EscrowState, namespaces: list[TenantNamespace],
-                          report: PassReport) -> None:  # fmt: skip
+    def _reconcile_escrow(
+        self, eid: str, escrow: ops.EscrowState, namespaces: list[TenantNamespace], report: PassReport
+    ) -> None:
         status = escrow.status
         if status == EscrowStatus.CREATED:
             self._maybe_start(eid, escrow.terms, namespaces, report)
@@ -180,8 +195,14 @@ class Agent:
             for ns in namespaces:
                 report.left_alone[ns.name] = f"escrow {eid} no longer exists (moved to another provider)"
         elif status == EscrowStatus.ACTIVE and not namespaces:
-            self._report_once(f"active:{eid}", "no namespace", "active-without-namespace", level="warning",
-                              escrow_id=eid, detail="the escrow runs but no tenant namespace names it")  # fmt: skip
+            self._report_once(
+                f"active:{eid}",
+                "no namespace",
+                "active-without-namespace",
+                level="warning",
+                escrow_id=eid,
+                detail="the escrow runs but no tenant namespace names it",
+            )
 
     def _maybe_start(self, eid: str, terms: Terms, namespaces: list[TenantNamespace], report: PassReport) -> None:
         live = [ns for ns in namespaces if not ns.terminating]
@@ -204,8 +225,12 @@ class Agent:
             self.log.info("start-skipped", escrow_id=eid, status=current, detail="status changed before sending")
             return
         try:
-            result = self.chain.send(self.chain.escrow.functions.start(terms.as_tuple()), what=f"start escrow {eid}",
-                                     context={"provider": self.provider, "action": "start"}, step="start")  # fmt: skip
+            result = self.chain.send(
+                self.chain.escrow.functions.start(terms.as_tuple()),
+                what=f"start escrow {eid}",
+                context={"provider": self.provider, "action": "start"},
+                step="start",
+            )
         except TxReverted as err:
             if err.error_name == "WrongStatus":  # started or cancelled between our read and the estimate
                 self.log.info("start-skipped", escrow_id=eid, detail=err.reason)
@@ -215,15 +240,24 @@ class Agent:
         end = int(started[0]["args"]["end"]) if started else 0
         report.started[eid] = result.tx_hash
         self._reported.pop(f"wait:{eid}", None)
-        self.log.info("escrow-started", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
-                      namespaces=[ns.name for ns in live], end=end)  # fmt: skip
+        self.log.info(
+            "escrow-started",
+            escrow_id=eid,
+            tx=result.tx_hash,
+            block=result.block_number,
+            namespaces=[ns.name for ns in live],
+            end=end,
+        )
         checkpoints.checkpoint("agent:after-start")
 
     def _finalize(self, eid: str, terms: Terms, report: PassReport) -> None:
         try:
-            result = self.chain.send(self.chain.escrow.functions.finalize(terms.as_tuple()),
-                                     what=f"finalize escrow {eid}", context={"provider": self.provider,
-                                     "action": "finalize"}, step="finalize")  # fmt: skip
+            result = self.chain.send(
+                self.chain.escrow.functions.finalize(terms.as_tuple()),
+                what=f"finalize escrow {eid}",
+                context={"provider": self.provider, "action": "finalize"},
+                step="finalize",
+            )
         except TxReverted as err:
             if err.error_name == "WrongStatus":  # someone else finalized it first: anyone may
                 self.log.info("finalize-skipped", escrow_id=eid, detail=err.reason)
@@ -232,8 +266,9 @@ class Agent:
         events = self.chain.escrow.events.Finalized().process_receipt(result.receipt, errors=DISCARD)
         to_provider = int(events[0]["args"]["toProvider"]) if events else 0
         report.finalized[eid] = result.tx_hash
-        self.log.info("escrow-finalized", escrow_id=eid, tx=result.tx_hash, block=result.block_number,
-                      to_provider=to_provider)  # fmt: skip
+        self.log.info(
+            "escrow-finalized", escrow_id=eid, tx=result.tx_hash, block=result.block_number, to_provider=to_provider
+        )
         checkpoints.checkpoint("agent:after-finalize")
 
     def _revoke(self, eid: str, status: str) -> None:
@@ -244,9 +279,15 @@ class Agent:
             if "forbidden" not in str(err):
                 raise
             # An agent whose ClusterRole predates the gateway: say so once, keep reclaiming as before.
-            self._report_once(f"revoke:{eid}", "forbidden", "credentials-not-revoked", level="warning", escrow_id=eid,
-                              detail=f"{err}; grant the agent delete on rolebindings and on serviceaccounts in "
-                                     "linq-gateway (docs/gateway.md)")  # fmt: skip
+            self._report_once(
+                f"revoke:{eid}",
+                "forbidden",
+                "credentials-not-revoked",
+                level="warning",
+                escrow_id=eid,
+                detail=f"{err}; grant the agent delete on rolebindings and on serviceaccounts in "
+                "linq-gateway (docs/gateway.md)",
+            )
             return
         if revoked:
             self.log.info("credentials-revoked", escrow_id=eid, status=status)
@@ -277,9 +318,12 @@ class Agent:
             chunk = batch[i : i + WITHDRAW_BATCH]
             call = self.chain.escrow.functions.withdrawMany([s.terms.as_tuple() for s in chunk])
             try:
-                result = self.chain.send(call, what=f"withdraw from {len(chunk)} escrow(s)",
-                                         context={"provider": self.provider, "action": "withdraw"},
-                                         step="withdrawMany")  # fmt: skip
+                result = self.chain.send(
+                    call,
+                    what=f"withdraw from {len(chunk)} escrow(s)",
+                    context={"provider": self.provider, "action": "withdraw"},
+                    step="withdrawMany",
+                )
             except TxReverted as err:
                 # The contract skips what is not payable, so a batch should never revert; if one does, one
                 # escrow must not hold back the others' earnings: withdraw them one at a time.
@@ -292,9 +336,12 @@ class Agent:
     def _withdraw_one(self, s: ops.EscrowState, report: PassReport) -> None:
         eid = discovery.escrow_key(s.terms.escrow_id)
         try:
-            result = self.chain.send(self.chain.escrow.functions.withdraw(s.terms.as_tuple()),
-                                     what=f"withdraw from escrow {eid}", context={"provider": self.provider,
-                                     "action": "withdraw"}, step="withdraw")  # fmt: skip
+            result = self.chain.send(
+                self.chain.escrow.functions.withdraw(s.terms.as_tuple()),
+                what=f"withdraw from escrow {eid}",
+                context={"provider": self.provider, "action": "withdraw"},
+                step="withdraw",
+            )
         except TxReverted as err:
             self.log.info("withdraw-skipped", escrow_id=eid, detail=err.reason)
             return
@@ -310,10 +357,12 @@ class Agent:
         report.withdraw_txs.append(result.tx_hash)
         report.withdrawn.update(amounts)
         for key, amount in sorted(amounts.items()):
-            self.log.info("escrow-withdrawn", escrow_id=key, tx=result.tx_hash, amount=amount,
-                          block=result.block_number)  # fmt: skip
-        self.log.info("withdraw-batch", tx=result.tx_hash, escrows=escrows, total=sum(amounts.values()),
-                      block=result.block_number)  # fmt: skip
+            self.log.info(
+                "escrow-withdrawn", escrow_id=key, tx=result.tx_hash, amount=amount, block=result.block_number
+            )
+        self.log.info(
+            "withdraw-batch", tx=result.tx_hash, escrows=escrows, total=sum(amounts.values()), block=result.block_number
+        )
         checkpoints.checkpoint("agent:after-withdraw")
 
     # ---- reporting -----------------------------------------------------------------------------------------

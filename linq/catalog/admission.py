@@ -18,10 +18,23 @@ from typing import Any
 from linq.catalog.imageref import parse_image
 
 # Capabilities the baseline level allows a container to add (Pod Security Standards, v1.33).
-BASELINE_CAPABILITIES = frozenset({
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP",
-    "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
-})  # fmt: skip
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
 POD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
 
 
@@ -48,25 +61,35 @@ def pod_security_problems(manifest: dict[str, Any]) -> list[str]:
     problems = []
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(key):
-            problems.append(f"{where} spec.{key}: true shares the node's namespace, which the provider's baseline "
-                            f"pod security refuses; remove {key}")  # fmt: skip
+            problems.append(
+                f"{where} spec.{key}: true shares the node's namespace, which the provider's baseline "
+                f"pod security refuses; remove {key}"
+            )
     for volume in pod.get("volumes") or []:
         if "hostPath" in volume:
-            problems.append(f"{where} volume {volume.get('name')!r}: hostPath mounts the node's disk, which the "
-                            "provider refuses; use a PersistentVolumeClaim (volumes: in the stack)")  # fmt: skip
+            problems.append(
+                f"{where} volume {volume.get('name')!r}: hostPath mounts the node's disk, which the "
+                "provider refuses; use a PersistentVolumeClaim (volumes: in the stack)"
+            )
     for path, container in _containers(pod):
         security = container.get("securityContext") or {}
         if security.get("privileged"):
-            problems.append(f"{where} {path}.securityContext.privileged: true is refused by the provider's "
-                            "baseline pod security; remove it (tenants never run privileged)")  # fmt: skip
+            problems.append(
+                f"{where} {path}.securityContext.privileged: true is refused by the provider's "
+                "baseline pod security; remove it (tenants never run privileged)"
+            )
         added = set((security.get("capabilities") or {}).get("add") or []) - BASELINE_CAPABILITIES
         if added:
-            problems.append(f"{where} {path}.securityContext.capabilities.add: {sorted(added)} are outside the "
-                            f"baseline set; add only {', '.join(sorted(BASELINE_CAPABILITIES))}")  # fmt: skip
+            problems.append(
+                f"{where} {path}.securityContext.capabilities.add: {sorted(added)} are outside the "
+                f"baseline set; add only {', '.join(sorted(BASELINE_CAPABILITIES))}"
+            )
         for port in container.get("ports") or []:
             if port.get("hostPort"):
-                problems.append(f"{where} {path}.ports hostPort {port['hostPort']} binds the node's port, which "
-                                "the provider refuses; drop hostPort (the Service exposes the app)")  # fmt: skip
+                problems.append(
+                    f"{where} {path}.ports hostPort {port['hostPort']} binds the node's port, which "
+                    "the provider refuses; drop hostPort (the Service exposes the app)"
+                )
     return problems
 
 
@@ -81,9 +104,11 @@ def stack_problems(rendered: list[dict[str, Any]], patched: list[dict[str, Any]]
         if original is not None and "replicas" in spec:
             allowed = int((original.get("spec") or {}).get("replicas", 1))
             if int(spec["replicas"] or 0) > allowed:
-                problems.append(f"{manifest['kind']}/{manifest['metadata']['name']} spec.replicas: "
-                                f"{spec['replicas']} is more than the {allowed} the plan pays for; choose a larger "
-                                "plan or resources instead of adding replicas")  # fmt: skip
+                problems.append(
+                    f"{manifest['kind']}/{manifest['metadata']['name']} spec.replicas: "
+                    f"{spec['replicas']} is more than the {allowed} the plan pays for; choose a larger "
+                    "plan or resources instead of adding replicas"
+                )
         pod = _pod_spec(manifest)
         for path, container in _containers(pod or {}):
             try:

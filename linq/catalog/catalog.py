@@ -48,17 +48,19 @@ class Catalog:
             plans.get(template.min_plan, field=f"{template.id}.minPlan")
             if template.gpu and plans.get(template.min_plan).gpu_count < template.gpu.count:
                 raise InvalidTemplate(
-                    f"{template.id}.minPlan", template.min_plan,
+                    f"{template.id}.minPlan",
+                    template.min_plan,
                     f"the template needs {template.gpu.count} GPU(s) but this plan has fewer",
                     "set minPlan to a GPU plan (gpu-small, gpu-large)",
-                )  # fmt: skip
+                )
             needed = sum(v.size_gib for v in template.volumes)
             if needed > plans.get(template.min_plan).storage_gib:
                 raise InvalidTemplate(
-                    f"{template.id}.volumes", needed,
+                    f"{template.id}.volumes",
+                    needed,
                     f"the volumes need more than the {template.min_plan} plan's storage",
                     "shrink the volumes or raise minPlan",
-                )  # fmt: skip
+                )
             self._by_id[template.id] = template
 
     def __iter__(self) -> Iterator[Template]:
@@ -75,9 +77,11 @@ class Catalog:
             return self._by_id[template_id]
         except KeyError:
             raise UnknownTemplate(
-                field, template_id, "no template with this id",
+                field,
+                template_id,
+                "no template with this id",
                 f"{did_you_mean(template_id, self._by_id)} (`linq templates list` shows all)",
-            ) from None  # fmt: skip
+            ) from None
 
 
 def read_templates(directory: Path) -> list[Template]:
@@ -87,8 +91,12 @@ def read_templates(directory: Path) -> list[Template]:
             continue
         template = parse_template(path.read_text(), source=path.name)
         if template.id != path.stem:
-            raise InvalidTemplate(f"{path.name}:id", template.id, "the id differs from the file name",
-                                  f"rename the file to {template.id}.yaml or the id to {path.stem}")  # fmt: skip
+            raise InvalidTemplate(
+                f"{path.name}:id",
+                template.id,
+                "the id differs from the file name",
+                f"rename the file to {template.id}.yaml or the id to {path.stem}",
+            )
         templates.append(template)
     return templates
 

@@ -59,8 +59,9 @@ def service_account(name: str, ns: str, labels: dict[str, str]) -> Manifest:
     }
 
 
-def resource_quota(ns: str, labels: dict[str, str], size: Resources, pvcs: int, storage_gib: int,
-                   options: RenderOptions) -> Manifest:  # fmt: skip
+def resource_quota(
+    ns: str, labels: dict[str, str], size: Resources, pvcs: int, storage_gib: int, options: RenderOptions
+) -> Manifest:
     hard = {
         "requests.cpu": cpu(size.cpu_millis),
         "limits.cpu": cpu(size.cpu_millis),
@@ -78,8 +79,12 @@ def resource_quota(ns: str, labels: dict[str, str], size: Resources, pvcs: int, 
         "requests.storage": gib(storage_gib),
         f"requests.{options.gpu_resource}": str(size.gpu_count),
     }
-    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": meta("plan-quota", ns, labels),
-            "spec": {"hard": hard}}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": meta("plan-quota", ns, labels),
+        "spec": {"hard": hard},
+    }
 
 
 def limit_range(ns: str, labels: dict[str, str], size: Resources, storage_gib: int) -> Manifest:
@@ -100,56 +105,101 @@ def limit_range(ns: str, labels: dict[str, str], size: Resources, storage_gib: i
     ]
     if storage_gib:
         limits.append({"type": "PersistentVolumeClaim", "max": {"storage": gib(storage_gib)}})
-    return {"apiVersion": "v1", "kind": "LimitRange", "metadata": meta("plan-limits", ns, labels),
-            "spec": {"limits": limits}}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": meta("plan-limits", ns, labels),
+        "spec": {"limits": limits},
+    }
 
 
 def _policy(name: str, ns: str, labels: dict[str, str], spec: dict[str, Any]) -> Manifest:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(name, ns, labels),
-            "spec": spec}  # fmt: skip
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta(name, ns, labels),
+        "spec": spec,
+    }
 
 
 def _namespace_selector(name: str) -> dict[str, Any]:
     return {"matchLabels": {"kubernetes.io/metadata.name": name}}
 
 
-def network_policies(ns: str, labels: dict[str, str], selector: dict[str, str],
-                     public_ports: list[tuple[str, str]], options: RenderOptions) -> list[Manifest]:  # fmt: skip
+def network_policies(
+    ns: str,
+    labels: dict[str, str],
+    selector: dict[str, str],
+    public_ports: list[tuple[str, str]],
+    options: RenderOptions,
+) -> list[Manifest]:
     """Default deny both ways, then: DNS, the namespace itself, the ingress namespace to the public
     port(s), and the internet except private, CGNAT, link-local and the cluster's own ranges."""
     v4_denied = list(DEFAULT_DENIED_CIDRS) + [c for c in options.extra_denied_cidrs if ":" not in c]
     v6_denied = list(DEFAULT_DENIED_CIDRS_V6) + [c for c in options.extra_denied_cidrs if ":" in c]
     return [
         _policy("default-deny", ns, labels, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
-        _policy("allow-dns", ns, labels, {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [{
-                "to": [{"namespaceSelector": _namespace_selector("kube-system"),
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-            }],
-        }),
-        _policy("allow-same-namespace", ns, labels, {
-            "podSelector": {},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [{"podSelector": {}}]}],
-            "egress": [{"to": [{"podSelector": {}}]}],
-        }),
-        _policy("allow-ingress-endpoint", ns, labels, {
-            "podSelector": {"matchLabels": dict(selector)},
-            "policyTypes": ["Ingress"],
-            "ingress": [{
-                "from": [{"namespaceSelector": _namespace_selector(options.ingress_namespace)}],
-                "ports": [{"protocol": proto, "port": port} for port, proto in public_ports],
-            }],
-        }),
-        _policy("allow-internet-egress", ns, labels, {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [{"to": [
-                {"ipBlock": {"cidr": "0.0.0.0/0", "except": v4_denied}},
-                {"ipBlock": {"cidr": "::/0", "except": v6_denied}},
-            ]}],
-        }),
-    ]  # fmt: skip
+        _policy(
+            "allow-dns",
+            ns,
+            labels,
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": _namespace_selector("kube-system"),
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+        ),
+        _policy(
+            "allow-same-namespace",
+            ns,
+            labels,
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+                "egress": [{"to": [{"podSelector": {}}]}],
+            },
+        ),
+        _policy(
+            "allow-ingress-endpoint",
+            ns,
+            labels,
+            {
+                "podSelector": {"matchLabels": dict(selector)},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [{"namespaceSelector": _namespace_selector(options.ingress_namespace)}],
+                        "ports": [{"protocol": proto, "port": port} for port, proto in public_ports],
+                    }
+                ],
+            },
+        ),
+        _policy(
+            "allow-internet-egress",
+            ns,
+            labels,
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {"ipBlock": {"cidr": "0.0.0.0/0", "except": v4_denied}},
+                            {"ipBlock": {"cidr": "::/0", "except": v6_denied}},
+                        ]
+                    }
+                ],
+            },
+        ),
+    ]

@@ -44,8 +44,9 @@ def parse_patches(text: str, source: str = "patch") -> list[Patch]:
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
-        raise InvalidPatch(source, data, "expected a list of {target, type, patch} entries",
-                           "see docs/catalog.md#patches")  # fmt: skip
+        raise InvalidPatch(
+            source, data, "expected a list of {target, type, patch} entries", "see docs/catalog.md#patches"
+        )
     patches = []
     for index, entry in enumerate(data):
         try:
@@ -113,27 +114,42 @@ def apply_patches(manifests: list[dict[str, Any]], patches: list[Patch]) -> list
         field = f"patch[{index}].target"
         shown = f"{p.target.kind}/{p.target.name}"
         if p.target.kind in PROTECTED_KINDS:
-            raise InvalidPatch(field, shown, "the tenant isolation bundle cannot be patched",
-                               "patch the workload, Service, Secret or ConfigMap instead")  # fmt: skip
+            raise InvalidPatch(
+                field,
+                shown,
+                "the tenant isolation bundle cannot be patched",
+                "patch the workload, Service, Secret or ConfigMap instead",
+            )
         position = next(
             (n for n, m in enumerate(out) if m.get("kind") == p.target.kind and m["metadata"]["name"] == p.target.name),
             None,
         )
         if position is None:
             available = [f"{m['kind']}/{m['metadata']['name']}" for m in out if m.get("kind") not in PROTECTED_KINDS]
-            raise InvalidPatch(field, shown, "no rendered object has this kind and name",
-                               f"target one of {', '.join(available)} ({did_you_mean(shown, available)})")  # fmt: skip
+            raise InvalidPatch(
+                field,
+                shown,
+                "no rendered object has this kind and name",
+                f"target one of {', '.join(available)} ({did_you_mean(shown, available)})",
+            )
         before = out[position]
         apply = merge_patch if p.type == "merge" else strategic_patch
         after = apply(before, p.patch)
         for key in ("apiVersion", "kind"):
             if after.get(key) != before.get(key):
-                raise InvalidPatch(f"patch[{index}].patch.{key}", after.get(key), f"the patch changes {key}",
-                                   f"leave {key} as {before.get(key)!r}")  # fmt: skip
+                raise InvalidPatch(
+                    f"patch[{index}].patch.{key}",
+                    after.get(key),
+                    f"the patch changes {key}",
+                    f"leave {key} as {before.get(key)!r}",
+                )
         for key in ("name", "namespace"):
             if after.get("metadata", {}).get(key) != before["metadata"].get(key):
-                raise InvalidPatch(f"patch[{index}].patch.metadata.{key}", after.get("metadata", {}).get(key),
-                                   f"the patch changes metadata.{key}",
-                                   f"leave it as {before['metadata'].get(key)!r}")  # fmt: skip
+                raise InvalidPatch(
+                    f"patch[{index}].patch.metadata.{key}",
+                    after.get("metadata", {}).get(key),
+                    f"the patch changes metadata.{key}",
+                    f"leave it as {before['metadata'].get(key)!r}",
+                )
         out[position] = after
     return out

@@ -67,8 +67,9 @@ def _labels(spec: DeploymentSpec, name: str, app: str, plan: str, version: str |
     return labels
 
 
-def render(spec: DeploymentSpec, catalog: Catalog | None = None, options: RenderOptions | None = None
-           ) -> list[Manifest]:  # fmt: skip
+def render(
+    spec: DeploymentSpec, catalog: Catalog | None = None, options: RenderOptions | None = None
+) -> list[Manifest]:
     """All manifests of the deployment; raises a CatalogError subclass for any user mistake."""
     catalog = catalog or load_catalog()
     options = options or RenderOptions()
@@ -78,8 +79,15 @@ def render(spec: DeploymentSpec, catalog: Catalog | None = None, options: Render
     return _render_container(spec, w, options)
 
 
-def _common(spec: DeploymentSpec, app: str, plan: str, version: str | None, endpoint: str, resources: str,
-            options: RenderOptions) -> tuple[str, str, dict[str, str], dict[str, str], dict[str, str]]:  # fmt: skip
+def _common(
+    spec: DeploymentSpec,
+    app: str,
+    plan: str,
+    version: str | None,
+    endpoint: str,
+    resources: str,
+    options: RenderOptions,
+) -> tuple[str, str, dict[str, str], dict[str, str], dict[str, str]]:
     ns, name = namespace_for(spec.name), workload_name(spec.name)
     labels = _labels(spec, name, app, plan, version)
     selector = {LABEL_DEPLOYMENT: name}
@@ -92,9 +100,18 @@ def _common(spec: DeploymentSpec, app: str, plan: str, version: str | None, endp
     return ns, name, labels, selector, annotations
 
 
-def _bundle(ns: str, name: str, labels: dict[str, str], selector: dict[str, str], annotations: dict[str, str],
-            w_size: Resources, pvcs: int, storage: int, public: list[tuple[str, str]], options: RenderOptions
-            ) -> list[Manifest]:  # fmt: skip
+def _bundle(
+    ns: str,
+    name: str,
+    labels: dict[str, str],
+    selector: dict[str, str],
+    annotations: dict[str, str],
+    w_size: Resources,
+    pvcs: int,
+    storage: int,
+    public: list[tuple[str, str]],
+    options: RenderOptions,
+) -> list[Manifest]:
     ns_labels = {**labels, LABEL_TENANT_NAMESPACE: "true"}
     return [
         isolation.namespace(ns, ns_labels, annotations, options),
@@ -108,18 +125,36 @@ def _bundle(ns: str, name: str, labels: dict[str, str], selector: dict[str, str]
 def _render_container(spec: DeploymentSpec, w: Workload, options: RenderOptions) -> list[Manifest]:
     port = next(p for p in w.ports if p.name == w.endpoint.port)
     ns, name, labels, selector, annotations = _common(
-        spec, w.app, w.plan_name, w.version, f"{w.endpoint.kind}:{port.name}:{port.container_port}",
-        w.resources.describe(), options,
-    )  # fmt: skip
+        spec,
+        w.app,
+        w.plan_name,
+        w.version,
+        f"{w.endpoint.kind}:{port.name}:{port.container_port}",
+        w.resources.describe(),
+        options,
+    )
     storage = sum(v.size_gib for v in w.volumes)
-    out = _bundle(ns, name, labels, selector, annotations, w.resources, len(w.volumes), storage,
-                  [(port.name, port.protocol)], options)  # fmt: skip
+    out = _bundle(
+        ns,
+        name,
+        labels,
+        selector,
+        annotations,
+        w.resources,
+        len(w.volumes),
+        storage,
+        [(port.name, port.protocol)],
+        options,
+    )
     if w.secret_data:
         out.append(workload.secret(workload.secret_name(name), ns, labels, w.secret_data))
     if w.config_files:
         out.append(workload.config_map(workload.files_name(name), ns, labels, w))
-    out.append(workload.service(name, ns, labels, selector, annotations,
-                                [(p.name, p.container_port, p.protocol) for p in w.ports]))  # fmt: skip
+    out.append(
+        workload.service(
+            name, ns, labels, selector, annotations, [(p.name, p.container_port, p.protocol) for p in w.ports]
+        )
+    )
     out.append(workload.workload(name, ns, labels, selector, annotations, w, options))
     return out
 
@@ -128,14 +163,28 @@ def _render_vm(spec: DeploymentSpec, catalog: Catalog, options: RenderOptions) -
     assert spec.vm is not None
     parse_image(spec.vm.image, field="vm.image")
     if spec.env or spec.secrets or spec.generated:
-        raise InvalidSpec("env", sorted({*spec.env, *spec.secrets}), "a VM takes no environment or secrets",
-                          "configure the VM over SSH, or deploy a container instead")  # fmt: skip
+        raise InvalidSpec(
+            "env",
+            sorted({*spec.env, *spec.secrets}),
+            "a VM takes no environment or secrets",
+            "configure the VM over SSH, or deploy a container instead",
+        )
     plan, size = resolve_size(spec, catalog)
     ns, name, labels, selector, annotations = _common(
         spec, "vm", plan, None, f"tcp:ssh:{SSH_PORT}", size.describe(), options
     )
-    out = _bundle(ns, name, labels, selector, annotations, size, 1 if size.storage_gib else 0, size.storage_gib,
-                  [("ssh", "TCP")], options)  # fmt: skip
+    out = _bundle(
+        ns,
+        name,
+        labels,
+        selector,
+        annotations,
+        size,
+        1 if size.storage_gib else 0,
+        size.storage_gib,
+        [("ssh", "TCP")],
+        options,
+    )
     if size.storage_gib:
         out.append(data_claim(name, ns, labels, size.storage_gib, options))
     out.append(workload.service(name, ns, labels, selector, annotations, [("ssh", SSH_PORT, "TCP")]))

@@ -81,10 +81,11 @@ def _check_size(template: Template, plan_name: str, size: Resources, catalog: Ca
     if template.gpu and size.gpu_count < template.gpu.count:
         gpu_plans = [p.name for p in plans.ladder() if p.gpu_count >= template.gpu.count and p.covers(minimum)]
         raise GpuPlanRequired(
-            field_name, shown,
+            field_name,
+            shown,
             f"template {template.id} needs {template.gpu.count} GPU(s); this size has {size.gpu_count}",
             f"use a GPU plan: {', '.join(gpu_plans) or 'none is large enough'}",
-        )  # fmt: skip
+        )
     too_small = (
         not size.covers(minimum)
         if plan_name == "custom"
@@ -93,16 +94,19 @@ def _check_size(template: Template, plan_name: str, size: Resources, catalog: Ca
     if too_small:
         larger = [p.name for p in plans.ladder()[plans.rank(minimum.name) :]]
         raise PlanTooSmall(
-            field_name, shown,
+            field_name,
+            shown,
             f"template {template.id} needs at least plan {minimum.name} ({minimum.describe()})",
             f"use plan {minimum.name} or larger ({', '.join(larger)})",
-        )  # fmt: skip
+        )
     needed = sum(v.size_gib for v in template.volumes)
     if needed > size.storage_gib:
         raise PlanTooSmall(
-            field_name, shown, f"the volumes of {template.id} need {needed} GiB, the size has {size.storage_gib}",
+            field_name,
+            shown,
+            f"the volumes of {template.id} need {needed} GiB, the size has {size.storage_gib}",
             "choose a plan with more storage",
-        )  # fmt: skip
+        )
 
 
 def size_volumes(volumes: list[Volume], storage_gib: int) -> list[SizedVolume]:
@@ -119,20 +123,27 @@ def _template_env(template: Template, given: dict[str, str]) -> list[tuple[str, 
     for name in given:
         if template.env_var(name) is None:
             if name in secret_names:
-                raise UnknownEnvVar(f"env.{name}", given[name], f"{name} is a secret of {template.id}",
-                                    f"pass it as a secret (--secret {name}=…), never as plain env")  # fmt: skip
+                raise UnknownEnvVar(
+                    f"env.{name}",
+                    given[name],
+                    f"{name} is a secret of {template.id}",
+                    f"pass it as a secret (--secret {name}=…), never as plain env",
+                )
             declared = [e.name for e in template.env]
             raise UnknownEnvVar(
-                f"env.{name}", given[name], f"template {template.id} declares no variable {name}",
+                f"env.{name}",
+                given[name],
+                f"template {template.id} declares no variable {name}",
                 f"use one of {', '.join(declared) or '(none)'} ({did_you_mean(name, declared)})",
-            )  # fmt: skip
+            )
     values: list[tuple[str, str]] = []
     for var in template.env:
         raw = given.get(var.name, var.default_text)
         if raw is None:
             if var.required:
-                raise InvalidEnvValue(f"env.{var.name}", None, f"required: {var.description}",
-                                      f"pass --env {var.name}=<{var.type}>")  # fmt: skip
+                raise InvalidEnvValue(
+                    f"env.{var.name}", None, f"required: {var.description}", f"pass --env {var.name}=<{var.type}>"
+                )
             continue
         problem, value = value_problem(raw, var.type, var.pattern, var.values)
         if problem:
@@ -149,33 +160,46 @@ def _template_secrets(template: Template, spec: DeploymentSpec) -> dict[str, str
         if name not in declared and name not in generated:
             names = sorted([*declared, *generated])
             raise InvalidSecret(
-                f"secrets.{name}", "********", f"template {template.id} declares no secret {name}",
+                f"secrets.{name}",
+                "********",
+                f"template {template.id} declares no secret {name}",
                 f"use one of {', '.join(names) or '(none)'} ({did_you_mean(name, names)})",
-            )  # fmt: skip
+            )
         rule = declared.get(name)
         if rule and rule.pattern and not _fullmatch(rule.pattern, value):
-            raise InvalidSecret(f"secrets.{name}", "********", f"does not match the pattern {rule.pattern}",
-                                f"give {rule.description}")  # fmt: skip
+            raise InvalidSecret(
+                f"secrets.{name}", "********", f"does not match the pattern {rule.pattern}", f"give {rule.description}"
+            )
         if not value:
             raise InvalidSecret(f"secrets.{name}", "", "empty secret", "give a non-empty value or leave it out")
     for secret in template.secrets:
         if secret.name in spec.secrets:
             data[secret.name] = spec.secrets[secret.name]
         elif secret.required:
-            raise MissingSecret(f"secrets.{secret.name}", None, f"required: {secret.description}",
-                                f"pass --secret {secret.name}=… or --secret-file")  # fmt: skip
+            raise MissingSecret(
+                f"secrets.{secret.name}",
+                None,
+                f"required: {secret.description}",
+                f"pass --secret {secret.name}=… or --secret-file",
+            )
     for gen in template.generated_secrets:
         given = spec.secrets.get(gen.name) or spec.generated.get(gen.name)
         if not given:
             raise MissingSecret(
-                f"generated.{gen.name}", None, f"no value for the generated secret ({gen.description})",
+                f"generated.{gen.name}",
+                None,
+                f"no value for the generated secret ({gen.description})",
                 "generate it with linq.catalog.generate_secrets(template) and pass it in `generated`",
-            )  # fmt: skip
+            )
         data[gen.name] = given
     unknown_generated = sorted(set(spec.generated) - set(generated))
     if unknown_generated:
-        raise InvalidSecret(f"generated.{unknown_generated[0]}", "********", "the template generates no such secret",
-                            f"generated secrets of {template.id}: {', '.join(generated) or '(none)'}")  # fmt: skip
+        raise InvalidSecret(
+            f"generated.{unknown_generated[0]}",
+            "********",
+            "the template generates no such secret",
+            f"generated secrets of {template.id}: {', '.join(generated) or '(none)'}",
+        )
     return data
 
 
@@ -223,18 +247,27 @@ def resolve_custom(spec: DeploymentSpec, catalog: Catalog) -> Workload:
         raise InvalidSpec("health.port", spec.health.port, "not one of the ports", f"use one of {', '.join(names)}")
     for name, value in [*spec.env.items(), *spec.secrets.items()]:
         if not name.isidentifier() or not name.isascii():
-            raise InvalidEnvValue(f"env.{name}", value if name in spec.env else "********",
-                                  "not a valid environment variable name", _ENV_NAME_FIX)  # fmt: skip
+            raise InvalidEnvValue(
+                f"env.{name}",
+                value if name in spec.env else "********",
+                "not a valid environment variable name",
+                _ENV_NAME_FIX,
+            )
     clash = sorted(set(spec.env) & set(spec.secrets))
     if clash:
         raise InvalidSpec(f"env.{clash[0]}", spec.env[clash[0]], "also given as a secret", "give it once")
     needed = sum(v.size_gib for v in spec.volumes)
     if needed > size.storage_gib:
-        raise PlanTooSmall("plan", plan_name, f"the volumes need {needed} GiB, the size has {size.storage_gib}",
-                           "choose a plan with more storage or smaller volumes")  # fmt: skip
+        raise PlanTooSmall(
+            "plan",
+            plan_name,
+            f"the volumes need {needed} GiB, the size has {size.storage_gib}",
+            "choose a plan with more storage or smaller volumes",
+        )
     if spec.generated:
-        raise InvalidSpec("generated", sorted(spec.generated), "custom images have no generated secrets",
-                          "pass them as secrets")  # fmt: skip
+        raise InvalidSpec(
+            "generated", sorted(spec.generated), "custom images have no generated secrets", "pass them as secrets"
+        )
     return Workload(
         kind="StatefulSet" if spec.volumes else "Deployment",
         app="custom",

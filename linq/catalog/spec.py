@@ -82,9 +82,10 @@ class WorkloadSpec(SpecModel):
         if self.plan is not None and self.resources is not None:
             raise ValueError("give a plan or explicit resources, not both")
         custom_only = [
-            k for k in ("ports", "endpoint", "command", "args", "volumes", "config_files", "health", "security")
+            k
+            for k in ("ports", "endpoint", "command", "args", "volumes", "config_files", "health", "security")
             if getattr(self, k) not in (None, [])
-        ]  # fmt: skip
+        ]
         if custom_only and self.image is None:
             raise ValueError(f"{', '.join(custom_only)} apply to custom images only (the template defines them)")
         return self

@@ -28,16 +28,18 @@ def guest_size(size: Resources, options: RenderOptions) -> tuple[int, int]:
 
 def cloud_config(vm: VmSpec, with_data_disk: bool) -> str:
     config: dict[str, Any] = {
-        "users": [{
-            "name": vm.user,
-            "shell": "/bin/bash",
-            "sudo": "ALL=(ALL) NOPASSWD:ALL",
-            "lock_passwd": True,
-            "ssh_authorized_keys": list(vm.ssh_public_keys),
-        }],
+        "users": [
+            {
+                "name": vm.user,
+                "shell": "/bin/bash",
+                "sudo": "ALL=(ALL) NOPASSWD:ALL",
+                "lock_passwd": True,
+                "ssh_authorized_keys": list(vm.ssh_public_keys),
+            }
+        ],
         "ssh_pwauth": False,
         "disable_root": True,
-    }  # fmt: skip
+    }
     if with_data_disk:
         device = f"/dev/disk/by-id/virtio-{DATA_DISK_SERIAL}"
         # Format only a blank disk (overwrite false): a redeploy keeps the data.
@@ -50,12 +52,23 @@ def data_claim(name: str, ns: str, labels: dict[str, str], storage_gib: int, opt
     spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": gib(storage_gib)}}}
     if options.storage_class:
         spec["storageClassName"] = options.storage_class
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta(f"{name}-data", ns, labels),
-            "spec": spec}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": meta(f"{name}-data", ns, labels),
+        "spec": spec,
+    }
 
 
-def virtual_machine(name: str, ns: str, labels: dict[str, str], annotations: dict[str, str], vm: VmSpec,
-                    size: Resources, options: RenderOptions) -> Manifest:  # fmt: skip
+def virtual_machine(
+    name: str,
+    ns: str,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    vm: VmSpec,
+    size: Resources,
+    options: RenderOptions,
+) -> Manifest:
     millis, memory = guest_size(size, options)
     amounts = {"cpu": cpu(millis), "memory": mib(memory)}
     disks: list[dict[str, Any]] = [{"name": "rootdisk", "disk": {"bus": "virtio"}, "bootOrder": 1}]
@@ -119,8 +132,11 @@ VM_SCHEMA: dict[str, Any] = {
                     "required": ["spec"],
                     "additionalProperties": False,
                     "properties": {
-                        "metadata": {"type": "object", "properties": {"labels": _STRING_MAP},
-                                     "additionalProperties": False},
+                        "metadata": {
+                            "type": "object",
+                            "properties": {"labels": _STRING_MAP},
+                            "additionalProperties": False,
+                        },
                         "spec": {
                             "type": "object",
                             "required": ["domain", "networks", "volumes"],
@@ -135,15 +151,20 @@ VM_SCHEMA: dict[str, Any] = {
                                         "cpu": {
                                             "type": "object",
                                             "additionalProperties": False,
-                                            "properties": {k: {"type": "integer", "minimum": 1}
-                                                           for k in ("cores", "sockets", "threads")},
+                                            "properties": {
+                                                k: {"type": "integer", "minimum": 1}
+                                                for k in ("cores", "sockets", "threads")
+                                            },
                                         },
                                         "resources": {
                                             "type": "object",
                                             "additionalProperties": False,
                                             "properties": {
-                                                k: {"type": "object", "additionalProperties": False,
-                                                    "properties": {"cpu": _QUANTITY, "memory": _QUANTITY}}
+                                                k: {
+                                                    "type": "object",
+                                                    "additionalProperties": False,
+                                                    "properties": {"cpu": _QUANTITY, "memory": _QUANTITY},
+                                                }
                                                 for k in ("requests", "limits")
                                             },
                                         },
@@ -152,60 +173,94 @@ VM_SCHEMA: dict[str, Any] = {
                                             "additionalProperties": False,
                                             "required": ["disks", "interfaces"],
                                             "properties": {
-                                                "disks": {"type": "array", "minItems": 1, "items": {
-                                                    "type": "object",
-                                                    "required": ["name", "disk"],
-                                                    "additionalProperties": False,
-                                                    "properties": {
-                                                        "name": _NAME,
-                                                        "disk": {"type": "object", "properties": {
-                                                            "bus": {"enum": ["virtio", "sata", "scsi", "usb"]}},
-                                                            "additionalProperties": False},
-                                                        "bootOrder": {"type": "integer", "minimum": 1},
-                                                        "serial": {"type": "string",
-                                                                   "pattern": "^[A-Za-z0-9_.+-]{1,20}$"},
+                                                "disks": {
+                                                    "type": "array",
+                                                    "minItems": 1,
+                                                    "items": {
+                                                        "type": "object",
+                                                        "required": ["name", "disk"],
+                                                        "additionalProperties": False,
+                                                        "properties": {
+                                                            "name": _NAME,
+                                                            "disk": {
+                                                                "type": "object",
+                                                                "properties": {
+                                                                    "bus": {"enum": ["virtio", "sata", "scsi", "usb"]}
+                                                                },
+                                                                "additionalProperties": False,
+                                                            },
+                                                            "bootOrder": {"type": "integer", "minimum": 1},
+                                                            "serial": {
+                                                                "type": "string",
+                                                                "pattern": "^[A-Za-z0-9_.+-]{1,20}$",
+                                                            },
+                                                        },
                                                     },
-                                                }},
-                                                "interfaces": {"type": "array", "minItems": 1, "items": {
-                                                    "type": "object",
-                                                    "required": ["name"],
-                                                    "additionalProperties": False,
-                                                    "properties": {"name": _NAME, "masquerade": {"type": "object"},
-                                                                   "bridge": {"type": "object"}},
-                                                }},
+                                                },
+                                                "interfaces": {
+                                                    "type": "array",
+                                                    "minItems": 1,
+                                                    "items": {
+                                                        "type": "object",
+                                                        "required": ["name"],
+                                                        "additionalProperties": False,
+                                                        "properties": {
+                                                            "name": _NAME,
+                                                            "masquerade": {"type": "object"},
+                                                            "bridge": {"type": "object"},
+                                                        },
+                                                    },
+                                                },
                                             },
                                         },
                                     },
                                 },
-                                "networks": {"type": "array", "minItems": 1, "items": {
-                                    "type": "object", "required": ["name"], "additionalProperties": False,
-                                    "properties": {"name": _NAME, "pod": {"type": "object"}},
-                                }},
-                                "volumes": {"type": "array", "minItems": 1, "items": {
-                                    "type": "object",
-                                    "required": ["name"],
-                                    "minProperties": 2,
-                                    "maxProperties": 2,
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "name": _NAME,
-                                        "containerDisk": {
-                                            "type": "object", "required": ["image"], "additionalProperties": False,
-                                            "properties": {"image": {"type": "string", "minLength": 1},
-                                                           "imagePullPolicy": {"enum": ["Always", "IfNotPresent",
-                                                                                        "Never"]}},
-                                        },
-                                        "persistentVolumeClaim": {
-                                            "type": "object", "required": ["claimName"], "additionalProperties": False,
-                                            "properties": {"claimName": _NAME, "readOnly": {"type": "boolean"}},
-                                        },
-                                        "cloudInitNoCloud": {
-                                            "type": "object", "additionalProperties": False,
-                                            "properties": {"userData": {"type": "string",
-                                                                        "pattern": "^#cloud-config\n"}},
+                                "networks": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["name"],
+                                        "additionalProperties": False,
+                                        "properties": {"name": _NAME, "pod": {"type": "object"}},
+                                    },
+                                },
+                                "volumes": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["name"],
+                                        "minProperties": 2,
+                                        "maxProperties": 2,
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "name": _NAME,
+                                            "containerDisk": {
+                                                "type": "object",
+                                                "required": ["image"],
+                                                "additionalProperties": False,
+                                                "properties": {
+                                                    "image": {"type": "string", "minLength": 1},
+                                                    "imagePullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+                                                },
+                                            },
+                                            "persistentVolumeClaim": {
+                                                "type": "object",
+                                                "required": ["claimName"],
+                                                "additionalProperties": False,
+                                                "properties": {"claimName": _NAME, "readOnly": {"type": "boolean"}},
+                                            },
+                                            "cloudInitNoCloud": {
+                                                "type": "object",
+                                                "additionalProperties": False,
+                                                "properties": {
+                                                    "userData": {"type": "string", "pattern": "^#cloud-config\n"}
+                                                },
+                                            },
                                         },
                                     },
-                                }},
+                                },
                             },
                         },
                     },
@@ -213,7 +268,7 @@ VM_SCHEMA: dict[str, Any] = {
             },
         },
     },
-}  # fmt: skip
+}
 
 
 def virtual_machine_crd() -> dict[str, Any]:
@@ -228,13 +283,27 @@ def virtual_machine_crd() -> dict[str, Any]:
         "spec": {
             "group": "kubevirt.io",
             "scope": "Namespaced",
-            "names": {"kind": "VirtualMachine", "plural": "virtualmachines", "singular": "virtualmachine",
-                      "listKind": "VirtualMachineList", "shortNames": ["vm", "vms"]},
-            "versions": [{
-                "name": "v1", "served": True, "storage": True,
-                "schema": {"openAPIV3Schema": {"type": "object", "required": ["spec"],
-                                               "properties": {"spec": open_object, "status": open_object}}},
-                "subresources": {"status": {}},
-            }],
+            "names": {
+                "kind": "VirtualMachine",
+                "plural": "virtualmachines",
+                "singular": "virtualmachine",
+                "listKind": "VirtualMachineList",
+                "shortNames": ["vm", "vms"],
+            },
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "required": ["spec"],
+                            "properties": {"spec": open_object, "status": open_object},
+                        }
+                    },
+                    "subresources": {"status": {}},
+                }
+            ],
         },
     }

@@ -39,8 +39,12 @@ def secret(name: str, ns: str, labels: dict[str, str], data: dict[str, str]) -> 
 
 def config_map(name: str, ns: str, labels: dict[str, str], w: Workload) -> Manifest:
     data = {file_key(f.mount_path): f.content for f in w.config_files}
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(name, ns, labels),
-            "data": {k: data[k] for k in sorted(data)}}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(name, ns, labels),
+        "data": {k: data[k] for k in sorted(data)},
+    }
 
 
 def _probes(health: Health) -> dict[str, Any]:
@@ -52,11 +56,15 @@ def _probes(health: Health) -> dict[str, Any]:
     return {
         # The startup probe holds liveness off until the app first answers (slow first boots:
         # migrations, model downloads); afterwards liveness restarts a hung app.
-        "startupProbe": {**check, "periodSeconds": period, "timeoutSeconds": 5,
-                         "failureThreshold": math.ceil(health.startup_seconds / period)},
+        "startupProbe": {
+            **check,
+            "periodSeconds": period,
+            "timeoutSeconds": 5,
+            "failureThreshold": math.ceil(health.startup_seconds / period),
+        },
         "readinessProbe": {**check, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {**check, "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 6},
-    }  # fmt: skip
+    }
 
 
 def container(name: str, w: Workload, options: RenderOptions) -> dict[str, Any]:
@@ -137,16 +145,27 @@ def pod_template(name: str, w: Workload, labels: dict[str, str], options: Render
     return {"metadata": {"labels": dict(labels)}, "spec": spec}
 
 
-def workload(name: str, ns: str, labels: dict[str, str], selector: dict[str, str], annotations: dict[str, str],
-             w: Workload, options: RenderOptions) -> Manifest:  # fmt: skip
+def workload(
+    name: str,
+    ns: str,
+    labels: dict[str, str],
+    selector: dict[str, str],
+    annotations: dict[str, str],
+    w: Workload,
+    options: RenderOptions,
+) -> Manifest:
     template = pod_template(name, w, labels, options)
     spec: dict[str, Any] = {"replicas": 1, "revisionHistoryLimit": 3, "selector": {"matchLabels": dict(selector)}}
     if w.kind == "Deployment":
         # Recreate: the quota holds exactly one pod's worth of the plan, so a surge pod would not fit.
         spec["strategy"] = {"type": "Recreate"}
         spec["template"] = template
-        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, ns, labels, annotations),
-                "spec": spec}  # fmt: skip
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta(name, ns, labels, annotations),
+            "spec": spec,
+        }
     spec["serviceName"] = name
     spec["podManagementPolicy"] = "OrderedReady"
     spec["updateStrategy"] = {"type": "RollingUpdate"}
@@ -164,12 +183,22 @@ def workload(name: str, ns: str, labels: dict[str, str], selector: dict[str, str
     # Keep the data when the StatefulSet is deleted or re-created (a redeploy); the namespace's
     # deletion at the end of the deployment removes it.
     spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta(name, ns, labels, annotations),
-            "spec": spec}  # fmt: skip
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": meta(name, ns, labels, annotations),
+        "spec": spec,
+    }
 
 
-def service(name: str, ns: str, labels: dict[str, str], selector: dict[str, str], annotations: dict[str, str],
-            ports: list[tuple[str, int, str]]) -> Manifest:  # fmt: skip
+def service(
+    name: str,
+    ns: str,
+    labels: dict[str, str],
+    selector: dict[str, str],
+    annotations: dict[str, str],
+    ports: list[tuple[str, int, str]],
+) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Service",

@@ -17,8 +17,15 @@ from linq.contracts import contract
 
 
 class ChainClient:
-    def __init__(self, profile: NetworkProfile, signer: Signer | None = None, *, confirmations: int = 1,
-                 receipt_timeout: float = 120.0, w3: Web3 | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        profile: NetworkProfile,
+        signer: Signer | None = None,
+        *,
+        confirmations: int = 1,
+        receipt_timeout: float = 120.0,
+        w3: Web3 | None = None,
+    ) -> None:
         self.profile = profile
         self.w3 = w3 or connect(profile)
         self.signer = signer
@@ -49,13 +56,25 @@ class ChainClient:
     @property
     def transactor(self) -> Transactor:
         if self._transactor is None:
-            self._transactor = Transactor(self.w3, self.require_signer(), chain_id=self.chain_id,
-                                          confirmations=self.confirmations,
-                                          receipt_timeout=self.receipt_timeout)  # fmt: skip
+            self._transactor = Transactor(
+                self.w3,
+                self.require_signer(),
+                chain_id=self.chain_id,
+                confirmations=self.confirmations,
+                receipt_timeout=self.receipt_timeout,
+            )
         return self._transactor
 
-    def send(self, call: Any, *, what: str, context: Mapping[str, Any] | None = None, step: str = "",
-             gas: int | None = None, extra_gas: int = 0) -> TxResult:  # fmt: skip
+    def send(
+        self,
+        call: Any,
+        *,
+        what: str,
+        context: Mapping[str, Any] | None = None,
+        step: str = "",
+        gas: int | None = None,
+        extra_gas: int = 0,
+    ) -> TxResult:
         return self.transactor.send(call, what=what, context=context, step=step, gas=gas, extra_gas=extra_gas)
 
     # ---- reads ---------------------------------------------------------------------------------------

@@ -23,8 +23,13 @@ from linq.units import format_duration, format_lnq
 ERROR_STRING = bytes.fromhex("08c379a0")
 PANIC = bytes.fromhex("4e487b71")
 RESOURCES = {0: ("CPU", "millicores"), 1: ("memory", "MiB"), 2: ("storage", "GiB"), 3: ("GPU", "GPUs")}
-PANICS = {0x01: "an assertion failed", 0x11: "an arithmetic overflow or underflow", 0x12: "a division by zero",
-          0x21: "an invalid enum value", 0x32: "an out-of-bounds array index"}  # fmt: skip
+PANICS = {
+    0x01: "an assertion failed",
+    0x11: "an arithmetic overflow or underflow",
+    0x12: "a division by zero",
+    0x21: "an invalid enum value",
+    0x32: "an out-of-bounds array index",
+}
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,12 @@ def decode_revert(data: bytes | None, context: Mapping[str, Any] | None = None) 
             return DecodedError("Panic", (code,), f"the contract hit {what}; this is a contract bug — report it")
         entry = error_table().get(selector)
         if entry is None:
-            return DecodedError("", (), f"reverted with unknown error 0x{data.hex()[:8]} (not in the LNQ, "
-                                        "ProviderRegistry or Escrow ABIs); check --addresses")  # fmt: skip
+            return DecodedError(
+                "",
+                (),
+                f"reverted with unknown error 0x{data.hex()[:8]} (not in the LNQ, "
+                "ProviderRegistry or Escrow ABIs); check --addresses",
+            )
         name, types = entry
         # Addresses come back lower-case; people compare them with the checksummed form they configured.
         args = tuple(
@@ -119,14 +128,18 @@ def _res(code: int) -> tuple[str, str]:
 
 def _capacity(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
     label, unit = _res(a[0])
-    return (f"provider {_who(c, 'provider', '(the provider)')} has {a[2]} {unit} {label} free, you asked for {a[1]}; "
-            f"request less {label} or pick another provider (`linq providers match`)")  # fmt: skip
+    return (
+        f"provider {_who(c, 'provider', '(the provider)')} has {a[2]} {unit} {label} free, you asked for {a[1]}; "
+        f"request less {label} or pick another provider (`linq providers match`)"
+    )
 
 
 def _below_used(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
     label, unit = _res(a[0])
-    return (f"new total {label} {a[1]} {unit} is below the {a[2]} {unit} open escrows use; "
-            f"keep at least {a[2]} {unit} until those escrows end")  # fmt: skip
+    return (
+        f"new total {label} {a[1]} {unit} is below the {a[2]} {unit} open escrows use; "
+        f"keep at least {a[2]} {unit} until those escrows end"
+    )
 
 
 def _wrong_status(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
@@ -138,8 +151,10 @@ def _wrong_status(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
 def _duration_out_of_range(a: tuple[Any, ...], c: Mapping[str, Any]) -> str:
     bought, low, high = (format_duration(int(x)) for x in a[:3])
     if int(a[1]) == 0:  # a top-up: the whole deposit against the escrow's bound
-        return (f"with this top-up the deposit would buy {bought}, above the escrow's bound of {high} (the offer's "
-                "maxDuration, in whole hours); top up less or open a new escrow")  # fmt: skip
+        return (
+            f"with this top-up the deposit would buy {bought}, above the escrow's bound of {high} (the offer's "
+            "maxDuration, in whole hours); top up less or open a new escrow"
+        )
     return f"the deposit buys {bought}, outside the offer's {low}..{high}; change the deposit"
 
 

@@ -65,13 +65,9 @@ def deploy_all(
     """Deploy LNQ (whole supply to the deployer), ProviderRegistry and Escrow, bind the escrow to the
     registry, and transfer `fund[address]` LNQ wei to each dev account."""
     if not 0 < lnq_supply <= MAX_LNQ_SUPPLY:
-        raise ValueError(
-            f"lnq_supply={lnq_supply} is out of range; use 1..2**96-1 wei (escrow amounts are 96-bit)"
-        )
+        raise ValueError(f"lnq_supply={lnq_supply} is out of range; use 1..2**96-1 wei (escrow amounts are 96-bit)")
     if sum(fund.values()) > lnq_supply:
-        raise ValueError(
-            f"fund totals {sum(fund.values())} wei, more than lnq_supply={lnq_supply}; lower the amounts"
-        )
+        raise ValueError(f"fund totals {sum(fund.values())} wei, more than lnq_supply={lnq_supply}; lower the amounts")
     if not 0 <= min_prepaid_seconds < 2**64:
         raise ValueError(f"min_prepaid_seconds={min_prepaid_seconds} must be in 0..2**64-1 seconds")
     owner = _address(deployer_account)

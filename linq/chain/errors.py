@@ -30,8 +30,9 @@ class RpcUnavailable(ChainError):
 class TxReverted(ChainError):
     """A transaction (or its gas estimate) reverted; `reason` is the decoded sentence."""
 
-    def __init__(self, what: str, reason: str, *, error_name: str = "", args: tuple[Any, ...] = (),
-                 tx_hash: str = "") -> None:  # fmt: skip
+    def __init__(
+        self, what: str, reason: str, *, error_name: str = "", args: tuple[Any, ...] = (), tx_hash: str = ""
+    ) -> None:
         self.what = what
         self.reason = reason
         self.error_name = error_name

@@ -60,11 +60,21 @@ def read_state(client: ChainClient, terms: Terms) -> EscrowState:
     status, now = EscrowStatus.from_code(v["status"]), client.now()
     deposited, end, rate = int(v["deposited"]), int(v["end"]), terms.rate_per_hour
     return EscrowState(
-        escrow_id="0x" + terms.escrow_id.hex(), status=status, deposited=deposited, earned=int(v["earned"]),
-        withdrawn=int(v["withdrawn"]), withdrawable=int(v["withdrawable"]), remaining=int(v["remaining"]),
-        start=int(v["start"]), end=end, now=now, rate_per_hour=rate,
-        runway=runway_left(status, deposited, rate, end, now), source="chain", terms=terms,
-    )  # fmt: skip
+        escrow_id="0x" + terms.escrow_id.hex(),
+        status=status,
+        deposited=deposited,
+        earned=int(v["earned"]),
+        withdrawn=int(v["withdrawn"]),
+        withdrawable=int(v["withdrawable"]),
+        remaining=int(v["remaining"]),
+        start=int(v["start"]),
+        end=end,
+        now=now,
+        rate_per_hour=rate,
+        runway=runway_left(status, deposited, rate, end, now),
+        source="chain",
+        terms=terms,
+    )
 
 
 def _terms(event_terms: Any) -> Terms:
@@ -80,8 +90,11 @@ def follow(client: ChainClient, terms: Terms) -> Terms:
     """The escrow's current terms: follows ProviderChanged from `terms` to the newest id."""
     seen = 0
     while seen < 64:  # a chain of provider changes is short; the cap guards against a malformed log set
-        logs = list(client.escrow.events.ProviderChanged.get_logs(
-            argument_filters={"oldId": terms.escrow_id}, from_block=_from_block(client)))  # fmt: skip
+        logs = list(
+            client.escrow.events.ProviderChanged.get_logs(
+                argument_filters={"oldId": terms.escrow_id}, from_block=_from_block(client)
+            )
+        )
         if not logs:
             return terms
         terms = _terms(logs[-1]["args"]["terms"])
@@ -198,8 +211,11 @@ def _allowance_for(client: ChainClient, amount: int, hashes: dict[str, str], key
     if before >= amount:
         yield
         return
-    result = client.send(client.lnq.functions.approve(client.escrow.address, before + amount),
-                         what=f"approve {format_lnq(amount)} for the escrow contract", step="approve")  # fmt: skip
+    result = client.send(
+        client.lnq.functions.approve(client.escrow.address, before + amount),
+        what=f"approve {format_lnq(amount)} for the escrow contract",
+        step="approve",
+    )
     hashes[key] = result.tx_hash
     try:
         yield
@@ -212,8 +228,11 @@ def _restore_allowance(client: ChainClient, before: int, failure: BaseException)
     """Set the allowance back to `before` (a transaction that is still pending is mined first: same sender)."""
     try:
         if client.allowance(client.address) != before:
-            client.send(client.lnq.functions.approve(client.escrow.address, before),
-                        what=f"reset the escrow allowance to {format_lnq(before)}", step="reset-approve")  # fmt: skip
+            client.send(
+                client.lnq.functions.approve(client.escrow.address, before),
+                what=f"reset the escrow allowance to {format_lnq(before)}",
+                step="reset-approve",
+            )
     except Exception as err:  # the original failure is what the user needs; say what is left behind
         failure.add_note(
             f"the escrow allowance of {client.address} could not be reset to {before} wei ({err}); "
@@ -227,9 +246,12 @@ def _create_call(client: ChainClient, plan: CreatePlan) -> Any:
             plan.offer.offer.as_tuple(), plan.offer.signature_bytes, plan.deposit, plan.salt
         )
     return client.escrow.functions.create(
-        to_checksum_address(plan.provider), plan.resources.as_tuple(), plan.deposit,
-        plan.max_rate_per_hour, plan.salt,
-    )  # fmt: skip
+        to_checksum_address(plan.provider),
+        plan.resources.as_tuple(),
+        plan.deposit,
+        plan.max_rate_per_hour,
+        plan.salt,
+    )
 
 
 def create(client: ChainClient, plan: CreatePlan) -> tuple[Terms, dict[str, str]]:
@@ -262,8 +284,7 @@ def top_up(client: ChainClient, terms: Terms, amount: int, *, tag: bytes = b"") 
         _preflight(client, call, amount, what, context)
         with _allowance_for(client, amount, hashes, "approve_top_up"):
             checkpoints.checkpoint("escrow:after-approve-top-up")
-            result = client.send(TaggedCall(call, tag) if tag else call, what=what, context=context,
-                                 step="topUp")  # fmt: skip
+            result = client.send(TaggedCall(call, tag) if tag else call, what=what, context=context, step="topUp")
     hashes["top_up"] = result.tx_hash
     return hashes
 
@@ -272,8 +293,9 @@ def change_provider(client: ChainClient, terms: Terms, new_provider: str, max_ra
     result = client.send(
         client.escrow.functions.changeProvider(terms.as_tuple(), to_checksum_address(new_provider), max_rate_per_hour),
         what=f"move escrow 0x{terms.escrow_id.hex()} to provider {new_provider}",
-        context={"provider": new_provider, "action": "change provider"}, step="changeProvider",
-    )  # fmt: skip
+        context={"provider": new_provider, "action": "change provider"},
+        step="changeProvider",
+    )
     events = client.escrow.events.ProviderChanged().process_receipt(result.receipt, errors=DISCARD)
     return _terms(events[0]["args"]["terms"]), result.tx_hash
 
@@ -285,9 +307,13 @@ EARNINGS_TRANSFER_GAS = 40_000
 
 def _simple(client: ChainClient, fn: str, terms: Terms, action: str, extra_gas: int = 0) -> str:
     call = getattr(client.escrow.functions, fn)(terms.as_tuple())
-    result = client.send(call, what=f"{action} escrow 0x{terms.escrow_id.hex()}",
-                         context={"provider": terms.provider, "action": action}, step=fn,
-                         extra_gas=extra_gas)  # fmt: skip
+    result = client.send(
+        call,
+        what=f"{action} escrow 0x{terms.escrow_id.hex()}",
+        context={"provider": terms.provider, "action": action},
+        step=fn,
+        extra_gas=extra_gas,
+    )
     return result.tx_hash
 
 

@@ -141,8 +141,12 @@ def profile_for(network: Mapping[str, Any]) -> NetworkProfile:
 
 def _check_chain(profile: NetworkProfile, chain_id: int | None) -> NetworkProfile:
     if chain_id is not None and chain_id != profile.chain_id:
-        raise InputError("--chain-id", chain_id, f"does not match {profile.describe()}",
-                         f"use --chain-id {profile.chain_id} or another network")  # fmt: skip
+        raise InputError(
+            "--chain-id",
+            chain_id,
+            f"does not match {profile.describe()}",
+            f"use --chain-id {profile.chain_id} or another network",
+        )
     return profile
 
 

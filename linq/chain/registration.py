@@ -51,15 +51,23 @@ class RegistrationSpec:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "cpu_millis": self.cpu_millis, "memory_mib": self.memory_mib, "storage_gib": self.storage_gib,
-            "price_cpu": str(self.price_cpu), "price_memory": str(self.price_memory),
-            "price_storage": str(self.price_storage), "region": self.region, "meta_hash": "0x" + self.meta_hash.hex(),
-            "gpu_classes": [{"class_id": g.class_id, "model": g.model, "count": g.count,
-                             "price_per_hour": str(g.price_per_hour)} for g in self.gpu_classes],
+            "cpu_millis": self.cpu_millis,
+            "memory_mib": self.memory_mib,
+            "storage_gib": self.storage_gib,
+            "price_cpu": str(self.price_cpu),
+            "price_memory": str(self.price_memory),
+            "price_storage": str(self.price_storage),
+            "region": self.region,
+            "meta_hash": "0x" + self.meta_hash.hex(),
+            "gpu_classes": [
+                {"class_id": g.class_id, "model": g.model, "count": g.count, "price_per_hour": str(g.price_per_hour)}
+                for g in self.gpu_classes
+            ],
             "active": self.active,
-            "gateway": None if self.gateway is None else {"url": self.gateway.url,
-                                                          "tls_spki_sha256": self.gateway.tls_spki_sha256},
-        }  # fmt: skip
+            "gateway": None
+            if self.gateway is None
+            else {"url": self.gateway.url, "tls_spki_sha256": self.gateway.tls_spki_sha256},
+        }
 
 
 def meta_hash(text: str) -> bytes:
@@ -101,9 +109,20 @@ def _whole(field: str, value: object, limit: int) -> int:
     return number
 
 
-def spec(*, cpu: object, memory: object, storage: object, price_cpu: object, price_memory: object,
-         price_storage: object, region: str, meta: str, gpus: tuple[GpuClassSpec, ...] = (),
-         active: bool = True, gateway: GatewayInfo | None = None) -> RegistrationSpec:  # fmt: skip
+def spec(
+    *,
+    cpu: object,
+    memory: object,
+    storage: object,
+    price_cpu: object,
+    price_memory: object,
+    price_storage: object,
+    region: str,
+    meta: str,
+    gpus: tuple[GpuClassSpec, ...] = (),
+    active: bool = True,
+    gateway: GatewayInfo | None = None,
+) -> RegistrationSpec:
     """A validated RegistrationSpec; each error names the field and the fix."""
     cpu_m = _whole("cpu", cpu, UINT32)
     if cpu_m == 0:
@@ -118,12 +137,19 @@ def spec(*, cpu: object, memory: object, storage: object, price_cpu: object, pri
     if len(set(ids)) != len(ids):
         raise InputError("gpu", ids, "repeats a class id", "give each GPU class once")
     return RegistrationSpec(
-        cpu_m, _whole("memory", memory, UINT32), _whole("storage", storage, UINT32),
-        _whole("price_cpu", price_cpu, UINT64), _whole("price_memory", price_memory, UINT64),
-        _whole("price_storage", price_storage, UINT64), region.strip().lower(),
-        gateway.meta_hash if gateway else meta_hash(meta), tuple(sorted(gpus, key=lambda g: g.class_id)), active,
-        gateway.document() if gateway else None, gateway,
-    )  # fmt: skip
+        cpu_m,
+        _whole("memory", memory, UINT32),
+        _whole("storage", storage, UINT32),
+        _whole("price_cpu", price_cpu, UINT64),
+        _whole("price_memory", price_memory, UINT64),
+        _whole("price_storage", price_storage, UINT64),
+        region.strip().lower(),
+        gateway.meta_hash if gateway else meta_hash(meta),
+        tuple(sorted(gpus, key=lambda g: g.class_id)),
+        active,
+        gateway.document() if gateway else None,
+        gateway,
+    )
 
 
 def read(client: ChainClient, address: str) -> RegistrationSpec | None:
@@ -137,11 +163,20 @@ def read(client: ChainClient, address: str) -> RegistrationSpec | None:
         gpus.append(GpuClassSpec(int(class_id), bytes32_to_text(g["model"]), int(g["total"]), int(g["pricePerHour"])))
     total, prices = view["total"], view["prices"]
     doc = published_meta(client, address, bytes(view["metaHash"]))
-    return RegistrationSpec(int(total["cpuMillis"]), int(total["memoryMiB"]), int(total["storageGiB"]),
-                            int(prices["cpuPerMilliHour"]), int(prices["memoryPerMiBHour"]),
-                            int(prices["storagePerGiBHour"]), bytes32_to_text(view["region"]), bytes(view["metaHash"]),
-                            tuple(sorted(gpus, key=lambda g: g.class_id)), bool(view["active"]), doc,
-                            decode_gateway(doc) if doc else None)  # fmt: skip
+    return RegistrationSpec(
+        int(total["cpuMillis"]),
+        int(total["memoryMiB"]),
+        int(total["storageGiB"]),
+        int(prices["cpuPerMilliHour"]),
+        int(prices["memoryPerMiBHour"]),
+        int(prices["storagePerGiBHour"]),
+        bytes32_to_text(view["region"]),
+        bytes(view["metaHash"]),
+        tuple(sorted(gpus, key=lambda g: g.class_id)),
+        bool(view["active"]),
+        doc,
+        decode_gateway(doc) if doc else None,
+    )
 
 
 def published_meta(client: ChainClient, address: str, meta: bytes) -> bytes | None:
@@ -173,8 +208,9 @@ def plan(client: ChainClient, current: RegistrationSpec | None, want: Registrati
     steps: list[Step] = []
     if current is None:
         # A published document is hashed by publishMeta itself; register leaves the slot empty (no double write).
-        steps.append(Step("register", f.register(capacity, prices, region,
-                                                 bytes(32) if want.meta_doc else want.meta_hash)))  # fmt: skip
+        steps.append(
+            Step("register", f.register(capacity, prices, region, bytes(32) if want.meta_doc else want.meta_hash))
+        )
         if want.meta_doc:
             steps.append(Step("publishMeta", f.publishMeta(want.meta_doc)))
     else:
@@ -193,8 +229,12 @@ def plan(client: ChainClient, current: RegistrationSpec | None, want: Registrati
     for gpu in want.gpu_classes:
         if have.get(gpu.class_id) != gpu:
             model = text_to_bytes32(gpu.model, field="gpu model")
-            steps.append(Step(f"updateGpuClass({gpu.class_id})",
-                              f.updateGpuClass(gpu.class_id, model, gpu.count, gpu.price_per_hour)))  # fmt: skip
+            steps.append(
+                Step(
+                    f"updateGpuClass({gpu.class_id})",
+                    f.updateGpuClass(gpu.class_id, model, gpu.count, gpu.price_per_hour),
+                )
+            )
     wanted_ids = {g.class_id for g in want.gpu_classes}
     for class_id, gpu in have.items():
         if class_id not in wanted_ids and gpu.count:
@@ -214,8 +254,12 @@ def apply(client: ChainClient, want: RegistrationSpec) -> tuple[list[str], dict[
     current = read(client, client.address)
     hashes: dict[str, str] = {}
     for step in plan(client, current, want):
-        result = client.send(step.call, what=f"registry {step.name} for {client.address}",
-                             context={"provider": client.address, "action": step.name}, step=step.name)  # fmt: skip
+        result = client.send(
+            step.call,
+            what=f"registry {step.name} for {client.address}",
+            context={"provider": client.address, "action": step.name},
+            step=step.name,
+        )
         hashes[step.name] = result.tx_hash
     return list(hashes), hashes
 
@@ -224,5 +268,9 @@ def deactivate(client: ChainClient) -> str | None:
     current = read(client, client.address)
     if current is None or not current.active:
         return None
-    return client.send(client.registry.functions.deactivate(), what=f"deactivate provider {client.address}",
-                       context={"provider": client.address}, step="deactivate").tx_hash  # fmt: skip
+    return client.send(
+        client.registry.functions.deactivate(),
+        what=f"deactivate provider {client.address}",
+        context={"provider": client.address},
+        step="deactivate",
+    ).tx_hash

@@ -24,8 +24,9 @@ DEFAULT_BACKOFF = 0.25  # seconds; doubles per attempt: 0.25, 0.5, 1, 2, 4
 
 
 class RetryingHTTPProvider(HTTPProvider):
-    def __init__(self, url: str, *, retries: int | None = None, backoff: float = DEFAULT_BACKOFF,
-                 timeout: float = 30.0) -> None:  # fmt: skip
+    def __init__(
+        self, url: str, *, retries: int | None = None, backoff: float = DEFAULT_BACKOFF, timeout: float = 30.0
+    ) -> None:
         super().__init__(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
         self.retries = retries if retries is not None else int(os.environ.get(ENV_RETRIES, DEFAULT_RETRIES))
         self.backoff = backoff

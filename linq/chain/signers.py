@@ -70,8 +70,9 @@ def from_key(key: str, *, source: str) -> Signer:
         ) from None
 
 
-def from_keystore(path: Path, *, password: str | None = None, password_file: Path | None = None,
-                  env: Mapping[str, str] | None = None) -> Signer:  # fmt: skip
+def from_keystore(
+    path: Path, *, password: str | None = None, password_file: Path | None = None, env: Mapping[str, str] | None = None
+) -> Signer:
     env = os.environ if env is None else env
     if password is None and password_file is None and env.get(ENV_KEYSTORE_PASSWORD_FILE):
         password_file = Path(env[ENV_KEYSTORE_PASSWORD_FILE])

@@ -24,8 +24,9 @@ ENV_STATE_FILE = "LINQ_AGENT_STATE_FILE"
 ENV_CLUSTER_NAME = "LINQ_CLUSTER_NAME"  # set by the LPStack; only logged
 
 
-def _signer(profile_devnet: Path | None, keystore: Path | None, password_file: Path | None,
-            dev_key_index: int | None) -> Signer:  # fmt: skip
+def _signer(
+    profile_devnet: Path | None, keystore: Path | None, password_file: Path | None, dev_key_index: int | None
+) -> Signer:
     if keystore and dev_key_index is not None:
         raise InputError("--dev-key-index", dev_key_index, "conflicts with --keystore", "pass only one of the two")
     if keystore:
@@ -35,8 +36,9 @@ def _signer(profile_devnet: Path | None, keystore: Path | None, password_file: P
             fix = "pass --devnet-dir, or a key ($LINQ_PRIVATE_KEY / --keystore) for other networks"
             raise InputError("--dev-key-index", dev_key_index, "only works on the devnet", fix)
         # through resolve_signer: a $LINQ_PRIVATE_KEY naming another account is a conflict, not a silent override
-        return resolve_signer(dev_account=dev_key_index, dev_account_source="--dev-key-index",
-                              devnet_dir=profile_devnet)  # fmt: skip
+        return resolve_signer(
+            dev_account=dev_key_index, dev_account_source="--dev-key-index", devnet_dir=profile_devnet
+        )
     return resolve_signer(devnet_dir=profile_devnet)
 
 
@@ -62,24 +64,75 @@ def _duration(text: str, field: str, minimum: int) -> int:
 @click.option("--context", "kube_context", default=None, help="Kubeconfig context (default: its current-context).")
 @click.option("--interval", default="30s", show_default=True, help="Time between passes (e.g. 10s, 1m).")
 @click.option("--once", is_flag=True, help="Run one reconcile pass and exit (for cron and tests).")
-@click.option("--withdraw-every", default=None,
-              help=f"Chain time between withdrawals [default: ${ENV_WITHDRAW_INTERVAL} or 1h].")  # fmt: skip
-@click.option("--min-withdraw", default="1 wei", show_default=True,
-              help="Leave an escrow's earnings for later while below this (e.g. 0.5 LNQ, 1000 wei).")  # fmt: skip
-@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help=f"Cache file [default: ${ENV_STATE_FILE}, <devnet dir>/agent/, or $TMPDIR].")  # fmt: skip
-def agent(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_index, kubeconfig, kube_context,
-          interval, once, withdraw_every, min_withdraw, state_file) -> None:  # fmt: skip
+@click.option(
+    "--withdraw-every", default=None, help=f"Chain time between withdrawals [default: ${ENV_WITHDRAW_INTERVAL} or 1h]."
+)
+@click.option(
+    "--min-withdraw",
+    default="1 wei",
+    show_default=True,
+    help="Leave an escrow's earnings for later while below this (e.g. 0.5 LNQ, 1000 wei).",
+)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Cache file [default: ${ENV_STATE_FILE}, <devnet dir>/agent/, or $TMPDIR].",
+)
+def agent(
+    devnet_dir,
+    rpc,
+    chain_id,
+    addresses,
+    keystore,
+    password_file,
+    dev_key_index,
+    kubeconfig,
+    kube_context,
+    interval,
+    once,
+    withdraw_every,
+    min_withdraw,
+    state_file,
+) -> None:
     """Run the provider agent: start escrows when their workload is ready, withdraw, finalize, reclaim.
 
     Logs one JSON line per action on stdout (escrow id, tx hash); never a key.
     """
-    _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_index, kubeconfig,
-         kube_context, interval, once, withdraw_every, min_withdraw, state_file)  # fmt: skip
+    _run(
+        devnet_dir,
+        rpc,
+        chain_id,
+        addresses,
+        keystore,
+        password_file,
+        dev_key_index,
+        kubeconfig,
+        kube_context,
+        interval,
+        once,
+        withdraw_every,
+        min_withdraw,
+        state_file,
+    )
 
 
-def _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_index, kubeconfig, kube_context,
-         interval, once, withdraw_every, min_withdraw, state_file) -> None:  # fmt: skip
+def _run(
+    devnet_dir,
+    rpc,
+    chain_id,
+    addresses,
+    keystore,
+    password_file,
+    dev_key_index,
+    kubeconfig,
+    kube_context,
+    interval,
+    once,
+    withdraw_every,
+    min_withdraw,
+    state_file,
+) -> None:
     from linq.agent import ActionLog, Agent, Cluster, ClusterError, Settings, run_forever, run_once
 
     pause = _duration(interval, "--interval", 1)
@@ -92,22 +145,38 @@ def _run(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_
     signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)
     expected = os.environ.get(ENV_PROVIDER_ADDRESS, "").strip()
     if expected and expected.lower() != signer.address.lower():
-        raise InputError(f"${ENV_PROVIDER_ADDRESS}", expected, f"is not the signer's address {signer.address}",
-                         "give the agent the provider wallet's key, or fix the LPStack's provider_address")  # fmt: skip
+        raise InputError(
+            f"${ENV_PROVIDER_ADDRESS}",
+            expected,
+            f"is not the signer's address {signer.address}",
+            "give the agent the provider wallet's key, or fix the LPStack's provider_address",
+        )
     if kubeconfig is None and not os.environ.get("KUBECONFIG") and profile.devnet_dir is not None:
         kubeconfig = profile.devnet_dir / "kubeconfig"
     cluster = Cluster.connect(kubeconfig, kube_context)  # ClusterConfigError: exit 5 by the table
 
     client = ChainClient(profile, signer)
-    settings = Settings(withdraw_every=every, min_withdraw=floor,
-                        state_file=state_file or _default_state_file(profile.devnet_dir, profile.chain_id,
-                                                                     signer.address))  # fmt: skip
+    settings = Settings(
+        withdraw_every=every,
+        min_withdraw=floor,
+        state_file=state_file or _default_state_file(profile.devnet_dir, profile.chain_id, signer.address),
+    )
     log = ActionLog()
     worker = Agent(client, cluster, settings, log)
-    log.info("agent-started", provider=signer.address, key_source=signer.source, chain_id=profile.chain_id,
-             escrow_contract=client.escrow.address, cluster=cluster.where,
-             cluster_name=os.environ.get(ENV_CLUSTER_NAME) or None, interval=pause, once=once,
-             withdraw_every=every, min_withdraw=floor, state_file=str(settings.state_file))  # fmt: skip
+    log.info(
+        "agent-started",
+        provider=signer.address,
+        key_source=signer.source,
+        chain_id=profile.chain_id,
+        escrow_contract=client.escrow.address,
+        cluster=cluster.where,
+        cluster_name=os.environ.get(ENV_CLUSTER_NAME) or None,
+        interval=pause,
+        once=once,
+        withdraw_every=every,
+        min_withdraw=floor,
+        state_file=str(settings.state_file),
+    )
     if not once:
         run_forever(worker, pause)
         return

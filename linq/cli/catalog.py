@@ -84,8 +84,13 @@ def _spec_error(error: ValidationError) -> click.ClickException:
 @click.option("-t", "--template", "template_id", help="Template id (see `linq templates list`).")
 @click.option("--image", help="Custom container image, pinned (e.g. ghcr.io/me/app:1.2.3).")
 @click.option("--vm-image", help="VM containerDisk image (e.g. quay.io/containerdisks/ubuntu:24.04).")
-@click.option("--ssh-key", "ssh_keys", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="VM: an OpenSSH public key file (.pub); repeatable.")  # fmt: skip
+@click.option(
+    "--ssh-key",
+    "ssh_keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="VM: an OpenSSH public key file (.pub); repeatable.",
+)
 @click.option("--vm-user", default="linq", show_default=True, help="VM: the login user cloud-init creates.")
 @click.option("--plan", help="Plan name (default: the template's minimum plan).")
 @click.option("--cpu", "cpu_millis", help="Explicit resources instead of a plan: CPU, e.g. 0.5, 2 or 750m.")
@@ -97,25 +102,71 @@ def _spec_error(error: ValidationError) -> click.ClickException:
 @click.option("--endpoint", "endpoint", help="Custom image: public port NAME[:http|tcp] (default: first, http).")
 @click.option("-e", "--env", "env", multiple=True, help="KEY=VALUE environment override; repeatable.")
 @click.option("-s", "--secret", "secrets", multiple=True, help="KEY=VALUE secret; repeatable.")
-@click.option("--secret-file", "secret_files", multiple=True, type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="Secrets from a dotenv or YAML file; repeatable.")  # fmt: skip
-@click.option("--patch", "patch_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Patch file: a list of {target: {kind, name}, type: merge|strategic, patch}.")  # fmt: skip
+@click.option(
+    "--secret-file",
+    "secret_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Secrets from a dotenv or YAML file; repeatable.",
+)
+@click.option(
+    "--patch",
+    "patch_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Patch file: a list of {target: {kind, name}, type: merge|strategic, patch}.",
+)
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of masking them.")
-@click.option("--ingress-namespace", default="linq-ingress", show_default=True,
-              help="Provider namespace whose ingress may reach the endpoint.")  # fmt: skip
+@click.option(
+    "--ingress-namespace",
+    default="linq-ingress",
+    show_default=True,
+    help="Provider namespace whose ingress may reach the endpoint.",
+)
 @click.option("--runtime-class", help="Provider RuntimeClass for tenants (e.g. gvisor).")
 @click.option("--stack", help="Render the deployments of this stack's config (patches included), as `up` applies them.")
 @click.option("--deployment", "only", help="With --stack: only this deployment.")
-@click.option("--project-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="With --stack: the Pulumi project directory (Pulumi.yaml).")  # fmt: skip
-@click.option("--devnet-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="With --stack: the devnet whose backend holds the stack (default $LINQ_DEVNET_DIR).")  # fmt: skip
-def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, cpu_millis, memory_mib,
-                   storage_gib, gpu_count, gpu_model, ports, endpoint, env, secrets, secret_files, patch_files,
-                   output, show_secrets, ingress_namespace, runtime_class, stack, only, project_dir,
-                   devnet_dir) -> None:  # fmt: skip
+@click.option(
+    "--project-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="With --stack: the Pulumi project directory (Pulumi.yaml).",
+)
+@click.option(
+    "--devnet-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --stack: the devnet whose backend holds the stack (default $LINQ_DEVNET_DIR).",
+)
+def render_command(
+    name,
+    template_id,
+    image,
+    vm_image,
+    ssh_keys,
+    vm_user,
+    plan,
+    cpu_millis,
+    memory_mib,
+    storage_gib,
+    gpu_count,
+    gpu_model,
+    ports,
+    endpoint,
+    env,
+    secrets,
+    secret_files,
+    patch_files,
+    output,
+    show_secrets,
+    ingress_namespace,
+    runtime_class,
+    stack,
+    only,
+    project_dir,
+    devnet_dir,
+) -> None:
     """Print exactly the Kubernetes manifests a deployment would apply (for review or `kubectl apply -f -`).
 
     \b
@@ -138,13 +189,20 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
     if cpu_millis is not None or memory_mib is not None:
         if cpu_millis is None or memory_mib is None:
             raise click.UsageError("explicit resources need both --cpu (e.g. 750m) and --memory (e.g. 1536Mi)")
-        resources = Resources.model_validate({
-            "cpuMillis": parse_cpu(cpu_millis, field="--cpu"), "memoryMiB": parse_memory(memory_mib, field="--memory"),
-            "storageGiB": parse_storage(storage_gib, field="--storage"), "gpuCount": gpu_count,
-        })  # fmt: skip
+        resources = Resources.model_validate(
+            {
+                "cpuMillis": parse_cpu(cpu_millis, field="--cpu"),
+                "memoryMiB": parse_memory(memory_mib, field="--memory"),
+                "storageGiB": parse_storage(storage_gib, field="--storage"),
+                "gpuCount": gpu_count,
+            }
+        )
     spec_data: dict[str, Any] = {
-        "plan": plan, "resources": resources, "env": _pairs(env, "--env"), "gpu_model": gpu_model,
-    }  # fmt: skip
+        "plan": plan,
+        "resources": resources,
+        "env": _pairs(env, "--env"),
+        "gpu_model": gpu_model,
+    }
     try:
         if vm_image:
             keys = [p.read_text().strip() for p in ssh_keys]
@@ -187,8 +245,9 @@ def render_command(name, template_id, image, vm_image, ssh_keys, vm_user, plan, 
     click.echo(owner_summary(manifests) + to_yaml(shown), nl=False)
 
 
-def _render_stack(stack: str, only: str | None, project_dir: Path, devnet_dir: Path | None, output: str,
-                  show_secrets: bool) -> None:
+def _render_stack(
+    stack: str, only: str | None, project_dir: Path, devnet_dir: Path | None, output: str, show_secrets: bool
+) -> None:
     from linq.monitor.errors import SourceUnavailable
     from linq.monitor.targets import read_stack_config
     from linq.stackconfig import ConfigError
@@ -204,17 +263,25 @@ def _render_stack(stack: str, only: str | None, project_dir: Path, devnet_dir: P
         return
     for deployment, manifests in rendered.items():
         shown = manifests if show_secrets else mask_secrets(manifests)
-        click.echo(f"# deployment {deployment} of stack {stack}; `up` also annotates its Namespace with the escrow "
-                   "id and provider")  # fmt: skip
+        click.echo(
+            f"# deployment {deployment} of stack {stack}; `up` also annotates its Namespace with the escrow "
+            "id and provider"
+        )
         click.echo(owner_summary(manifests) + to_yaml(shown), nl=False)
 
 
 def _template_row(t: Template) -> dict[str, Any]:
     return {
-        "id": t.id, "name": t.name, "category": t.category, "version": t.version, "image": t.image,
-        "minPlan": t.min_plan, "gpu": t.gpu.count if t.gpu else 0, "endpoint": t.endpoint.kind,
+        "id": t.id,
+        "name": t.name,
+        "category": t.category,
+        "version": t.version,
+        "image": t.image,
+        "minPlan": t.min_plan,
+        "gpu": t.gpu.count if t.gpu else 0,
+        "endpoint": t.endpoint.kind,
         "description": t.description,
-    }  # fmt: skip
+    }
 
 
 @click.group("templates")
@@ -239,8 +306,9 @@ def list_templates(category: str | None, as_json: bool) -> None:
     for column in ("id", "name", "category", "version", "min plan", "gpu", "image"):
         table.add_column(column, overflow="fold")
     for t in sorted(chosen, key=lambda t: (t.category, t.id)):
-        table.add_row(t.id, t.name, t.category, t.version, t.min_plan, str(t.gpu.count) if t.gpu else "",
-                      t.image.split("@")[0])  # fmt: skip
+        table.add_row(
+            t.id, t.name, t.category, t.version, t.min_plan, str(t.gpu.count) if t.gpu else "", t.image.split("@")[0]
+        )
     Console(width=160).print(table)
 
 
@@ -259,8 +327,11 @@ def show_template(template_id: str, as_json: bool) -> None:
         return
     console = Console(width=160)
     console.print(f"[bold]{t.name}[/] ({t.id}) · {t.category} · {t.version}\n{t.description}\n")
-    console.print(f"image     {t.image}\ndocs      {t.docs}\nplan      {t.min_plan} or larger"
-                  + (f" · {t.gpu.count} GPU" if t.gpu else "") + f"\nworkload  {t.workload}")  # fmt: skip
+    console.print(
+        f"image     {t.image}\ndocs      {t.docs}\nplan      {t.min_plan} or larger"
+        + (f" · {t.gpu.count} GPU" if t.gpu else "")
+        + f"\nworkload  {t.workload}"
+    )
     ports = ", ".join(f"{p.name} {p.container_port}/{p.protocol}" for p in t.ports)
     console.print(f"ports     {ports} · endpoint {t.endpoint.port} ({t.endpoint.kind})")
     health = f"http {t.health.http.path}" if t.health.http else f"tcp {t.health.tcp}"
@@ -270,8 +341,13 @@ def show_template(template_id: str, as_json: bool) -> None:
         for column in ("name", "type", "default", "required", "description"):
             table.add_column(column, overflow="fold")
         for e in t.env:
-            table.add_row(e.name, e.type + (f" {e.values}" if e.values else ""), e.default_text or "",
-                          "yes" if e.required else "", e.description)  # fmt: skip
+            table.add_row(
+                e.name,
+                e.type + (f" {e.values}" if e.values else ""),
+                e.default_text or "",
+                "yes" if e.required else "",
+                e.description,
+            )
         console.print(table)
     if t.secrets or t.generated_secrets:
         table = Table(title="secrets")
@@ -298,8 +374,15 @@ def list_plans(as_json: bool) -> None:
     for column in ("plan", "cpu (m)", "memory (MiB)", "storage (GiB)", "scratch (GiB)", "gpus", "for"):
         table.add_column(column)
     for p in plans.ladder():
-        table.add_row(p.name, str(p.cpu_millis), str(p.memory_mib), str(p.storage_gib),
-                      str(p.ephemeral_storage_gib), str(p.gpu_count), p.description)  # fmt: skip
+        table.add_row(
+            p.name,
+            str(p.cpu_millis),
+            str(p.memory_mib),
+            str(p.storage_gib),
+            str(p.ephemeral_storage_gib),
+            str(p.gpu_count),
+            p.description,
+        )
     Console(width=160).print(table)
 
 

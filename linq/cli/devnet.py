@@ -43,28 +43,42 @@ def devnet() -> None:
 @click.option("--node-gpus", default=0, show_default=True, help="nvidia.com/gpu per node.")
 @click.option("--gpu-model", default="", help="GPU model label for the nodes (e.g. nvidia-a100).")
 @click.option("--no-kube", is_flag=True, help="Start only the chain (faster; no Kubernetes).")
-@click.option("--real-node/--no-real-node", default=None,
-              help="Start one real node (kubelet, containerd) next to the kwok nodes [default: when root].")
-@click.option("--ttl", default=format_duration(DEFAULT_TTL_SECONDS), show_default=True,
-              help="How long until the devnet stops itself (e.g. 90m, 6h, or seconds).")  # fmt: skip
+@click.option(
+    "--real-node/--no-real-node",
+    default=None,
+    help="Start one real node (kubelet, containerd) next to the kwok nodes [default: when root].",
+)
+@click.option(
+    "--ttl",
+    default=format_duration(DEFAULT_TTL_SECONDS),
+    show_default=True,
+    help="How long until the devnet stops itself (e.g. 90m, 6h, or seconds).",
+)
 def up(state_dir, nodes, node_cpu, node_memory, node_gpus, gpu_model, no_kube, real_node, ttl) -> None:
     """Start every part on loopback, each on a free port, and deploy the contracts."""
     console = Console(stderr=True)
     cpu, memory = parse_cpu(node_cpu, field="--node-cpu"), parse_memory(node_memory, field="--node-memory")
     ttl_seconds = parse_duration(ttl, field="--ttl")
-    specs = [NodeSpec(name=f"lp-node-{i}", cpu_millis=cpu, memory_mib=memory, gpus=node_gpus, gpu_model=gpu_model)
-             for i in range(nodes)]  # fmt: skip
+    specs = [
+        NodeSpec(name=f"lp-node-{i}", cpu_millis=cpu, memory_mib=memory, gpus=node_gpus, gpu_model=gpu_model)
+        for i in range(nodes)
+    ]
     net = _devnet(state_dir)
     try:
-        net.up(nodes=specs, with_kube=not no_kube, real_node=real_node, ttl_seconds=ttl_seconds,
-               progress=lambda m: console.print(f"[cyan]•[/] {m}"))  # fmt: skip
+        net.up(
+            nodes=specs,
+            with_kube=not no_kube,
+            real_node=real_node,
+            ttl_seconds=ttl_seconds,
+            progress=lambda m: console.print(f"[cyan]•[/] {m}"),
+        )
         if not no_kube:  # the devnet's provider serves apps on the devnet's cluster: only with Kubernetes
             console.print("[cyan]•[/] registering the devnet's provider (dev account 1) on chain")
             console.print(f"  provider {register_local_provider(net.state_dir)} (`provider: local` in stacks/)")
     except (ToolMissing, RuntimeError, TimeoutError) as error:
         raise click.ClickException(str(error)) from error
     _print_status(net, as_json=False)
-    console.print(f"\nUse it from a shell: [bold]eval \"$(linq devnet env --state-dir {net.state_dir})\"[/]")
+    console.print(f'\nUse it from a shell: [bold]eval "$(linq devnet env --state-dir {net.state_dir})"[/]')
 
 
 @devnet.command()
@@ -128,4 +142,3 @@ def _print_status(net: Devnet, *, as_json: bool) -> bool:
         table.add_row(row["part"], f"[{style}]{row['state']}[/]", row["pid"], row["where"], row["log"])
     Console().print(table)
     return healthy
-

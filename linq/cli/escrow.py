@@ -44,8 +44,14 @@ def _terms(client: ChainClient, escrow_id: str) -> Terms:
 
 
 def state_json(state: ops.EscrowState, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"escrow_id": state.escrow_id, "status": state.status.value, **state.terms.to_json(), **state.figures_json(),
-            "now": state.now, "settlement": settlement or {}}  # fmt: skip
+    return {
+        "escrow_id": state.escrow_id,
+        "status": state.status.value,
+        **state.terms.to_json(),
+        **state.figures_json(),
+        "now": state.now,
+        "settlement": settlement or {},
+    }
 
 
 def _state_table(state: ops.EscrowState, settlement: dict[str, Any] | None) -> Table:
@@ -188,8 +194,9 @@ def escrow_top_up(escrow_id, amount, devnet_dir, rpc, chain_id, addresses, keyst
     wei = parse_amount(amount, field="AMOUNT")
     if wei == 0:
         raise InputError("AMOUNT", amount, "is zero", "give an amount above 0, e.g. 1.5 LNQ")
-    client = chain_client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file,
-                          signer=True)  # fmt: skip
+    client = chain_client(
+        devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file, signer=True
+    )
     terms = _terms(client, escrow_id)
     hashes = ops.top_up(client, terms, wei)
     _show(client, terms, as_json, {"action": "top-up", "tx": hashes})

@@ -72,12 +72,13 @@ def estimate(devnet_dir, rpc, addresses, index_path, as_json, provider, **opts) 
     table.add_column("", style="bold")
     table.add_column("")
     r = best.resources(req)
-    table.add_row("resources", f"{r.cpu_millis}m CPU, {r.memory_mib} MiB, {r.storage_gib} GiB"
-                  + (f", {r.gpu_count} GPU class #{r.gpu_class}" if r.gpu_count else ""))  # fmt: skip
+    table.add_row(
+        "resources",
+        f"{r.cpu_millis}m CPU, {r.memory_mib} MiB, {r.storage_gib} GiB"
+        + (f", {r.gpu_count} GPU class #{r.gpu_class}" if r.gpu_count else ""),
+    )
     table.add_row("rate", f"{format_rate(rate)}  ({rate} wei/h)")
     table.add_row(f"deposit for {format_duration(req.duration_seconds)}", f"{format_lnq(deposit)}  ({deposit} wei)")
     table.add_row("runway of that deposit", format_duration(runway) if runway is not None else "unlimited")
     table.add_row("minimum deposit", f"{format_lnq(min_deposit)} ({format_duration(min_prepaid)} prepaid)")
     _console().print(table)
-
-

@@ -26,12 +26,30 @@ def _listen(text: str) -> tuple[str, int]:
 @click.command("gateway")
 @provider_service_options
 @click.option("--listen", default="0.0.0.0:8443", show_default=True, help="HOST:PORT to serve on.")
-@click.option("--tls-host", "tls_hosts", multiple=True,
-              help="Name or IP for the certificate made at first start (repeatable; default: the listen host).")
-@click.option("--tenant-server", default=None,
-              help="Kubernetes API URL written into tenant kubeconfigs (default: the gateway's own API server).")
-def gateway(devnet_dir, rpc, chain_id, addresses, keystore, password_file, dev_key_index, kubeconfig, listen,
-            tls_hosts, tenant_server) -> None:  # fmt: skip
+@click.option(
+    "--tls-host",
+    "tls_hosts",
+    multiple=True,
+    help="Name or IP for the certificate made at first start (repeatable; default: the listen host).",
+)
+@click.option(
+    "--tenant-server",
+    default=None,
+    help="Kubernetes API URL written into tenant kubeconfigs (default: the gateway's own API server).",
+)
+def gateway(
+    devnet_dir,
+    rpc,
+    chain_id,
+    addresses,
+    keystore,
+    password_file,
+    dev_key_index,
+    kubeconfig,
+    listen,
+    tls_hosts,
+    tenant_server,
+) -> None:
     """Serve lease access: EIP-712 signed requests in, namespace-scoped kubeconfigs out. TLS always; the
     certificate is made at first start and kept in the cluster; publish its pin with
     `linq provider update --gateway https://HOST:PORT`."""

@@ -30,12 +30,23 @@ def image() -> None:
 @click.option("--port", "ports", type=int, multiple=True, help="A port the image serves (documentation only).")
 @click.option("--busybox", is_flag=True, help="Add a static busybox as /bin/busybox and /bin/sh.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Also keep the OCI archive here.")
-@click.option("--load/--no-load", default=True, show_default=True,
-              help="Import into the running devnet's real node (containerd, namespace k8s.io).")
-@click.option("--push", is_flag=True,
-              help=f"Push to the devnet's registry instead (the tag must be {REGISTRY_HOST}/<name>:<tag>).")
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The devnet (default: $LINQ_DEVNET_DIR or ./.linq/devnet).")
+@click.option(
+    "--load/--no-load",
+    default=True,
+    show_default=True,
+    help="Import into the running devnet's real node (containerd, namespace k8s.io).",
+)
+@click.option(
+    "--push",
+    is_flag=True,
+    help=f"Push to the devnet's registry instead (the tag must be {REGISTRY_HOST}/<name>:<tag>).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The devnet (default: $LINQ_DEVNET_DIR or ./.linq/devnet).",
+)
 def build(directory, ref, command, env, workdir, ports, busybox, output, load, push, state_dir) -> None:
     """Pack DIRECTORY as the image's root filesystem, running --cmd."""
     try:
@@ -48,8 +59,9 @@ def build(directory, ref, command, env, workdir, ports, busybox, output, load, p
                 busybox_rootfs(root)
             if push:
                 if not ref.startswith(f"{REGISTRY_HOST}/"):
-                    raise ImageError(f"--push needs a tag in the devnet registry, {REGISTRY_HOST}/<name>:<tag>; "
-                                     f"got {ref!r}")  # fmt: skip
+                    raise ImageError(
+                        f"--push needs a tag in the devnet registry, {REGISTRY_HOST}/<name>:<tag>; got {ref!r}"
+                    )
                 image = images.build(root, spec)
                 images.push(image, registry_address(state_dir or default_state_dir()))
                 click.echo(f"pushed {ref} ({image.manifest})")

@@ -21,21 +21,31 @@ FEATURES = ("observability", "istio", "cloudflared", "kubevirt", "gpu", "sandbox
 def _config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The LPStackConfig inputs: a YAML file, and flags that override it."""
     options = [
-        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="LPStackConfig YAML file (flags below override its values)."),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="LPStackConfig YAML file (flags below override its values).",
+        ),
         click.option("--cluster-name", help="DNS label naming this cluster."),
         click.option("--provider", "provider_address", help="The provider's wallet address (0x...)."),
         click.option("--region", help="Region announced on chain (1-32 printable ASCII characters)."),
         click.option("--domain", "public_domain", help="Public DNS domain tenant endpoints live under."),
         click.option("--enable", "enable", multiple=True, type=click.Choice(FEATURES), help="Turn a feature on."),
-        click.option("--disable", "disable", multiple=True, type=click.Choice(FEATURES),
-                     help="Turn a feature off."),
+        click.option("--disable", "disable", multiple=True, type=click.Choice(FEATURES), help="Turn a feature off."),
         click.option("--tunnel-secret", help="Secret holding the Cloudflare tunnel token, as NAME/KEY."),
-        click.option("--charts", "chart_source", type=click.Choice(["repository", "local"]),
-                     help="Where k3s gets the charts: their repositories, or a local static charts directory."),
-        click.option("--charts-dir", type=click.Path(path_type=Path),
-                     help="Directory holding the chart archives (checked against the pins)."),
-    ]  # fmt: skip
+        click.option(
+            "--charts",
+            "chart_source",
+            type=click.Choice(["repository", "local"]),
+            help="Where k3s gets the charts: their repositories, or a local static charts directory.",
+        ),
+        click.option(
+            "--charts-dir",
+            type=click.Path(path_type=Path),
+            help="Directory holding the chart archives (checked against the pins).",
+        ),
+    ]
     for option in reversed(options):
         command = option(command)
     return command
@@ -51,8 +61,9 @@ def _load(config_file: Path | None, flags: dict[str, Any]):
         except yaml.YAMLError as error:
             raise click.ClickException(f"--config {config_file}: not valid YAML ({error})") from None
         if not isinstance(loaded, dict):
-            raise click.ClickException(f"--config {config_file}: expected a mapping of LPStackConfig fields, "
-                                       f"got {type(loaded).__name__}")  # fmt: skip
+            raise click.ClickException(
+                f"--config {config_file}: expected a mapping of LPStackConfig fields, got {type(loaded).__name__}"
+            )
         data = loaded
     for key in ("cluster_name", "provider_address", "region", "public_domain"):
         if flags.get(key) is not None:
@@ -65,8 +76,10 @@ def _load(config_file: Path | None, flags: dict[str, Any]):
     if flags.get("tunnel_secret"):
         name, sep, key = flags["tunnel_secret"].partition("/")
         if not sep:
-            raise click.BadParameter(f"{flags['tunnel_secret']!r} is not NAME/KEY (e.g. cloudflared-token/token)",
-                                     param_hint="--tunnel-secret")  # fmt: skip
+            raise click.BadParameter(
+                f"{flags['tunnel_secret']!r} is not NAME/KEY (e.g. cloudflared-token/token)",
+                param_hint="--tunnel-secret",
+            )
         data["cloudflared"] = {**(data.get("cloudflared") or {}), "token_secret": {"name": name, "key": key}}
     charts = dict(data.get("charts") or {})
     if flags.get("chart_source"):
@@ -95,8 +108,12 @@ def lpstack() -> None:
 @_config_options
 @click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--only", "only", multiple=True, metavar="KIND", help="Print only objects of this kind (repeatable).")
-@click.option("--crds", "with_crds", is_flag=True, help="Prepend the CRDs of the custom kinds (for clusters "
-              "without k3s or the charts, e.g. a dry-run).")  # fmt: skip
+@click.option(
+    "--crds",
+    "with_crds",
+    is_flag=True,
+    help="Prepend the CRDs of the custom kinds (for clusters without k3s or the charts, e.g. a dry-run).",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -121,8 +138,9 @@ def render_command(fmt: str, only: tuple[str, ...], with_crds: bool, out_dir: Pa
         known = {*KIND_ORDER, "CustomResourceDefinition"}
         unknown = sorted(set(only) - known)
         if unknown:
-            raise click.BadParameter(f"unknown kind(s) {unknown}; the LPStack emits {sorted(known)}",
-                                     param_hint="--only")  # fmt: skip
+            raise click.BadParameter(
+                f"unknown kind(s) {unknown}; the LPStack emits {sorted(known)}", param_hint="--only"
+            )
         objects = [obj for obj in objects if obj["kind"] in only]
     click.echo(to_json(objects) if fmt == "json" else to_yaml(objects), nl=False)
 
@@ -158,8 +176,7 @@ def admission_command(**kwargs: Any) -> None:
 
 
 @lpstack.command("versions")
-@click.option("-o", "--output", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table",
-              show_default=True)  # fmt: skip
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table", show_default=True)
 def versions_command(fmt: str) -> None:
     """Print the LPStack's pinned component versions (from lpstack/versions.yaml)."""
     from lpstack.versions import load
@@ -182,4 +199,3 @@ def versions_command(fmt: str) -> None:
     for name, binary in pins.binaries.items():
         table.add_row(name, binary.version, binary.url)
     Console(width=200).print(table)
-

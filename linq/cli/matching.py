@@ -78,13 +78,15 @@ def _default_cache(chain_id: int, registry: str) -> Path:
     return Path(base) / "linq" / "market" / f"{chain_id}-{registry.lower()}.json"
 
 
-def _open_index(devnet_dir: Path | None, rpc: str | None, addresses: Path | None,
-                index_path: Path | None) -> tuple[RegistryIndex, UpdateStats]:  # fmt: skip
+def _open_index(
+    devnet_dir: Path | None, rpc: str | None, addresses: Path | None, index_path: Path | None
+) -> tuple[RegistryIndex, UpdateStats]:
     profile, w3 = network(devnet_dir, rpc, addresses)
     book = profile.book
     cache = index_path or _default_cache(profile.chain_id, book.registry)
-    index = RegistryIndex(w3, book.registry, cache_path=cache, escrow_address=book.escrow,
-                          from_block=book.deployed_block)  # fmt: skip
+    index = RegistryIndex(
+        w3, book.registry, cache_path=cache, escrow_address=book.escrow, from_block=book.deployed_block
+    )
     return index, index.update()
 
 
@@ -121,19 +123,33 @@ def _weights(text: str | None) -> RankingWeights:
 
 
 def _requirements(
-    plan: str | None, cpu: str | None, memory: str | None, storage: str | None, gpu: str | None,
-    duration: str, max_price: str | None, max_total: str | None, regions: tuple[str, ...],
-    min_reputation: float, allow: tuple[str, ...], deny: tuple[str, ...], weights: str | None,
+    plan: str | None,
+    cpu: str | None,
+    memory: str | None,
+    storage: str | None,
+    gpu: str | None,
+    duration: str,
+    max_price: str | None,
+    max_total: str | None,
+    regions: tuple[str, ...],
+    min_reputation: float,
+    allow: tuple[str, ...],
+    deny: tuple[str, ...],
+    weights: str | None,
     limit: int | None = None,
-) -> Requirements:  # fmt: skip
+) -> Requirements:
     cpu_m = mem = sto = 0
     gpu_req = _gpu_requirement(gpu)
     if plan:
         size = plan_size(plan)
         cpu_m, mem, sto = size.cpu_millis, size.memory_mib, size.storage_gib
         if size.gpu_count and gpu_req is None:
-            raise UnitError("--plan", plan, f"includes {size.gpu_count} GPU(s)",
-                            f"add --gpu MODEL:{size.gpu_count} to say which model")  # fmt: skip
+            raise UnitError(
+                "--plan",
+                plan,
+                f"includes {size.gpu_count} GPU(s)",
+                f"add --gpu MODEL:{size.gpu_count} to say which model",
+            )
     if cpu is not None:
         cpu_m = parse_cpu(cpu, field="--cpu")
     if memory is not None:
@@ -141,8 +157,12 @@ def _requirements(
     if storage is not None:
         sto = parse_storage(storage, field="--storage")
     if not (plan or cpu or memory or storage or gpu):
-        raise UnitError("--plan", None, "is not given, nor are resources",
-                        "pass --plan NAME or at least one of --cpu/--memory/--storage/--gpu")  # fmt: skip
+        raise UnitError(
+            "--plan",
+            None,
+            "is not given, nor are resources",
+            "pass --plan NAME or at least one of --cpu/--memory/--storage/--gpu",
+        )
     return Requirements(
         cpu_millis=cpu_m,
         memory_mib=mem,
@@ -183,7 +203,7 @@ def _index_meta(index: RegistryIndex, stats: UpdateStats) -> dict[str, Any]:
 
 def _stale_note(index: RegistryIndex, stats: UpdateStats) -> str:
     s = index.staleness()
-    return (f"index at block {index.snapshot.block_number if index.snapshot else '?'} ({stats.reason}); "
-            f"{s.blocks_behind} blocks / {s.seconds_behind} s behind head {s.head_block}")  # fmt: skip
-
-
+    return (
+        f"index at block {index.snapshot.block_number if index.snapshot else '?'} ({stats.reason}); "
+        f"{s.blocks_behind} blocks / {s.seconds_behind} s behind head {s.head_block}"
+    )

@@ -40,27 +40,46 @@ def _options(fn: F, specs: list[Callable[[F], F]]) -> F:
 
 
 def where_options(fn: F) -> F:
-    return _options(fn, [
-        click.option("--namespace", "-n", default=None, help="The deployment's namespace (default: from its name)."),
-        click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="The provider cluster's kubeconfig (default: $KUBECONFIG, the devnet's, ~/.kube/config)."),
-        click.option("--context", default=None, help="Kubeconfig context (default: its current-context)."),
-        DEVNET_DIR,
-        JSON,
-    ])  # fmt: skip
+    return _options(
+        fn,
+        [
+            click.option(
+                "--namespace", "-n", default=None, help="The deployment's namespace (default: from its name)."
+            ),
+            click.option(
+                "--kubeconfig",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="The provider cluster's kubeconfig (default: $KUBECONFIG, the devnet's, ~/.kube/config).",
+            ),
+            click.option("--context", default=None, help="Kubeconfig context (default: its current-context)."),
+            DEVNET_DIR,
+            JSON,
+        ],
+    )
 
 
 def chain_options(fn: F) -> F:
-    return _options(fn, [
-        click.option("--stack", default=None, help="[PROJECT/]STACK whose `deployments` output to read."),
-        click.option("--project", default=None,
-                     help=f"Pulumi project of --stack (default: {targets.DEFAULT_PROJECT})."),
-        click.option("--escrow", "escrow_id", default=None, help="The deployment's escrow id (one deployment only)."),
-        RPC,
-        ADDRESSES,
-        click.option("--runway-threshold", default="2h", show_default=True,
-                     help="Warn when an escrow's runway is below this (e.g. 30m, 2h, 1d)."),
-    ])  # fmt: skip
+    return _options(
+        fn,
+        [
+            click.option("--stack", default=None, help="[PROJECT/]STACK whose `deployments` output to read."),
+            click.option(
+                "--project", default=None, help=f"Pulumi project of --stack (default: {targets.DEFAULT_PROJECT})."
+            ),
+            click.option(
+                "--escrow", "escrow_id", default=None, help="The deployment's escrow id (one deployment only)."
+            ),
+            RPC,
+            ADDRESSES,
+            click.option(
+                "--runway-threshold",
+                default="2h",
+                show_default=True,
+                help="Warn when an escrow's runway is below this (e.g. 30m, 2h, 1d).",
+            ),
+        ],
+    )
 
 
 def _cluster(kubeconfig: Path | None, context: str | None, devnet_dir: Path | None) -> Cluster:
@@ -78,22 +97,38 @@ def _escrow_reader(devnet_dir: Path | None, rpc: str | None, addresses: Path | N
     return lambda escrow_id: read_live(escrow_id, devnet_dir=devnet_dir, rpc_url=rpc, addresses=addresses)
 
 
-def _targets(deployment: str | None, namespace: str | None, stack: str | None, project: str | None,
-             escrow_id: str | None, devnet_dir: Path | None, cluster: Cluster) -> list[targets.Target]:  # fmt: skip
+def _targets(
+    deployment: str | None,
+    namespace: str | None,
+    stack: str | None,
+    project: str | None,
+    escrow_id: str | None,
+    devnet_dir: Path | None,
+    cluster: Cluster,
+) -> list[targets.Target]:
     if stack:
         if namespace:
-            raise InputError("--namespace", namespace, "cannot be combined with --stack",
-                             "the stack's outputs name each deployment's namespace; drop one of the two")  # fmt: skip
+            raise InputError(
+                "--namespace",
+                namespace,
+                "cannot be combined with --stack",
+                "the stack's outputs name each deployment's namespace; drop one of the two",
+            )
         outputs = targets.read_stack_outputs(stack, project=project, devnet_dir=devnet_dir)
         found = targets.from_outputs(outputs, f"stack {stack}")
         if deployment:
             found = [t for t in found if t.name == deployment]
             if not found:
-                raise InputError("DEPLOYMENT", deployment, f"is not a deployment of stack {stack}",
-                                 "see `linq status --stack` for its names")  # fmt: skip
+                raise InputError(
+                    "DEPLOYMENT",
+                    deployment,
+                    f"is not a deployment of stack {stack}",
+                    "see `linq status --stack` for its names",
+                )
         if escrow_id:
-            raise InputError("--escrow", escrow_id, "cannot be combined with --stack",
-                             "the stack records each deployment's escrow")  # fmt: skip
+            raise InputError(
+                "--escrow", escrow_id, "cannot be combined with --stack", "the stack records each deployment's escrow"
+            )
         return found
     if deployment or namespace:
         if escrow_id:
@@ -110,8 +145,21 @@ def _targets(deployment: str | None, namespace: str | None, stack: str | None, p
 @where_options
 @chain_options
 @click.option("--prometheus", default=None, help="Prometheus URL of the provider's LPStack, for resource use.")
-def status_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, escrow_id, rpc,
-                   addresses, runway_threshold, prometheus) -> None:  # fmt: skip
+def status_command(
+    deployment,
+    namespace,
+    kubeconfig,
+    context,
+    devnet_dir,
+    as_json,
+    stack,
+    project,
+    escrow_id,
+    rpc,
+    addresses,
+    runway_threshold,
+    prometheus,
+) -> None:
     """Every deployment of a stack (or one): state computed live from the cluster, endpoint, provider,
     resource use against the plan, escrow remaining and runway.
 
@@ -125,8 +173,9 @@ def status_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
     cluster = _cluster(kubeconfig, context, devnet_dir)
     chosen = _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)
     reader = _escrow_reader(devnet_dir, rpc, addresses)
-    rows = [status.collect(cluster, t, read_live=reader, runway_threshold=threshold, prometheus=prometheus)
-            for t in chosen]  # fmt: skip
+    rows = [
+        status.collect(cluster, t, read_live=reader, runway_threshold=threshold, prometheus=prometheus) for t in chosen
+    ]
     healthy = all(r.healthy for r in rows)
     if as_json:
         echo_json({"deployments": [r.to_json() for r in rows], "healthy": healthy})
@@ -146,8 +195,20 @@ def status_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
 @click.argument("deployment", required=False)
 @where_options
 @chain_options
-def issues_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, escrow_id, rpc,
-                   addresses, runway_threshold) -> None:  # fmt: skip
+def issues_command(
+    deployment,
+    namespace,
+    kubeconfig,
+    context,
+    devnet_dir,
+    as_json,
+    stack,
+    project,
+    escrow_id,
+    rpc,
+    addresses,
+    runway_threshold,
+) -> None:
     """Problems found automatically, each with a suggested fix: crash loops, OOM kills, image pull errors,
     pods pending for capacity, failing probes, escrow runway below --runway-threshold, an escrow ended
     while the workload still runs. Without DEPLOYMENT: every deployment of --stack, or every tenant
@@ -156,12 +217,16 @@ def issues_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
     cluster = _cluster(kubeconfig, context, devnet_dir)
     chosen = _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)
     reader = _escrow_reader(devnet_dir, rpc, addresses)
-    rows = [status.collect(cluster, t, read_live=reader, runway_threshold=threshold, with_usage=False)
-            for t in chosen]  # fmt: skip
+    rows = [status.collect(cluster, t, read_live=reader, runway_threshold=threshold, with_usage=False) for t in chosen]
     found = [i for r in rows for i in r.issues]
     if as_json:
-        echo_json({"issues": [i.to_json() for i in found], "checked": [r.target.name for r in rows],
-                    "states": {r.target.name: r.state for r in rows}})  # fmt: skip
+        echo_json(
+            {
+                "issues": [i.to_json() for i in found],
+                "checked": [r.target.name for r in rows],
+                "states": {r.target.name: r.state for r in rows},
+            }
+        )
     elif found:
         Console().print(render.issues_view(found), highlight=False)
     else:
@@ -185,15 +250,36 @@ def issues_command(deployment, namespace, kubeconfig, context, devnet_dir, as_js
 @click.option("--tail", type=click.IntRange(min=0), default=None, help="Only the last N lines (after --grep).")
 @click.option("--previous", is_flag=True, help="The previous (crashed) instance of each container.")
 @click.option("--timestamps", is_flag=True, help="Show each line's time.")
-def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, follow, since,
-                 grep, container, tail, previous, timestamps) -> None:  # fmt: skip
+def logs_command(
+    deployment,
+    namespace,
+    kubeconfig,
+    context,
+    devnet_dir,
+    as_json,
+    stack,
+    project,
+    follow,
+    since,
+    grep,
+    container,
+    tail,
+    previous,
+    timestamps,
+) -> None:
     """Container logs of a deployment from the Kubernetes API (pods/log). --json prints one JSON object
     per line (pod, container, time, text). Exit 1 when --grep matched nothing."""
     since_seconds = parse_duration(since, field="--since") if since else None
     if since_seconds == 0:
         raise InputError("--since", since, "must be longer than zero", "use e.g. 10m")
-    query = log_reader.LogQuery(container=container, since_seconds=since_seconds, tail=tail,
-                                grep=log_reader.compile_grep(grep), follow=follow, previous=previous)  # fmt: skip
+    query = log_reader.LogQuery(
+        container=container,
+        since_seconds=since_seconds,
+        tail=tail,
+        grep=log_reader.compile_grep(grep),
+        follow=follow,
+        previous=previous,
+    )
     if not (deployment or namespace):
         raise InputError("DEPLOYMENT", "", "is missing", "name one deployment (or pass --namespace)")
     cluster = _cluster(kubeconfig, context, devnet_dir)
@@ -229,8 +315,7 @@ def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json
             show(line)
         printed = len(lines)
     if failures and not printed and len(failures) == len(log_reader.streams(snap, container)):
-        raise CliError("no container's logs could be read (see above); the node serving them may be down",
-                       EXIT_SOURCE)  # fmt: skip
+        raise CliError("no container's logs could be read (see above); the node serving them may be down", EXIT_SOURCE)
     sys.exit(EXIT_PROBLEMS if grep and not printed else EXIT_OK)
 
 
@@ -240,12 +325,16 @@ def logs_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json
 @where_options
 @click.option("--stack", default=None, help="[PROJECT/]STACK to find DEPLOYMENT's namespace in.")
 @click.option("--project", default=None, help="Pulumi project of --stack.")
-@click.option("--prometheus", default=None,
-              help="Prometheus URL of the provider's LPStack (else the Kubernetes API: requests, limits, "
-                   "metrics.k8s.io when served).")  # fmt: skip
+@click.option(
+    "--prometheus",
+    default=None,
+    help="Prometheus URL of the provider's LPStack (else the Kubernetes API: requests, limits, "
+    "metrics.k8s.io when served).",
+)
 @click.option("--window", default="2m", show_default=True, help="Rate window for CPU and requests (PromQL).")
-def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, prometheus,
-                    window) -> None:  # fmt: skip
+def metrics_command(
+    deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, prometheus, window
+) -> None:
     """CPU, memory and request rate of a deployment, against what its plan requests and limits.
     Exit 1 when the deployment has no running pod to measure."""
     window = metric_reader.check_window(window)
@@ -255,9 +344,12 @@ def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_j
     chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster)
     snap = snapshot.take(cluster, chosen[0])
     if not snap.namespace_exists:
-        raise InputError("DEPLOYMENT", chosen[0].name or chosen[0].namespace,
-                         f"has no namespace {chosen[0].namespace} on the cluster",
-                         "check the name (`linq status`), --namespace, or --kubeconfig")  # fmt: skip
+        raise InputError(
+            "DEPLOYMENT",
+            chosen[0].name or chosen[0].namespace,
+            f"has no namespace {chosen[0].namespace} on the cluster",
+            "check the name (`linq status`), --namespace, or --kubeconfig",
+        )
     usage = metric_reader.collect(cluster, snap, prometheus, window)
     running = any(p["phase"] == "Running" for p in usage.pods)
     if as_json:
@@ -270,4 +362,3 @@ def metrics_command(deployment, namespace, kubeconfig, context, devnet_dir, as_j
         for note in usage.notes:
             console.print(f"• {note}", highlight=False)
     sys.exit(EXIT_OK if running else EXIT_PROBLEMS)
-

@@ -85,13 +85,37 @@ def _load_key(keystore: Path | None, password_file: Path | None) -> str:
 @key_options
 @click.option("--chain-id", type=int, default=None, help="Sign offline for this chain (with --escrow).")
 @click.option("--escrow", default=None, help="Sign offline for this Escrow contract (with --chain-id).")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the offer file here (default: stdout).")  # fmt: skip
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the offer file here (default: stdout).",
+)
 @index_options
 def offer_sign(
-    plan, cpu, memory, storage, gpu_class, gpu_count, rate, min_duration, max_duration, requestor,
-    nonce, valid_for, keystore, password_file, chain_id, escrow, out, devnet_dir, rpc, addresses, index_path,
-) -> None:  # fmt: skip
+    plan,
+    cpu,
+    memory,
+    storage,
+    gpu_class,
+    gpu_count,
+    rate,
+    min_duration,
+    max_duration,
+    requestor,
+    nonce,
+    valid_for,
+    keystore,
+    password_file,
+    chain_id,
+    escrow,
+    out,
+    devnet_dir,
+    rpc,
+    addresses,
+    index_path,
+) -> None:
     """Sign an offer with the provider key ($LINQ_PRIVATE_KEY or --keystore); the key is never printed."""
     from eth_account import Account
 
@@ -108,8 +132,7 @@ def offer_sign(
     cpu_m = parse_cpu(cpu, field="--cpu") if cpu is not None else cpu_m
     mem = parse_memory(memory, field="--memory") if memory is not None else mem
     sto = parse_storage(storage, field="--storage") if storage is not None else sto
-    resources = Resources(cpu_millis=cpu_m, memory_mib=mem, storage_gib=sto, gpu_class=gpu_class,
-                          gpu_count=gpu_count)  # fmt: skip
+    resources = Resources(cpu_millis=cpu_m, memory_mib=mem, storage_gib=sto, gpu_class=gpu_class, gpu_count=gpu_count)
     # Every flag is read before any network call.
     given_rate = parse_rate(rate, field="--rate") if rate is not None else None
     min_seconds = parse_duration(min_duration, field="--min-duration")
@@ -158,8 +181,11 @@ def offer_sign(
     else:
         signed.write(out)
         low, high = offer_deposit_bounds(rate_wei, signed.offer.min_duration, signed.offer.max_duration)
-        click.echo(f"wrote {out}: {format_rate(rate_wei)} by {provider}, deposits {format_lnq(low)} … "
-                   f"{format_lnq(high)}, valid until {signed.offer.deadline}", err=True)  # fmt: skip
+        click.echo(
+            f"wrote {out}: {format_rate(rate_wei)} by {provider}, deposits {format_lnq(low)} … "
+            f"{format_lnq(high)}, valid until {signed.offer.deadline}",
+            err=True,
+        )
 
 
 @offer.command("verify")
@@ -176,16 +202,23 @@ def offer_verify(file, offline, chain_id, escrow, devnet_dir, rpc, addresses, in
         report = verify_offer(signed, expected_chain_id=chain_id, expected_contract=escrow)
     else:
         profile, w3 = network(devnet_dir, rpc, addresses)
-        report = verify_offer(signed, w3=w3, expected_contract=escrow or profile.book.escrow,
-                              escrow_address=profile.book.escrow)  # fmt: skip
+        report = verify_offer(
+            signed, w3=w3, expected_contract=escrow or profile.book.escrow, escrow_address=profile.book.escrow
+        )
     o = signed.offer
     low, high = offer_deposit_bounds(o.rate_per_hour, o.min_duration, o.max_duration)
     if as_json:
-        echo_json({
-            "ok": report.ok, "signer": report.signer, "digest": report.digest, "checked": report.checked,
-            "problems": report.problems, "offer": signed.model_dump(mode="json")["offer"],
-            "deposit_range_wei": [str(low), str(high)],
-        })  # fmt: skip
+        echo_json(
+            {
+                "ok": report.ok,
+                "signer": report.signer,
+                "digest": report.digest,
+                "checked": report.checked,
+                "problems": report.problems,
+                "offer": signed.model_dump(mode="json")["offer"],
+                "deposit_range_wei": [str(low), str(high)],
+            }
+        )
     else:
         console = _console()
         if report.ok:
@@ -204,5 +237,3 @@ def offer_verify(file, offline, chain_id, escrow, devnet_dir, rpc, addresses, in
                 console.print(f"  - {problem}")
     if not report.ok:
         raise SystemExit(1)
-
-

@@ -104,8 +104,11 @@ def chain_client(
     profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
     key = None
     if signer:
-        key = (from_keystore(keystore, password_file=password_file) if keystore
-               else resolve_signer(devnet_dir=profile.devnet_dir))  # $LINQ_DEV_ACCOUNT needs the devnet's keys
+        key = (
+            from_keystore(keystore, password_file=password_file)
+            if keystore
+            else resolve_signer(devnet_dir=profile.devnet_dir)
+        )  # $LINQ_DEV_ACCOUNT needs the devnet's keys
     return ChainClient(profile, key)
 
 

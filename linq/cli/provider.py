@@ -43,10 +43,17 @@ def registration_options(required: bool) -> Callable[[F], F]:
             click.option("--price-storage", required=required, help="Per GiB-hour, e.g. '0.00001 LNQ/h'."),
             click.option("--region", required=required, help="Short ASCII region, e.g. eu-west."),
             click.option("--meta", default=None, help="Metadata: 0x + 64 hex (used as is) or text (hashed)."),
-            click.option("--gateway", default=None,
-                         help="Gateway URL https://HOST[:PORT], published with its TLS pin (replaces --meta)."),
-            click.option("--gateway-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-                         help="The gateway's certificate (PEM) to pin (default: the one it serves now)."),
+            click.option(
+                "--gateway",
+                default=None,
+                help="Gateway URL https://HOST[:PORT], published with its TLS pin (replaces --meta).",
+            ),
+            click.option(
+                "--gateway-cert",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                default=None,
+                help="The gateway's certificate (PEM) to pin (default: the one it serves now).",
+            ),
             click.option("--gpu", "gpus", multiple=True, help=GPU_HELP),
         ]
         for option in reversed(options):
@@ -135,16 +142,34 @@ def gateway_info(url: str, cert: Path | None) -> GatewayInfo:
     return GatewayInfo(url=normal, tls_spki_sha256=pin)
 
 
-REGISTRATION_FIELDS = ("cpu", "memory", "storage", "price_cpu", "price_memory", "price_storage", "region", "meta",
-                       "gpus", "gateway", "gateway_cert")  # fmt: skip
+REGISTRATION_FIELDS = (
+    "cpu",
+    "memory",
+    "storage",
+    "price_cpu",
+    "price_memory",
+    "price_storage",
+    "region",
+    "meta",
+    "gpus",
+    "gateway",
+    "gateway_cert",
+)
 
 
 def _register_or_update(options: dict[str, Any], *, must_exist: bool) -> None:
     """register: flags are checked before any network call; update: flags left out keep the chain's value."""
     flags: dict[str, Any] = {field: options[field] for field in REGISTRATION_FIELDS}
     want = None if must_exist else _desired(**flags)
-    client = chain_client(options["devnet_dir"], options["rpc"], options["chain_id"], options["addresses"],
-                     keystore=options["keystore"], password_file=options["password_file"], signer=True)  # fmt: skip
+    client = chain_client(
+        options["devnet_dir"],
+        options["rpc"],
+        options["chain_id"],
+        options["addresses"],
+        keystore=options["keystore"],
+        password_file=options["password_file"],
+        signer=True,
+    )
     if want is None:
         current = reg.read(client, client.address)
         if current is None:
@@ -194,8 +219,10 @@ def _record_table(address: str, record: reg.RegistrationSpec | None) -> Table:
         ),
         ("GPU classes", gpus),
         ("metadata hash", "0x" + record.meta_hash.hex()),
-        ("gateway", f"{record.gateway.url} (TLS SPKI sha256 {record.gateway.tls_spki_sha256})" if record.gateway
-         else "-"),
+        (
+            "gateway",
+            f"{record.gateway.url} (TLS SPKI sha256 {record.gateway.tls_spki_sha256})" if record.gateway else "-",
+        ),
     ):
         table.add_row(key, value)
     return table

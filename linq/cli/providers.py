@@ -52,27 +52,41 @@ def providers_list(devnet_dir, rpc, addresses, index_path, as_json, regions, act
 
     index, stats = _open_index(devnet_dir, rpc, addresses, index_path)
     rows = [
-        p for p in index.providers
-        if (not active_only or p.active)
-        and (not regions or any(region_matches(p.region, r) for r in regions))
-    ]  # fmt: skip
+        p
+        for p in index.providers
+        if (not active_only or p.active) and (not regions or any(region_matches(p.region, r) for r in regions))
+    ]
     if as_json:
         echo_json({"index": _index_meta(index, stats), "providers": [p.model_dump(mode="json") for p in rows]})
         return
     table = Table(title=f"{len(rows)} providers", caption=_stale_note(index, stats))
     table.add_column("provider", no_wrap=True)
-    for col in ("region", "active", "CPU m free/total", "memory MiB", "storage GiB",
-                "CPU LNQ/core-h", "GPUs", "reputation", "gateway"):  # fmt: skip
+    for col in (
+        "region",
+        "active",
+        "CPU m free/total",
+        "memory MiB",
+        "storage GiB",
+        "CPU LNQ/core-h",
+        "GPUs",
+        "reputation",
+        "gateway",
+    ):
         table.add_column(col, overflow="fold")
     for p in rows:
         free = p.free
         table.add_row(
-            p.address, p.region, "yes" if p.active else "no",
-            f"{free.cpu_millis}/{p.total.cpu_millis}", f"{free.memory_mib}/{p.total.memory_mib}",
+            p.address,
+            p.region,
+            "yes" if p.active else "no",
+            f"{free.cpu_millis}/{p.total.cpu_millis}",
+            f"{free.memory_mib}/{p.total.memory_mib}",
             f"{free.storage_gib}/{p.total.storage_gib}",
             format_lnq(p.prices.cpu_per_milli_hour * 1000, unit=""),
-            _gpu_text(p), f"{p.reputation.score:.3f}", "yes" if p.gateway else "-",
-        )  # fmt: skip
+            _gpu_text(p),
+            f"{p.reputation.score:.3f}",
+            "yes" if p.gateway else "-",
+        )
     _console().print(table)
 
 
@@ -114,13 +128,15 @@ def providers_show(address, devnet_dir, rpc, addresses, index_path, as_json) -> 
         ("memory price", f"{format_lnq(p.prices.memory_per_mib_hour)} per MiB-hour"),
         ("storage price", f"{format_lnq(p.prices.storage_per_gib_hour)} per GiB-hour"),
         ("GPU classes", "\n".join(_gpu_line(g) for g in p.gpu_classes) or "none"),
-        ("escrows", f"{rep.completed} completed, {rep.stopped_early} stopped early, "
-                    f"{rep.cancelled} cancelled"),
+        ("escrows", f"{rep.completed} completed, {rep.stopped_early} stopped early, {rep.cancelled} cancelled"),
         ("earned", format_lnq(rep.total_earned)),
-        ("reputation", f"{detail.score:.4f}  ({float(detail.successes):g} credited successes of "
-                       f"{detail.outcomes} outcomes + prior"
-                       f"{'; capped by earnings' if detail.capped_by_earnings else ''})"),
-    ):  # fmt: skip
+        (
+            "reputation",
+            f"{detail.score:.4f}  ({float(detail.successes):g} credited successes of "
+            f"{detail.outcomes} outcomes + prior"
+            f"{'; capped by earnings' if detail.capped_by_earnings else ''})",
+        ),
+    ):
         table.add_row(key, value)
     _console().print(table)
 
@@ -136,11 +152,17 @@ def _print_match(result: MatchResult, explain: bool, note: str) -> None:
         table.add_column(col, overflow="fold")
     for c in result.candidates:
         table.add_row(
-            str(c.rank), c.provider, c.region, "-" if c.gpu_class_id is None else f"#{c.gpu_class_id}",
-            format_lnq(c.rate_per_hour, unit=""), format_lnq(c.total_cost, unit=""),
-            f"{c.score.price:.3f}", f"{c.score.reputation:.3f}", f"{c.score.headroom:.3f}",
+            str(c.rank),
+            c.provider,
+            c.region,
+            "-" if c.gpu_class_id is None else f"#{c.gpu_class_id}",
+            format_lnq(c.rate_per_hour, unit=""),
+            format_lnq(c.total_cost, unit=""),
+            f"{c.score.price:.3f}",
+            f"{c.score.reputation:.3f}",
+            f"{c.score.headroom:.3f}",
             f"{c.score.total:.4f}",
-        )  # fmt: skip
+        )
     console.print(table)
     if not result.rejected:
         return
@@ -177,5 +199,3 @@ def providers_match(devnet_dir, rpc, addresses, index_path, as_json, explain, li
         echo_json(data)
         return
     _print_match(result, explain, _stale_note(index, stats) + f"; matched in {elapsed * 1000:.1f} ms")
-
-

@@ -23,8 +23,9 @@ def _stack_policies(stack: str, project: str | None, devnet_dir: Path | None) ->
     for name, deployment in (outputs.get("deployments") or {}).items():
         policy, escrow = deployment.get("autoTopUp"), deployment.get("escrow") or {}
         if policy and escrow.get("id"):
-            policies[str(escrow["id"])] = RunwayPolicy(int(policy["belowSeconds"]), int(policy["amount"]),
-                                                       int(policy["cap"]))  # fmt: skip
+            policies[str(escrow["id"])] = RunwayPolicy(
+                int(policy["belowSeconds"]), int(policy["amount"]), int(policy["cap"])
+            )
         elif policy:
             click.echo(f"{name}: autoTopUp set but no open escrow in the stack outputs; skipped", err=True)
     return policies
@@ -42,14 +43,34 @@ def runway() -> None:
 @click.option("--below", default=None, help="Top up when the runway is below this, e.g. 6h.")
 @click.option("--amount", default=None, help="Each top-up, e.g. '0.5 LNQ'.")
 @click.option("--cap", default=None, help="Never spend more than this in auto top-ups per escrow, e.g. '5 LNQ'.")
-@click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_LEDGER, show_default=True,
-              help="Where sent auto top-ups are recorded (the cap counts them and the tagged txs).")  # fmt: skip
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_LEDGER,
+    show_default=True,
+    help="Where sent auto top-ups are recorded (the cap counts them and the tagged txs).",
+)
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
 @click.option("--interval", default="5m", show_default=True, help="Time between passes, e.g. 5m or 300.")
 @network_options
 @key_options
-def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval, devnet_dir, rpc, chain_id,
-          addresses, keystore, password_file) -> None:  # fmt: skip
+def guard(
+    stack,
+    project,
+    escrow_ids,
+    below,
+    amount,
+    cap,
+    ledger,
+    once,
+    interval,
+    devnet_dir,
+    rpc,
+    chain_id,
+    addresses,
+    keystore,
+    password_file,
+) -> None:
     """Top up escrows whose runway falls below a threshold; one JSON line per decision.
 
     Exit codes: the one table (linq/cli/errors.py, docs/cli.md)."""
@@ -59,8 +80,11 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
         if escrow_ids:
             if not (below and amount and cap):
                 raise click.UsageError("--escrow needs --below, --amount and --cap")
-            policy = RunwayPolicy(parse_duration(below, field="--below"), parse_amount(amount, field="--amount"),
-                                  parse_amount(cap, field="--cap"))  # fmt: skip
+            policy = RunwayPolicy(
+                parse_duration(below, field="--below"),
+                parse_amount(amount, field="--amount"),
+                parse_amount(cap, field="--cap"),
+            )
             policies.update({e.lower(): policy for e in escrow_ids})
         if stack:
             policies.update(_stack_policies(stack, project, devnet_dir))
@@ -68,8 +92,9 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
         raise click.UsageError(str(error)) from None
     if not policies:
         raise click.UsageError("nothing to guard: give --escrow … or a --stack whose deployments set autoTopUp")
-    client = chain_client(devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file,
-                     signer=True)  # fmt: skip
+    client = chain_client(
+        devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file, signer=True
+    )
     book = Ledger(ledger)
     while True:
         for action in guard_once(client, policies, book):
@@ -77,4 +102,3 @@ def guard(stack, project, escrow_ids, below, amount, cap, ledger, once, interval
         if once:
             return
         time.sleep(pause)
-

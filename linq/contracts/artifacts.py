@@ -41,9 +41,7 @@ def artifact_path(name: str) -> Path:
 def load_artifact(name: str) -> Artifact:
     """The artifact of contract `name` (one of LNQ, ProviderRegistry, Escrow)."""
     if name not in CONTRACT_NAMES:
-        raise ArtifactMissing(
-            f"contract name {name!r} is unknown; use one of {', '.join(CONTRACT_NAMES)}"
-        )
+        raise ArtifactMissing(f"contract name {name!r} is unknown; use one of {', '.join(CONTRACT_NAMES)}")
     path = artifact_path(name)
     try:
         data = json.loads(path.read_text())

@@ -182,9 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         data = standard_input()
         data["settings"]["viaIR"] = False
         data["settings"]["outputSelection"] = {
-            "*": {"*": ["abi", "devdoc", "userdoc", "evm.bytecode", "evm.deployedBytecode",
-                        "evm.methodIdentifiers"], "": ["ast"]}
-        }  # fmt: skip
+            "*": {
+                "*": ["abi", "devdoc", "userdoc", "evm.bytecode", "evm.deployedBytecode", "evm.methodIdentifiers"],
+                "": ["ast"],
+            }
+        }
         Path(args.write_input).write_text(json.dumps(data, indent=1))
         return 0
     try:

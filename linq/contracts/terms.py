@@ -92,8 +92,13 @@ class Terms:
         """Inverse of to_json; also reads resources as a 5-item list (agent state files written before)."""
         r = data["resources"]
         values = r if isinstance(r, list) else [r[k] for k in RESOURCE_FIELDS]
-        return cls(str(data["requestor"]), str(data["provider"]), Resources(*(int(v) for v in values)),
-                   int(data["rate_per_hour"]), bytes.fromhex(str(data["salt"]).removeprefix("0x")))  # fmt: skip
+        return cls(
+            str(data["requestor"]),
+            str(data["provider"]),
+            Resources(*(int(v) for v in values)),
+            int(data["rate_per_hour"]),
+            bytes.fromhex(str(data["salt"]).removeprefix("0x")),
+        )
 
     @classmethod
     def from_event(cls, terms: Any) -> Terms:
@@ -112,8 +117,13 @@ def offer_message(offer: Any) -> dict[str, Any]:
     return {
         "provider": to_checksum_address(offer.provider),
         "requestor": to_checksum_address(offer.requestor),
-        "resources": {"cpuMillis": r.cpu_millis, "memoryMiB": r.memory_mib, "storageGiB": r.storage_gib,
-                      "gpuClass": r.gpu_class, "gpuCount": r.gpu_count},
+        "resources": {
+            "cpuMillis": r.cpu_millis,
+            "memoryMiB": r.memory_mib,
+            "storageGiB": r.storage_gib,
+            "gpuClass": r.gpu_class,
+            "gpuCount": r.gpu_count,
+        },
         "ratePerHour": offer.rate_per_hour,
         "minDuration": offer.min_duration,
         "maxDuration": offer.max_duration,

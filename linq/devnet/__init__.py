@@ -95,9 +95,14 @@ class Devnet:
             "processes": [r.to_json() for r in records],
             "endpoints": endpoints.__dict__,
             "ttl_deadline": ttl_deadline,
-            "versions": {"kubernetes": versions.KUBERNETES, "etcd": versions.ETCD, "kwok": versions.KWOK,
-                         "anvil": versions.FOUNDRY, "pulumi": versions.PULUMI},
-        }  # fmt: skip
+            "versions": {
+                "kubernetes": versions.KUBERNETES,
+                "etcd": versions.ETCD,
+                "kwok": versions.KWOK,
+                "anvil": versions.FOUNDRY,
+                "pulumi": versions.PULUMI,
+            },
+        }
         self.state_file.write_text(json.dumps(data, indent=2) + "\n")
 
     def running(self) -> bool:
@@ -136,22 +141,36 @@ class Devnet:
                 endpoints.addresses = str(self.addresses_file)
             if with_kube:
                 # one real node by default where it can run (root); `real_node=False` for kwok nodes only
-                slot = node.allocate(self.state_dir) if (real_node or (real_node is None and not node.available())) \
-                    else None  # fmt: skip
+                slot = (
+                    node.allocate(self.state_dir)
+                    if (real_node or (real_node is None and not node.available()))
+                    else None
+                )
                 address = slot.layout(self.state_dir).node_ip if slot else "127.0.0.1"
                 progress("starting Kubernetes control plane (etcd, apiserver, controller-manager, scheduler, kwok)")
-                kube_records, kubeconfig = kube.start(self.state_dir, self.log_dir, nodes or [kube.NodeSpec()],
-                                                      advertise_address=address)  # fmt: skip
+                kube_records, kubeconfig = kube.start(
+                    self.state_dir, self.log_dir, nodes or [kube.NodeSpec()], advertise_address=address
+                )
                 records.extend(kube_records)
                 endpoints.kubeconfig = str(kubeconfig)
                 api = next(r for r in kube_records if r.name == "kube-apiserver")
                 endpoints.kube_server = f"https://127.0.0.1:{api.ports['https']}"
                 self._write(records, endpoints, deadline)
                 if slot:
-                    progress(f"starting the real node {node.NODE_NAME} (containerd, kubelet, kube-proxy, "
-                             "kube-network-policies)")  # fmt: skip
-                    records.extend(node.start(self.state_dir, self.log_dir, slot, api.ports["https"],
-                                              kube.certificates(self.state_dir), kubeconfig))  # fmt: skip
+                    progress(
+                        f"starting the real node {node.NODE_NAME} (containerd, kubelet, kube-proxy, "
+                        "kube-network-policies)"
+                    )
+                    records.extend(
+                        node.start(
+                            self.state_dir,
+                            self.log_dir,
+                            slot,
+                            api.ports["https"],
+                            kube.certificates(self.state_dir),
+                            kubeconfig,
+                        )
+                    )
             if with_kube and with_contracts:
                 from linq.devnet import gateway
 
@@ -196,10 +215,22 @@ class Devnet:
         plugin = locate.require("pulumi-resource-kubernetes")
         env = dict(locate.tool_path_env(), **self.environment())
         subprocess.run(
-            [str(locate.require("pulumi")), "plugin", "install", "resource", "kubernetes",
-             f"v{versions.PULUMI_KUBERNETES}", "--file", str(plugin)],
-            env=env, check=True, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                str(locate.require("pulumi")),
+                "plugin",
+                "install",
+                "resource",
+                "kubernetes",
+                f"v{versions.PULUMI_KUBERNETES}",
+                "--file",
+                str(plugin),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def _start_watchdog(self, deadline: float) -> process.ProcessRecord:
         # The devnet's servers stop themselves: this process runs `down` when the TTL expires.
@@ -243,8 +274,15 @@ class Devnet:
         for record in records:
             healthy = record.alive() and self._healthy(record, endpoints)
             where = ", ".join(f"{k} 127.0.0.1:{v}" for k, v in record.ports.items()) or "-"
-            rows.append({"part": record.name, "state": "healthy" if healthy else "down", "pid": str(record.pid),
-                         "where": where, "log": record.log})  # fmt: skip
+            rows.append(
+                {
+                    "part": record.name,
+                    "state": "healthy" if healthy else "down",
+                    "pid": str(record.pid),
+                    "where": where,
+                    "log": record.log,
+                }
+            )
         if self.addresses_file.exists() and endpoints.rpc_url:
             rows.append(self._contracts_row(endpoints.rpc_url))
         if endpoints.pulumi_backend:
@@ -262,8 +300,9 @@ class Devnet:
                 return anvil.rpc_call(endpoints.rpc_url, "eth_chainId") == hex(anvil.CHAIN_ID)
             if record.name == "kube-apiserver":
                 token = (self.state_dir / "secrets" / "admin-token").read_text().strip()
-                return kube._https_ok(f"{endpoints.kube_server}/readyz",
-                                      self.state_dir / "kube" / "pki" / "ca.crt", token)  # fmt: skip
+                return kube._https_ok(
+                    f"{endpoints.kube_server}/readyz", self.state_dir / "kube" / "pki" / "ca.crt", token
+                )
             if record.name == "etcd":
                 return kube._http_ok(f"http://127.0.0.1:{record.ports['client']}/health")
         except Exception:
@@ -278,8 +317,13 @@ class Devnet:
         except Exception:
             healthy = False
         where = f"escrow {book['escrow']}, registry {book['registry']}, LNQ {book['lnq']}"
-        return {"part": "contracts", "state": "healthy" if healthy else "down", "pid": "-", "where": where,
-                "log": str(self.addresses_file)}  # fmt: skip
+        return {
+            "part": "contracts",
+            "state": "healthy" if healthy else "down",
+            "pid": "-",
+            "where": where,
+            "log": str(self.addresses_file),
+        }
 
     def _pulumi_row(self, backend: str) -> dict[str, str]:
         try:
@@ -289,5 +333,10 @@ class Devnet:
             version = out.stdout.strip()
         except locate.ToolMissing:
             healthy, version = False, "pulumi CLI not built"
-        return {"part": "pulumi", "state": "healthy" if healthy else "down", "pid": "-",
-                "where": f"{backend} ({version})", "log": "-"}  # fmt: skip
+        return {
+            "part": "pulumi",
+            "state": "healthy" if healthy else "down",
+            "pid": "-",
+            "where": f"{backend} ({version})",
+            "log": "-",
+        }

@@ -64,9 +64,7 @@ def ensure_mnemonic(state_dir: Path) -> str:
 def dev_keys(state_dir: Path, count: int = DEV_ACCOUNTS) -> list[str]:
     """The dev accounts' private keys (hex), index 0 is the deployer. Never print these."""
     mnemonic = ensure_mnemonic(state_dir)
-    return [
-        Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}").key.hex() for i in range(count)
-    ]
+    return [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}").key.hex() for i in range(count)]
 
 
 def dev_addresses(state_dir: Path, count: int = DEV_ACCOUNTS) -> list[str]:
@@ -88,13 +86,19 @@ def start(state_dir: Path, log_dir: Path, port: int | None = None) -> process.Pr
     mnemonic = ensure_mnemonic(state_dir)
     argv = command(
         port,
-        "--chain-id", str(CHAIN_ID),
-        "--accounts", str(DEV_ACCOUNTS),
-        "--balance", str(DEV_ETH_BALANCE),
-        "--mnemonic", mnemonic,
-        "--state", str(state_dir / "anvil-state.json"),
-        "--state-interval", "5",
-    )  # fmt: skip
+        "--chain-id",
+        str(CHAIN_ID),
+        "--accounts",
+        str(DEV_ACCOUNTS),
+        "--balance",
+        str(DEV_ETH_BALANCE),
+        "--mnemonic",
+        mnemonic,
+        "--state",
+        str(state_dir / "anvil-state.json"),
+        "--state-interval",
+        "5",
+    )
     record = process.start("anvil", argv, log_dir, ports={"rpc": port}, redact=(mnemonic,))
     url = f"http://127.0.0.1:{port}"
     process.wait_until(lambda: rpc_call(url, "eth_chainId") is not None, what="anvil RPC", timeout=120, record=record)
@@ -108,8 +112,14 @@ class LocalAnvil:
     `seeding` adds SEEDING_FLAGS; `extra_args` go last.
     """
 
-    def __init__(self, *, ttl_seconds: int | None = 1800, extra_args: Sequence[str] = (), seeding: bool = True,
-                 timeout: float = 30.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        ttl_seconds: int | None = 1800,
+        extra_args: Sequence[str] = (),
+        seeding: bool = True,
+        timeout: float = 30.0,
+    ) -> None:
         self.port = process.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ttl_seconds = ttl_seconds
@@ -120,8 +130,9 @@ class LocalAnvil:
     def start(self) -> str:
         ttl = ["timeout", str(self.ttl_seconds)] if self.ttl_seconds is not None else []
         argv = [*ttl, *command(self.port, *self.flags)]
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)  # fmt: skip
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

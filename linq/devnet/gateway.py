@@ -20,10 +20,22 @@ def start(state_dir: Path, log_dir: Path) -> process.ProcessRecord:
     """Start the local provider's gateway (its key is the dev account's, read from the devnet's mnemonic)."""
     port = process.free_port()
     linq = Path(sys.executable).parent / "linq"
-    argv = [str(linq) if linq.exists() else sys.executable, *([] if linq.exists() else ["-m", "linq.cli"]),
-            "provider", "gateway", "--devnet-dir", str(state_dir), "--dev-key-index", str(anvil.LOCAL_PROVIDER_INDEX),
-            "--kubeconfig", str(state_dir / "kubeconfig"), "--listen", f"127.0.0.1:{port}",
-            "--tls-host", "127.0.0.1"]  # fmt: skip
+    argv = [
+        str(linq) if linq.exists() else sys.executable,
+        *([] if linq.exists() else ["-m", "linq.cli"]),
+        "provider",
+        "gateway",
+        "--devnet-dir",
+        str(state_dir),
+        "--dev-key-index",
+        str(anvil.LOCAL_PROVIDER_INDEX),
+        "--kubeconfig",
+        str(state_dir / "kubeconfig"),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--tls-host",
+        "127.0.0.1",
+    ]
     env = {k: v for k, v in os.environ.items() if k not in ("LINQ_PRIVATE_KEY", "LINQ_KEYSTORE", "KUBECONFIG")}
     return process.start(NAME, argv, log_dir, env=env, ports={"https": port})
 

@@ -88,17 +88,25 @@ def build_archive(rootfs: Path, spec: ImageSpec, output: Path) -> str:
     index = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": MANIFEST_TYPE, "digest": image.manifest, "size": len(image.blobs[image.manifest]),
-            "platform": {"architecture": "amd64", "os": "linux"},
-            "annotations": {"io.containerd.image.name": spec.ref,
-                            "org.opencontainers.image.ref.name": spec.ref.rpartition(":")[2]},
-        }],
-    }  # fmt: skip
+        "manifests": [
+            {
+                "mediaType": MANIFEST_TYPE,
+                "digest": image.manifest,
+                "size": len(image.blobs[image.manifest]),
+                "platform": {"architecture": "amd64", "os": "linux"},
+                "annotations": {
+                    "io.containerd.image.name": spec.ref,
+                    "org.opencontainers.image.ref.name": spec.ref.rpartition(":")[2],
+                },
+            }
+        ],
+    }
     output.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(output, "w") as archive:
-        files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
-                 "index.json": json.dumps(index).encode()}  # fmt: skip
+        files = {
+            "oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
+            "index.json": json.dumps(index).encode(),
+        }
         files.update({f"blobs/sha256/{digest.split(':', 1)[1]}": data for digest, data in image.blobs.items()})
         for name, data in files.items():
             info = tarfile.TarInfo(name)
@@ -192,9 +200,20 @@ def pause_rootfs(directory: Path) -> Path:
 def import_archive(archive: Path, containerd_socket: Path) -> None:
     """Load an image archive into the node's containerd, in the namespace the CRI plugin (kubelet) uses."""
     completed = subprocess.run(
-        [str(locate.require("ctr")), "--address", str(containerd_socket), "--namespace", "k8s.io",
-         "images", "import", str(archive)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            str(locate.require("ctr")),
+            "--address",
+            str(containerd_socket),
+            "--namespace",
+            "k8s.io",
+            "images",
+            "import",
+            str(archive),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if completed.returncode != 0:
         raise ImageError(f"ctr images import {archive} failed: {completed.stderr.strip() or completed.stdout}")

@@ -91,8 +91,12 @@ def start(
     certs = pki.make_pki(kube_dir / "pki")
     # the apiserver's client certificate for kubelets (logs, exec): a real kubelet checks it
     certs["kubelet_client_cert"], certs["kubelet_client_key"] = pki.issue(
-        certs, kube_dir / "pki", "apiserver-kubelet-client", common_name="kube-apiserver-kubelet-client",
-        organizations=("system:masters",))  # fmt: skip
+        certs,
+        kube_dir / "pki",
+        "apiserver-kubelet-client",
+        common_name="kube-apiserver-kubelet-client",
+        organizations=("system:masters",),
+    )
     token = _admin_token(state_dir)
     tokens_csv = kube_dir / "pki" / "tokens.csv"
     tokens_csv.touch(mode=0o600)
@@ -106,8 +110,10 @@ def start(
         server = f"https://127.0.0.1:{api.ports['https']}"
         process.wait_until(
             lambda: _https_ok(f"{server}/readyz", certs["ca_cert"], token),
-            what="kube-apiserver /readyz", timeout=240, record=api,
-        )  # fmt: skip
+            what="kube-apiserver /readyz",
+            timeout=240,
+            record=api,
+        )
         kubeconfig = state_dir / "kubeconfig"
         write_kubeconfig(kubeconfig, server, certs["ca_cert"], token)
         records.append(_start_controller_manager(kubeconfig, log_dir, certs))
@@ -134,20 +140,30 @@ def _start_etcd(kube_dir: Path, log_dir: Path) -> process.ProcessRecord:
     client, peer = process.free_port(), process.free_port()
     argv = [
         str(require("etcd")),
-        "--name", "linq-devnet",
-        "--data-dir", str(kube_dir / "etcd"),
-        "--listen-client-urls", f"http://127.0.0.1:{client}",
-        "--advertise-client-urls", f"http://127.0.0.1:{client}",
-        "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-        "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-        "--initial-cluster", f"linq-devnet=http://127.0.0.1:{peer}",
+        "--name",
+        "linq-devnet",
+        "--data-dir",
+        str(kube_dir / "etcd"),
+        "--listen-client-urls",
+        f"http://127.0.0.1:{client}",
+        "--advertise-client-urls",
+        f"http://127.0.0.1:{client}",
+        "--listen-peer-urls",
+        f"http://127.0.0.1:{peer}",
+        "--initial-advertise-peer-urls",
+        f"http://127.0.0.1:{peer}",
+        "--initial-cluster",
+        f"linq-devnet=http://127.0.0.1:{peer}",
         "--unsafe-no-fsync",  # throwaway data: trade durability for speed
-        "--quota-backend-bytes", str(2 * 1024**3),
-        "--log-level", "warn",
-    ]  # fmt: skip
+        "--quota-backend-bytes",
+        str(2 * 1024**3),
+        "--log-level",
+        "warn",
+    ]
     record = process.start("etcd", argv, log_dir, ports={"client": client, "peer": peer})
-    process.wait_until(lambda: _http_ok(f"http://127.0.0.1:{client}/health"), what="etcd /health",
-                       timeout=120, record=record)  # fmt: skip
+    process.wait_until(
+        lambda: _http_ok(f"http://127.0.0.1:{client}/health"), what="etcd /health", timeout=120, record=record
+    )
     return record
 
 
@@ -157,67 +173,103 @@ def _start_apiserver(
     port = process.free_port()
     argv = [
         str(require("kube-apiserver")),
-        "--etcd-servers", etcd_url,
-        "--bind-address", "127.0.0.1",
-        "--advertise-address", advertise_address,
-        "--secure-port", str(port),
-        "--tls-cert-file", str(certs["server_cert"]),
-        "--tls-private-key-file", str(certs["server_key"]),
-        "--client-ca-file", str(certs["ca_cert"]),
-        "--token-auth-file", str(tokens_csv),
-        "--authorization-mode", "Node,RBAC",
-        "--enable-admission-plugins", "NodeRestriction",
-        "--service-cluster-ip-range", SERVICE_CIDR,
-        "--service-account-issuer", "https://kubernetes.default.svc",
-        "--service-account-key-file", str(certs["sa_pub"]),
-        "--service-account-signing-key-file", str(certs["sa_key"]),
+        "--etcd-servers",
+        etcd_url,
+        "--bind-address",
+        "127.0.0.1",
+        "--advertise-address",
+        advertise_address,
+        "--secure-port",
+        str(port),
+        "--tls-cert-file",
+        str(certs["server_cert"]),
+        "--tls-private-key-file",
+        str(certs["server_key"]),
+        "--client-ca-file",
+        str(certs["ca_cert"]),
+        "--token-auth-file",
+        str(tokens_csv),
+        "--authorization-mode",
+        "Node,RBAC",
+        "--enable-admission-plugins",
+        "NodeRestriction",
+        "--service-cluster-ip-range",
+        SERVICE_CIDR,
+        "--service-account-issuer",
+        "https://kubernetes.default.svc",
+        "--service-account-key-file",
+        str(certs["sa_pub"]),
+        "--service-account-signing-key-file",
+        str(certs["sa_key"]),
         "--allow-privileged=true",
         # pods/log, exec, port-forward go to the node's InternalIP (kwok's server), verified by our CA
-        "--kubelet-preferred-address-types", "InternalIP",
-        "--kubelet-certificate-authority", str(certs["ca_cert"]),
-        "--kubelet-client-certificate", str(certs["kubelet_client_cert"]),
-        "--kubelet-client-key", str(certs["kubelet_client_key"]),
+        "--kubelet-preferred-address-types",
+        "InternalIP",
+        "--kubelet-certificate-authority",
+        str(certs["ca_cert"]),
+        "--kubelet-client-certificate",
+        str(certs["kubelet_client_cert"]),
+        "--kubelet-client-key",
+        str(certs["kubelet_client_key"]),
         "--anonymous-auth=false",
         "--enable-priority-and-fairness=false",
         "--profiling=false",
-        "--v", "1",
-    ]  # fmt: skip
+        "--v",
+        "1",
+    ]
     return process.start("kube-apiserver", argv, log_dir, ports={"https": port})
 
 
 def _start_controller_manager(kubeconfig: Path, log_dir: Path, certs: dict[str, Path]) -> process.ProcessRecord:
     argv = [
         str(require("kube-controller-manager")),
-        "--kubeconfig", str(kubeconfig),
-        "--authentication-kubeconfig", str(kubeconfig),
-        "--authorization-kubeconfig", str(kubeconfig),
-        "--service-account-private-key-file", str(certs["sa_key"]),
-        "--root-ca-file", str(certs["ca_cert"]),
+        "--kubeconfig",
+        str(kubeconfig),
+        "--authentication-kubeconfig",
+        str(kubeconfig),
+        "--authorization-kubeconfig",
+        str(kubeconfig),
+        "--service-account-private-key-file",
+        str(certs["sa_key"]),
+        "--root-ca-file",
+        str(certs["ca_cert"]),
         "--leader-elect=false",
-        "--bind-address", "127.0.0.1",
-        "--secure-port", str(process.free_port()),
-        "--controllers", "*,-nodeipam,-cloud-node-lifecycle",
-        "--concurrent-namespace-syncs", "5",
-        "--v", "1",
-    ]  # fmt: skip
+        "--bind-address",
+        "127.0.0.1",
+        "--secure-port",
+        str(process.free_port()),
+        "--controllers",
+        "*,-nodeipam,-cloud-node-lifecycle",
+        "--concurrent-namespace-syncs",
+        "5",
+        "--v",
+        "1",
+    ]
     return process.start("kube-controller-manager", argv, log_dir)
 
 
 def _start_scheduler(kubeconfig: Path, log_dir: Path) -> process.ProcessRecord:
     argv = [
         str(require("kube-scheduler")),
-        "--kubeconfig", str(kubeconfig),
-        "--authentication-kubeconfig", str(kubeconfig),
-        "--authorization-kubeconfig", str(kubeconfig),
+        "--kubeconfig",
+        str(kubeconfig),
+        "--authentication-kubeconfig",
+        str(kubeconfig),
+        "--authorization-kubeconfig",
+        str(kubeconfig),
         "--leader-elect=false",
-        "--bind-address", "127.0.0.1",
-        "--secure-port", str(process.free_port()),
+        "--bind-address",
+        "127.0.0.1",
+        "--secure-port",
+        str(process.free_port()),
         # A pod tried before the devnet provisioner (1 s polling) bound its claim waits in the unschedulable queue
         # for a wake-up the scheduler can miss; then it sat there the default 5 minutes (seen: a StatefulSet
         # Ready after 306 s instead of 1 s). Retry such pods within seconds.
-        "--pod-max-in-unschedulable-pods-duration", "3s",
-        "--v", "1",
-    ]  # fmt: skip
+        "--pod-max-in-unschedulable-pods-duration",
+        "3s",
+        "--v",
+        "1",
+    ]
     return process.start("kube-scheduler", argv, log_dir)
 
 
@@ -235,10 +287,17 @@ def _kwok_crd(kind: str, plural: str, scope: str) -> dict:
             "group": "kwok.x-k8s.io",
             "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": plural},
             "scope": scope,
-            "versions": [{"name": "v1alpha1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema},
-                          "subresources": {"status": {}}}],
+            "versions": [
+                {
+                    "name": "v1alpha1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                    "subresources": {"status": {}},
+                }
+            ],
         },
-    }  # fmt: skip
+    }
 
 
 def _install_kwok_crds(kubeconfig: Path) -> None:
@@ -264,20 +323,30 @@ def _start_kwok(kubeconfig: Path, log_dir: Path, certs: dict[str, Path]) -> proc
     port = process.free_port()
     argv = [
         str(require("kwok")),
-        "--kubeconfig", str(kubeconfig),
+        "--kubeconfig",
+        str(kubeconfig),
         "--manage-all-nodes=false",
-        "--manage-nodes-with-annotation-selector", f"{KWOK_ANNOTATION}=fake",
+        "--manage-nodes-with-annotation-selector",
+        f"{KWOK_ANNOTATION}=fake",
         "--manage-nodes-with-label-selector=",
         "--manage-single-node=",
-        "--cidr", POD_CIDR,
-        "--node-ip", "127.0.0.1",  # the kubelet address the apiserver dials for pods/log
-        "--node-port", str(port),
-        "--node-lease-duration-seconds", "40",
-        "--server-address", f"127.0.0.1:{port}",
-        "--tls-cert-file", str(certs["server_cert"]),  # SAN 127.0.0.1, signed by the devnet CA
-        "--tls-private-key-file", str(certs["server_key"]),
-        "--enable-crds", ",".join(kind for kind, _plural, _scope in KWOK_LOG_KINDS),
-    ]  # fmt: skip
+        "--cidr",
+        POD_CIDR,
+        "--node-ip",
+        "127.0.0.1",  # the kubelet address the apiserver dials for pods/log
+        "--node-port",
+        str(port),
+        "--node-lease-duration-seconds",
+        "40",
+        "--server-address",
+        f"127.0.0.1:{port}",
+        "--tls-cert-file",
+        str(certs["server_cert"]),  # SAN 127.0.0.1, signed by the devnet CA
+        "--tls-private-key-file",
+        str(certs["server_key"]),
+        "--enable-crds",
+        ",".join(kind for kind, _plural, _scope in KWOK_LOG_KINDS),
+    ]
     return process.start("kwok", argv, log_dir, ports={"server": port})
 
 
@@ -359,5 +428,9 @@ def _wait_ready(kubeconfig: Path, records: list[process.ProcessRecord], node_nam
 
     by_name = {r.name: r for r in records}
     process.wait_until(nodes_ready, what="kwok nodes Ready", timeout=180, record=by_name["kwok"])
-    process.wait_until(default_service_account, what="controller-manager (default ServiceAccount)",
-                       timeout=180, record=by_name["kube-controller-manager"])  # fmt: skip
+    process.wait_until(
+        default_service_account,
+        what="controller-manager (default ServiceAccount)",
+        timeout=180,
+        record=by_name["kube-controller-manager"],
+    )

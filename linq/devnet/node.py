@@ -50,8 +50,14 @@ from linq.tools.locate import require
 STATE_FILE = "node.json"
 MAX_SLOTS = 200
 # sysctls the kubelet sets at start (protectKernelDefaults off): restored at cleanup
-KUBELET_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
-                   "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes")  # fmt: skip
+KUBELET_SYSCTLS = (
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+)
 # paths the kubelet and containerd's shims use whatever their configuration (created if missing, removed again
 # if we created them and no other node uses them)
 FIXED_HOST_DIRS = (Path("/var/lib/kubelet/device-plugins"), Path("/var/log/containers"), Path("/run/containerd/s"))
@@ -60,11 +66,15 @@ KNP_RBAC_NAME = "linq:kube-network-policies"
 COREDNS_RBAC_NAME = "linq:coredns"
 READ = ["get", "list", "watch"]
 GRANTS = {
-    KNP_RBAC_NAME: [{"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": READ},
-                    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": READ}],
-    COREDNS_RBAC_NAME: [{"apiGroups": [""], "resources": ["services", "pods", "namespaces"], "verbs": READ},
-                        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ}],
-}  # fmt: skip
+    KNP_RBAC_NAME: [
+        {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": READ},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": READ},
+    ],
+    COREDNS_RBAC_NAME: [
+        {"apiGroups": [""], "resources": ["services", "pods", "namespaces"], "verbs": READ},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
+    ],
+}
 
 
 class NodeError(RuntimeError):
@@ -173,27 +183,76 @@ def start(
     records: list[process.ProcessRecord] = []
     try:
         records.append(_start_relay(node, log_dir))
-        records.append(_start_in_node(node, "containerd", [str(require("containerd")), "--config",
-                                                             str(files["containerd"])], log_dir))  # fmt: skip
+        records.append(
+            _start_in_node(
+                node, "containerd", [str(require("containerd")), "--config", str(files["containerd"])], log_dir
+            )
+        )
         process.wait_until(node.containerd_socket.exists, what="containerd socket", timeout=60, record=records[-1])
         _import_pause(node)
-        records.append(_start_in_node(node, "kubelet", [
-            str(require("kubelet")), "--config", str(files["kubelet"]),
-            "--kubeconfig", str(files["kubelet-kubeconfig"]), "--root-dir", str(node.kubelet_root),
-            "--hostname-override", NODE_NAME, "--node-ip", node.node_ip,
-            "--node-labels", f"{REAL_NODE_LABEL}=true,type=real", "--v", "1"], log_dir))  # fmt: skip
-        records.append(_start_in_node(node, "kube-proxy", [
-            str(require("kube-proxy")), "--config", str(files["kube-proxy"]), "--v", "1"], log_dir))  # fmt: skip
-        records.append(_start_in_node(node, "kube-network-policies", [
-            str(require("kube-network-policies")), "--hostname-override", NODE_NAME, "--disable-nri",
-            "--metrics-bind-address", "127.0.0.1:9080", "--v", "1"], log_dir,
-            env={"KUBECONFIG": str(files["knp-kubeconfig"])}))  # fmt: skip
-        records.append(_start_in_node(node, "coredns", [
-            str(require("coredns")), "-conf", str(files["corefile"])], log_dir))  # fmt: skip
-        records.append(_start_in_node(node, "registry", [str(require("registry")), "serve", str(files["registry"])],
-                                      log_dir, env={"OTEL_TRACES_EXPORTER": "none"}))  # fmt: skip
-        process.wait_until(lambda: _ready(api), what=f"real node {NODE_NAME} Ready", timeout=240,
-                           record=records[2])  # fmt: skip
+        records.append(
+            _start_in_node(
+                node,
+                "kubelet",
+                [
+                    str(require("kubelet")),
+                    "--config",
+                    str(files["kubelet"]),
+                    "--kubeconfig",
+                    str(files["kubelet-kubeconfig"]),
+                    "--root-dir",
+                    str(node.kubelet_root),
+                    "--hostname-override",
+                    NODE_NAME,
+                    "--node-ip",
+                    node.node_ip,
+                    "--node-labels",
+                    f"{REAL_NODE_LABEL}=true,type=real",
+                    "--v",
+                    "1",
+                ],
+                log_dir,
+            )
+        )
+        records.append(
+            _start_in_node(
+                node,
+                "kube-proxy",
+                [str(require("kube-proxy")), "--config", str(files["kube-proxy"]), "--v", "1"],
+                log_dir,
+            )
+        )
+        records.append(
+            _start_in_node(
+                node,
+                "kube-network-policies",
+                [
+                    str(require("kube-network-policies")),
+                    "--hostname-override",
+                    NODE_NAME,
+                    "--disable-nri",
+                    "--metrics-bind-address",
+                    "127.0.0.1:9080",
+                    "--v",
+                    "1",
+                ],
+                log_dir,
+                env={"KUBECONFIG": str(files["knp-kubeconfig"])},
+            )
+        )
+        records.append(
+            _start_in_node(node, "coredns", [str(require("coredns")), "-conf", str(files["corefile"])], log_dir)
+        )
+        records.append(
+            _start_in_node(
+                node,
+                "registry",
+                [str(require("registry")), "serve", str(files["registry"])],
+                log_dir,
+                env={"OTEL_TRACES_EXPORTER": "none"},
+            )
+        )
+        process.wait_until(lambda: _ready(api), what=f"real node {NODE_NAME} Ready", timeout=240, record=records[2])
     except BaseException:
         for record in reversed(records):
             process.stop(record)
@@ -206,9 +265,13 @@ def _network(node: NodeLayout) -> None:
     _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
     _run(["ip", "addr", "add", f"{node.host_ip}/30", "dev", veth])
     _run(["ip", "link", "set", veth, "up"])
-    for argv in (["ip", "addr", "add", f"{node.node_ip}/30", "dev", "eth0"], ["ip", "link", "set", "lo", "up"],
-                 ["ip", "link", "set", "eth0", "up"], ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
-                 ["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"]):  # fmt: skip
+    for argv in (
+        ["ip", "addr", "add", f"{node.node_ip}/30", "dev", "eth0"],
+        ["ip", "link", "set", "lo", "up"],
+        ["ip", "link", "set", "eth0", "up"],
+        ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+        ["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"],
+    ):
         _run(argv, netns_name=ns)  # namespaced sysctls: the host's are untouched
     # the host reaches pods through the node (the route goes away with the veth)
     _run(["ip", "route", "add", node.pod_cidr, "via", node.node_ip, "dev", veth])
@@ -237,8 +300,9 @@ def _write_files(node: NodeLayout, certs: dict[str, Path]) -> dict[str, Path]:
     hosts = node.path("certs.d", REGISTRY_HOST, "hosts.toml")
     hosts.parent.mkdir(parents=True, exist_ok=True)
     hosts.write_text(registry_hosts(node))
-    serving_cert, serving_key = pki.issue(certs, pki_dir, "kubelet-serving", common_name=NODE_NAME,
-                                          ips=(node.node_ip,), dns=(NODE_NAME,), server=True)  # fmt: skip
+    serving_cert, serving_key = pki.issue(
+        certs, pki_dir, "kubelet-serving", common_name=NODE_NAME, ips=(node.node_ip,), dns=(NODE_NAME,), server=True
+    )
     files["containerd"] = node.path("containerd.toml")
     files["containerd"].write_text(containerd_config(node))
     node.path("cni", "10-linq.conflist").write_text(json.dumps(cni_conflist(node), indent=2))
@@ -261,12 +325,22 @@ def _create(api: KubeAPI, path: str, body: dict) -> None:
 def _grant(api: KubeAPI, user: str, rules: list[dict]) -> None:
     """A ClusterRole with `rules` bound to the certificate user `user`."""
     group = "rbac.authorization.k8s.io"
-    _create(api, f"/apis/{group}/v1/clusterroles",
-            {"apiVersion": f"{group}/v1", "kind": "ClusterRole", "metadata": {"name": user}, "rules": rules})
-    _create(api, f"/apis/{group}/v1/clusterrolebindings",
-            {"apiVersion": f"{group}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": user},
-             "roleRef": {"apiGroup": group, "kind": "ClusterRole", "name": user},
-             "subjects": [{"apiGroup": group, "kind": "User", "name": user}]})  # fmt: skip
+    _create(
+        api,
+        f"/apis/{group}/v1/clusterroles",
+        {"apiVersion": f"{group}/v1", "kind": "ClusterRole", "metadata": {"name": user}, "rules": rules},
+    )
+    _create(
+        api,
+        f"/apis/{group}/v1/clusterrolebindings",
+        {
+            "apiVersion": f"{group}/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": user},
+            "roleRef": {"apiGroup": group, "kind": "ClusterRole", "name": user},
+            "subjects": [{"apiGroup": group, "kind": "User", "name": user}],
+        },
+    )
 
 
 def _start_relay(node: NodeLayout, log_dir: Path) -> process.ProcessRecord:
@@ -279,8 +353,9 @@ def _start_in_node(
 ) -> process.ProcessRecord:
     launcher = netns.command("exec", node.netns, node.cgroup_root, "--", *argv)
     environment = dict(os.environ, **(env or {}))
-    environment["PATH"] = os.pathsep.join([str(require("containerd").parent), environment.get("PATH", ""),
-                                           "/usr/sbin:/sbin"])  # fmt: skip
+    environment["PATH"] = os.pathsep.join(
+        [str(require("containerd").parent), environment.get("PATH", ""), "/usr/sbin:/sbin"]
+    )
     return process.start(f"node-{name}", launcher, log_dir, env=environment)
 
 
@@ -314,16 +389,24 @@ def drain(devnet_state: Path, admin: Path, *, timeout: float = 60) -> None:
         for pod in pods:
             meta = pod["metadata"]
             with contextlib.suppress(KubeError):
-                api.request("DELETE", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
-                            {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0})  # fmt: skip
+                api.request(
+                    "DELETE",
+                    f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                    {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0},
+                )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _running_tasks(node):
         time.sleep(0.5)
 
 
 def _running_tasks(node: NodeLayout) -> list[str]:
-    out = subprocess.run([str(require("ctr")), "--address", str(node.containerd_socket), "-n", "k8s.io",
-                          "tasks", "ls", "-q"], capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    out = subprocess.run(
+        [str(require("ctr")), "--address", str(node.containerd_socket), "-n", "k8s.io", "tasks", "ls", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     return out.stdout.split() if out.returncode == 0 else []
 
 
@@ -456,8 +539,15 @@ def node_rows(admin: Path) -> list[dict[str, str]]:
         where = f"{kind} node, {address}"
         if kind == "real":
             where += f", kubelet {info.get('kubeletVersion')}, {info.get('containerRuntimeVersion')}"
-        rows.append({"part": f"node {item['metadata']['name']}", "state": "healthy" if ready else "down", "pid": "-",
-                     "where": where, "log": "-"})  # fmt: skip
+        rows.append(
+            {
+                "part": f"node {item['metadata']['name']}",
+                "state": "healthy" if ready else "down",
+                "pid": "-",
+                "where": where,
+                "log": "-",
+            }
+        )
     return rows
 
 

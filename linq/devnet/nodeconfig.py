@@ -156,8 +156,11 @@ def kubelet_config(node: NodeLayout, ca_cert: Path, serving_cert: Path, serving_
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",
         "healthzPort": 10248,
-        "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": True},
-                           "x509": {"clientCAFile": str(ca_cert)}},
+        "authentication": {
+            "anonymous": {"enabled": False},
+            "webhook": {"enabled": True},
+            "x509": {"clientCAFile": str(ca_cert)},
+        },
         "authorization": {"mode": "Webhook"},
         "tlsCertFile": str(serving_cert),
         "tlsPrivateKeyFile": str(serving_key),
@@ -186,7 +189,7 @@ def kubelet_config(node: NodeLayout, ca_cert: Path, serving_cert: Path, serving_
         "nodeStatusReportFrequency": "20s",
         "containerLogMaxSize": "10Mi",
         "containerLogMaxFiles": 2,
-    }  # fmt: skip
+    }
 
 
 def kube_proxy_config(node: NodeLayout, kubeconfig: Path) -> dict:
@@ -202,10 +205,16 @@ def kube_proxy_config(node: NodeLayout, kubeconfig: Path) -> dict:
         "metricsBindAddress": "127.0.0.1:10249",
         "clusterCIDR": node.pod_cidr,
         "oomScoreAdj": 0,
-        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s",
-                      "udpTimeout": "0s", "udpStreamTimeout": "0s"},
+        "conntrack": {
+            "maxPerCore": 0,
+            "min": 0,
+            "tcpEstablishedTimeout": "0s",
+            "tcpCloseWaitTimeout": "0s",
+            "udpTimeout": "0s",
+            "udpStreamTimeout": "0s",
+        },
         "nodePortAddresses": [f"{node.node_ip}/32"],
-    }  # fmt: skip
+    }
 
 
 def kubeconfig(server: str, ca_cert: Path, client_cert: Path, client_key: Path, *, user: str) -> dict:
@@ -214,12 +223,20 @@ def kubeconfig(server: str, ca_cert: Path, client_cert: Path, client_key: Path, 
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "linq-devnet", "cluster": {"server": server, "certificate-authority": str(ca_cert),
-                                                          "tls-server-name": "kubernetes.default.svc"}}],
+        "clusters": [
+            {
+                "name": "linq-devnet",
+                "cluster": {
+                    "server": server,
+                    "certificate-authority": str(ca_cert),
+                    "tls-server-name": "kubernetes.default.svc",
+                },
+            }
+        ],
         "users": [{"name": user, "user": {"client-certificate": str(client_cert), "client-key": str(client_key)}}],
         "contexts": [{"name": "node", "context": {"cluster": "linq-devnet", "user": user}}],
         "current-context": "node",
-    }  # fmt: skip
+    }
 
 
 def corefile(node: NodeLayout, kubeconfig_path: Path) -> str:
@@ -253,12 +270,15 @@ def dns_endpoints(node: NodeLayout) -> dict:
     return {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": "EndpointSlice",
-        "metadata": {"name": "kube-dns-node", "namespace": "kube-system",
-                     "labels": {"kubernetes.io/service-name": "kube-dns"}},
+        "metadata": {
+            "name": "kube-dns-node",
+            "namespace": "kube-system",
+            "labels": {"kubernetes.io/service-name": "kube-dns"},
+        },
         "addressType": "IPv4",
         "endpoints": [{"addresses": [node.node_ip], "conditions": {"ready": True}, "nodeName": NODE_NAME}],
         "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
-    }  # fmt: skip
+    }
 
 
 def registry_config(node: NodeLayout) -> dict:

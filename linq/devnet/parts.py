@@ -30,19 +30,38 @@ DEBIAN: list[tuple[str, str, str]] = [
 
 
 def _debian_version(package: str) -> str:
-    out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True,
-                         timeout=10, check=False)  # fmt: skip
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True, timeout=10, check=False
+    )
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "not installed"
 
 
 def rows() -> list[dict[str, str]]:
-    table = [{"part": "anvil, forge, cast", "pinned": versions.FOUNDRY, "source": "npm",
-              "installed": "yes" if locate.foundry("anvil").exists() else "no (make setup)"}]  # fmt: skip
+    table = [
+        {
+            "part": "anvil, forge, cast",
+            "pinned": versions.FOUNDRY,
+            "source": "npm",
+            "installed": "yes" if locate.foundry("anvil").exists() else "no (make setup)",
+        }
+    ]
     for part, pinned, bundle in BUILT:
         missing = bundle.missing()
-        table.append({"part": part, "pinned": pinned, "source": f"Go modules ({bundle.bin_dir})",
-                      "installed": "yes" if not missing else f"no: {', '.join(missing)} (make setup)"})  # fmt: skip
+        table.append(
+            {
+                "part": part,
+                "pinned": pinned,
+                "source": f"Go modules ({bundle.bin_dir})",
+                "installed": "yes" if not missing else f"no: {', '.join(missing)} (make setup)",
+            }
+        )
     for part, pinned, package in DEBIAN:
-        table.append({"part": part, "pinned": pinned or "-", "source": f"Debian {package}",
-                      "installed": _debian_version(package)})  # fmt: skip
+        table.append(
+            {
+                "part": part,
+                "pinned": pinned or "-",
+                "source": f"Debian {package}",
+                "installed": _debian_version(package),
+            }
+        )
     return table

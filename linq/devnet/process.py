@@ -81,8 +81,9 @@ def start(
         )
     recorded = ["<redacted>" if arg in redact else arg for arg in argv]
     stat = _proc_stat(proc.pid)
-    return ProcessRecord(name=name, pid=proc.pid, argv=recorded, log=str(log_path), ports=ports or {},
-                         started=stat[1] if stat else -1)  # fmt: skip
+    return ProcessRecord(
+        name=name, pid=proc.pid, argv=recorded, log=str(log_path), ports=ports or {}, started=stat[1] if stat else -1
+    )
 
 
 def stop(record: ProcessRecord, *, timeout: float = 10.0) -> None:

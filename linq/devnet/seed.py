@@ -90,10 +90,14 @@ def random_specs(count: int, *, seed: int = 0, gpu_share: float = 0.25) -> list[
         if rng.random() < gpu_share:
             models = rng.sample(GPU_MODELS, rng.randint(1, 2))
             gpus = tuple(
-                GpuSpec(class_id=c + 1, model=m, total=rng.choice((1, 2, 4, 8)),
-                        price_per_hour=rng.randrange(5 * 10**17, 4 * 10**18, 10**12))
+                GpuSpec(
+                    class_id=c + 1,
+                    model=m,
+                    total=rng.choice((1, 2, 4, 8)),
+                    price_per_hour=rng.randrange(5 * 10**17, 4 * 10**18, 10**12),
+                )
                 for c, m in enumerate(models)
-            )  # fmt: skip
+            )
         specs.append(
             ProviderSpec(
                 address=seeded_address(seed, i),
@@ -143,8 +147,9 @@ def seed_registry(url: str, registry: Any, specs: Sequence[ProviderSpec], *, chu
                 spec.meta_hash,
             ],
         )
-        txs.append((spec.address, {"from": spec.address, "to": registry.address, "data": data,
-                                   "gas": hex(REGISTER_GAS)}))  # fmt: skip
+        txs.append(
+            (spec.address, {"from": spec.address, "to": registry.address, "data": data, "gas": hex(REGISTER_GAS)})
+        )
         for gpu in spec.gpus:
             data = registry.encode_abi(
                 "updateGpuClass",
@@ -155,8 +160,9 @@ def seed_registry(url: str, registry: Any, specs: Sequence[ProviderSpec], *, chu
                     gpu.price_per_hour,
                 ],
             )
-            txs.append((spec.address, {"from": spec.address, "to": registry.address, "data": data,
-                                       "gas": hex(GPU_CLASS_GAS)}))  # fmt: skip
+            txs.append(
+                (spec.address, {"from": spec.address, "to": registry.address, "data": data, "gas": hex(GPU_CLASS_GAS)})
+            )
     return send_and_check(url, txs, chunk=chunk)
 
 

@@ -32,29 +32,66 @@ Manifest = dict[str, Any]
 
 # What a tenant may do inside its own namespace. Read-only where the object shapes isolation.
 TENANT_RULES: list[dict[str, Any]] = [
-    {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "secrets", "persistentvolumeclaims",
-                                      "serviceaccounts", "endpoints"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": [""], "resources": ["pods/exec", "pods/attach", "pods/portforward", "pods/eviction"],
-     "verbs": ["get", "create"]},
-    {"apiGroups": [""], "resources": ["pods/log", "pods/status", "events", "resourcequotas", "limitranges"],
-     "verbs": ["get", "list", "watch"]},
-    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "replicasets"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": ["apps"], "resources": ["deployments/scale", "statefulsets/scale", "deployments/status",
-                                          "statefulsets/status"], "verbs": ["get", "update", "patch"]},
-    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+    {
+        "apiGroups": [""],
+        "resources": [
+            "pods",
+            "services",
+            "configmaps",
+            "secrets",
+            "persistentvolumeclaims",
+            "serviceaccounts",
+            "endpoints",
+        ],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": ["pods/exec", "pods/attach", "pods/portforward", "pods/eviction"],
+        "verbs": ["get", "create"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": ["pods/log", "pods/status", "events", "resourcequotas", "limitranges"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments", "statefulsets", "replicasets"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"],
+    },
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments/scale", "statefulsets/scale", "deployments/status", "statefulsets/status"],
+        "verbs": ["get", "update", "patch"],
+    },
+    {
+        "apiGroups": ["batch"],
+        "resources": ["jobs", "cronjobs"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"],
+    },
+    {
+        "apiGroups": ["autoscaling"],
+        "resources": ["horizontalpodautoscalers"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["networking.k8s.io"],
+        "resources": ["ingresses"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
     {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
-     "verbs": ["get", "list", "watch"]},
-]  # fmt: skip
+    {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["roles", "rolebindings"],
+        "verbs": ["get", "list", "watch"],
+    },
+]
 
 
 def key(escrow_id: str) -> str:
@@ -74,8 +111,12 @@ def session_account(escrow_id: str) -> str:
 
 
 def tenant_cluster_role() -> Manifest:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": TENANT_ROLE, "labels": {LABEL_GATEWAY: "role"}}, "rules": TENANT_RULES}  # fmt: skip
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": TENANT_ROLE, "labels": {LABEL_GATEWAY: "role"}},
+        "rules": TENANT_RULES,
+    }
 
 
 def objects(terms: Terms, options: RenderOptions, gateway_namespace: str = GATEWAY_NAMESPACE) -> list[Manifest]:
@@ -83,13 +124,22 @@ def objects(terms: Terms, options: RenderOptions, gateway_namespace: str = GATEW
     eid = "0x" + terms.escrow_id.hex()
     ns = namespace_name(eid)
     labels = {LABEL_TENANT_NAMESPACE: "true", "app.kubernetes.io/managed-by": MANAGED_BY, LABEL_GATEWAY: "tenant"}
-    annotations = {ANNOTATION_ESCROW_ID: eid, ANNOTATION_PROVIDER: terms.provider,
-                   ANNOTATION_REQUESTOR: terms.requestor}  # fmt: skip
+    annotations = {
+        ANNOTATION_ESCROW_ID: eid,
+        ANNOTATION_PROVIDER: terms.provider,
+        ANNOTATION_REQUESTOR: terms.requestor,
+    }
     r = terms.resources
     storage = int(r.storage_gib)
-    size = PlanSize.model_validate({"cpu_millis": max(int(r.cpu_millis), 1), "memory_mib": max(int(r.memory_mib), 1),
-                                     "storage_gib": storage, "ephemeral_storage_gib": max(storage, 1),
-                                     "gpu_count": int(r.gpu_count)})  # fmt: skip
+    size = PlanSize.model_validate(
+        {
+            "cpu_millis": max(int(r.cpu_millis), 1),
+            "memory_mib": max(int(r.memory_mib), 1),
+            "storage_gib": storage,
+            "ephemeral_storage_gib": max(storage, 1),
+            "gpu_count": int(r.gpu_count),
+        }
+    )
     quota = isolation.resource_quota(ns, labels, size, pvcs=8 if storage else 0, storage_gib=storage, options=options)
     quota["metadata"]["name"] = "lease-quota"
     quota["spec"]["hard"].update({"pods": "20", "services": "10", "count/secrets": "50", "count/configmaps": "50"})
@@ -99,15 +149,21 @@ def objects(terms: Terms, options: RenderOptions, gateway_namespace: str = GATEW
     for policy in policies:
         if policy["metadata"]["name"] == "allow-ingress-endpoint":  # any port of any pod, from the ingress only
             policy["spec"]["ingress"][0].pop("ports", None)
-    account = {"apiVersion": "v1", "kind": "ServiceAccount",
-               "metadata": isolation.meta(session_account(eid), gateway_namespace, {LABEL_GATEWAY: "session"},
-                                          {ANNOTATION_ESCROW_ID: eid}),
-               "automountServiceAccountToken": False}  # fmt: skip
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": isolation.meta(TENANT_BINDING, ns, labels),
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": TENANT_ROLE},
-               "subjects": [{"kind": "ServiceAccount", "name": session_account(eid),
-                             "namespace": gateway_namespace}]}  # fmt: skip
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": isolation.meta(
+            session_account(eid), gateway_namespace, {LABEL_GATEWAY: "session"}, {ANNOTATION_ESCROW_ID: eid}
+        ),
+        "automountServiceAccountToken": False,
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": isolation.meta(TENANT_BINDING, ns, labels),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": TENANT_ROLE},
+        "subjects": [{"kind": "ServiceAccount", "name": session_account(eid), "namespace": gateway_namespace}],
+    }
     return [isolation.namespace(ns, labels, annotations, options), quota, limits, *policies, account, binding]
 
 
@@ -116,8 +172,11 @@ def kubeconfig(server: str, ca_data: str | None, namespace: str, token: str, nam
     cluster: dict[str, Any] = {"server": server}
     if ca_data:
         cluster["certificate-authority-data"] = ca_data
-    return {"apiVersion": "v1", "kind": "Config", "current-context": name,
-            "clusters": [{"name": name, "cluster": cluster}],
-            "users": [{"name": name, "user": {"token": token}}],
-            "contexts": [{"name": name,
-                          "context": {"cluster": name, "user": name, "namespace": namespace}}]}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": name,
+        "clusters": [{"name": name, "cluster": cluster}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}],
+    }

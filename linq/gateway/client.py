@@ -35,9 +35,13 @@ class GatewayError(RuntimeError):
 
 class PinMismatch(GatewayError):
     def __init__(self, url: str, expected: str, got: str) -> None:
-        super().__init__(0, "tls_pin_mismatch", f"{url} served a TLS key with SPKI sha256 {got}, but the chain pins "
-                         f"{expected}; nothing was sent (a different server, or the provider rotated its key "
-                         "without publishing it)")  # fmt: skip
+        super().__init__(
+            0,
+            "tls_pin_mismatch",
+            f"{url} served a TLS key with SPKI sha256 {got}, but the chain pins "
+            f"{expected}; nothing was sent (a different server, or the provider rotated its key "
+            "without publishing it)",
+        )
 
 
 def _connect(info: GatewayInfo, timeout: float) -> http.client.HTTPSConnection:
@@ -59,8 +63,15 @@ def _connect(info: GatewayInfo, timeout: float) -> http.client.HTTPSConnection:
     return conn
 
 
-def call(info: GatewayInfo, method: str, path: str, body: bytes | None = None, *,
-         content_type: str = "application/json", timeout: float = 60.0) -> dict[str, Any]:  # fmt: skip
+def call(
+    info: GatewayInfo,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    *,
+    content_type: str = "application/json",
+    timeout: float = 60.0,
+) -> dict[str, Any]:
     conn = _connect(info, timeout)
     try:
         headers = {"Content-Type": content_type} if body is not None else {}
@@ -78,8 +89,16 @@ def call(info: GatewayInfo, method: str, path: str, body: bytes | None = None, *
     return data if isinstance(data, dict) else {"value": data}
 
 
-def request_lease(info: GatewayInfo, escrow_id: str, provider: str, private_key: Any, chain_id: int,
-                  escrow_contract: str, *, timeout: float = 60.0) -> dict[str, Any]:  # fmt: skip
+def request_lease(
+    info: GatewayInfo,
+    escrow_id: str,
+    provider: str,
+    private_key: Any,
+    chain_id: int,
+    escrow_contract: str,
+    *,
+    timeout: float = 60.0,
+) -> dict[str, Any]:
     """Sign a fresh lease request and send it; the gateway's answer (kubeconfig, namespace, expiry, quota)."""
     signed = message.sign(message.new_request(escrow_id, provider), private_key, chain_id, escrow_contract)
     return call(info, "POST", "/v1/leases", message.body(signed), timeout=timeout)
@@ -107,22 +126,37 @@ def gateway_of(chain: ChainClient, provider: str) -> GatewayInfo:
 
     record = registration.read(chain, to_checksum_address(provider))
     if record is None:
-        raise GatewayError(0, "not_registered", f"provider {provider} is not registered in the ProviderRegistry; "
-                           "pick a registered provider (`linq providers list`)")  # fmt: skip
+        raise GatewayError(
+            0,
+            "not_registered",
+            f"provider {provider} is not registered in the ProviderRegistry; "
+            "pick a registered provider (`linq providers list`)",
+        )
     if record.gateway is None:
-        raise GatewayError(0, "no_gateway", f"provider {provider} published no gateway on chain; reach it with "
-                           "a kubeconfig under linq:providers, or ask it to run `linq provider update --gateway URL`")
+        raise GatewayError(
+            0,
+            "no_gateway",
+            f"provider {provider} published no gateway on chain; reach it with "
+            "a kubeconfig under linq:providers, or ask it to run `linq provider update --gateway URL`",
+        )
     return record.gateway
 
 
-def obtain_lease(chain: ChainClient, escrow_id: str, provider: str, *, gateway: GatewayInfo | None = None,
-                 timeout: float = 60.0) -> Lease:  # fmt: skip
+def obtain_lease(
+    chain: ChainClient, escrow_id: str, provider: str, *, gateway: GatewayInfo | None = None, timeout: float = 60.0
+) -> Lease:
     """Lease access for the escrow with the chain client's signer (the escrow's requestor): the provider's
     gateway from the chain, a fresh signed request, the pinned TLS connection, the namespace-scoped credential."""
     info = gateway or gateway_of(chain, provider)
-    signed = message.sign_by(message.new_request(escrow_id, provider), chain.signer, chain.chain_id,
-                             chain.escrow.address)  # fmt: skip
+    signed = message.sign_by(
+        message.new_request(escrow_id, provider), chain.signer, chain.chain_id, chain.escrow.address
+    )
     answer = call(info, "POST", "/v1/leases", message.body(signed), timeout=timeout)
-    return Lease(escrow_id=escrow_id.lower(), provider=provider.lower(), namespace=str(answer["namespace"]),
-                 expires_at=str(answer["expiresAt"]), kubeconfig=json.dumps(answer["kubeconfig"]),
-                 quota=dict(answer.get("quota") or {}))  # fmt: skip
+    return Lease(
+        escrow_id=escrow_id.lower(),
+        provider=provider.lower(),
+        namespace=str(answer["namespace"]),
+        expires_at=str(answer["expiresAt"]),
+        kubeconfig=json.dumps(answer["kubeconfig"]),
+        quota=dict(answer.get("quota") or {}),
+    )

@@ -36,8 +36,15 @@ def path(kind: str, name: str | None = None, namespace: str | None = None) -> st
     return f"{where}/{name}" if name else where
 
 
-def call(kube: Kube, method: str, url: str, body: Any = None, *, content_type: str = "application/json",
-         query: list[tuple[str, str]] | None = None) -> dict[str, Any] | None:  # fmt: skip
+def call(
+    kube: Kube,
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    content_type: str = "application/json",
+    query: list[tuple[str, str]] | None = None,
+) -> dict[str, Any] | None:
     """One API call; None on 404 for GET and DELETE; KubeError on any other failure (status 0: unreachable;
     409 keeps its status for callers)."""
     try:
@@ -55,8 +62,14 @@ def apply(kube: Kube, obj: dict[str, Any]) -> dict[str, Any]:
     """Server-side apply (force: the gateway owns these fields; a tenant edit of them is overwritten)."""
     meta = obj["metadata"]
     url = path(obj["kind"], meta["name"], meta.get("namespace"))
-    out = call(kube, "PATCH", url, json.dumps(obj), content_type="application/apply-patch+yaml",
-               query=[("fieldManager", FIELD_MANAGER), ("force", "true")])  # fmt: skip
+    out = call(
+        kube,
+        "PATCH",
+        url,
+        json.dumps(obj),
+        content_type="application/apply-patch+yaml",
+        query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+    )
     return out or {}
 
 
@@ -81,11 +94,15 @@ def delete(kube: Kube, kind: str, name: str, namespace: str | None = None) -> bo
     return call(kube, "DELETE", path(kind, name, namespace)) is not None
 
 
-def token_request(kube: Kube, namespace: str, service_account: str, seconds: int,
-                  audiences: list[str]) -> tuple[str, str]:  # fmt: skip
+def token_request(
+    kube: Kube, namespace: str, service_account: str, seconds: int, audiences: list[str]
+) -> tuple[str, str]:
     """A TokenRequest for the service account: (token, expiration timestamp)."""
-    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-            "spec": {"audiences": audiences, "expirationSeconds": seconds}}  # fmt: skip
+    body = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {"audiences": audiences, "expirationSeconds": seconds},
+    }
     out = call(kube, "POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}/token", body)
     assert out is not None
     return out["status"]["token"], out["status"]["expirationTimestamp"]

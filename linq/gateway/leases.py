@@ -65,18 +65,31 @@ class Gateway:
         self._start_lock = threading.Lock()  # one start transaction at a time from this replica's signer
 
     def info(self) -> dict[str, Any]:
-        return {"provider": self.provider, "chainId": self.chain_id, "escrow": self.escrow_address,
-                "domain": {"name": message.DOMAIN_NAME, "version": message.DOMAIN_VERSION, "chainId": self.chain_id,
-                           "verifyingContract": self.escrow_address},
-                "apiServer": self.config.tenant_server}  # fmt: skip
+        return {
+            "provider": self.provider,
+            "chainId": self.chain_id,
+            "escrow": self.escrow_address,
+            "domain": {
+                "name": message.DOMAIN_NAME,
+                "version": message.DOMAIN_VERSION,
+                "chainId": self.chain_id,
+                "verifyingContract": self.escrow_address,
+            },
+            "apiServer": self.config.tenant_server,
+        }
 
     def ensure_cluster_objects(self) -> None:
         """The gateway's namespace and the tenant ClusterRole (idempotent; run at start-up). In the LPStack both
         are rendered and the gateway's least-privilege role may not write roles (no `escalate`): then it only
         checks that the tenant role is there."""
-        kubeapi.apply(self.api, {"apiVersion": "v1", "kind": "Namespace",
-                                 "metadata": {"name": self.config.namespace,
-                                              "labels": {bundle.LABEL_GATEWAY: "system"}}})  # fmt: skip
+        kubeapi.apply(
+            self.api,
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": self.config.namespace, "labels": {bundle.LABEL_GATEWAY: "system"}},
+            },
+        )
         try:
             kubeapi.apply(self.api, bundle.tenant_cluster_role())
         except KubeError as err:
@@ -90,27 +103,46 @@ class Gateway:
         req = signed.request
         message.check_window(req, int(time.time()))
         if req.provider != self.provider:
-            raise RequestRefused(403, "wrong_provider", f"request.provider {req.provider} is not this gateway's "
-                                 f"provider {self.provider}; sign for the provider that holds the escrow")  # fmt: skip
+            raise RequestRefused(
+                403,
+                "wrong_provider",
+                f"request.provider {req.provider} is not this gateway's "
+                f"provider {self.provider}; sign for the provider that holds the escrow",
+            )
         signer = message.recover(signed, self.chain_id, self.escrow_address)
         try:
             terms = ops.find_by_id(self.chain, bytes.fromhex(req.escrowId[2:]))
         except ChainError as err:
             raise RequestRefused(503, "chain_unavailable", f"cannot read the escrow ({err}); retry later") from None
         if terms is None:
-            raise RequestRefused(404, "unknown_escrow", f"request.escrowId {req.escrowId} is not an escrow of "
-                                 f"{self.escrow_address} on chain {self.chain_id}; check the id and the network")
+            raise RequestRefused(
+                404,
+                "unknown_escrow",
+                f"request.escrowId {req.escrowId} is not an escrow of "
+                f"{self.escrow_address} on chain {self.chain_id}; check the id and the network",
+            )
         if to_checksum_address(terms.provider) != self.provider:
-            raise RequestRefused(403, "other_provider", f"escrow {req.escrowId} is held by {terms.provider}, not "
-                                 f"{self.provider}; ask that provider's gateway")  # fmt: skip
+            raise RequestRefused(
+                403,
+                "other_provider",
+                f"escrow {req.escrowId} is held by {terms.provider}, not {self.provider}; ask that provider's gateway",
+            )
         if signer != to_checksum_address(terms.requestor):
-            raise RequestRefused(401, "not_requestor", f"the signature recovers {signer}, not the escrow's requestor "
-                                 f"{terms.requestor}; sign with the requestor's key for chain {self.chain_id} "
-                                 f"and contract {self.escrow_address}")  # fmt: skip
+            raise RequestRefused(
+                401,
+                "not_requestor",
+                f"the signature recovers {signer}, not the escrow's requestor "
+                f"{terms.requestor}; sign with the requestor's key for chain {self.chain_id} "
+                f"and contract {self.escrow_address}",
+            )
         state = ops.read_state(self.chain, terms)
         if state.status not in LEASABLE:
-            raise RequestRefused(409, "escrow_not_open", f"escrow {req.escrowId} is {state.status}; only Created "
-                                 "or Active escrows get access (fund a new escrow)")  # fmt: skip
+            raise RequestRefused(
+                409,
+                "escrow_not_open",
+                f"escrow {req.escrowId} is {state.status}; only Created "
+                "or Active escrows get access (fund a new escrow)",
+            )
         if state.deposited <= 0:
             raise RequestRefused(402, "unfunded", f"escrow {req.escrowId} holds no deposit; top it up")
         return signed, state
@@ -119,8 +151,11 @@ class Gateway:
         signed, state = self.verify(raw, content_type)
         req = signed.request
         if not self.nonces.consume(req.nonce, req.expiresAt, req.escrowId):
-            raise RequestRefused(401, "replayed_nonce", f"nonce {req.nonce} was already used; sign a new request "
-                                 "(each request carries a fresh random nonce)")  # fmt: skip
+            raise RequestRefused(
+                401,
+                "replayed_nonce",
+                f"nonce {req.nonce} was already used; sign a new request (each request carries a fresh random nonce)",
+            )
         if state.status == EscrowStatus.CREATED and self.config.start_on_lease:
             state = self._start(state)
         return self._provision(state)
@@ -131,17 +166,24 @@ class Gateway:
             current = ops.read_state(self.chain, terms)
             if current.status == EscrowStatus.CREATED:
                 try:
-                    result = self.chain.send(self.chain.escrow.functions.start(terms.as_tuple()),
-                                             what=f"start escrow {current.escrow_id}",
-                                             context={"provider": self.provider, "action": "start"}, step="start")
+                    result = self.chain.send(
+                        self.chain.escrow.functions.start(terms.as_tuple()),
+                        what=f"start escrow {current.escrow_id}",
+                        context={"provider": self.provider, "action": "start"},
+                        step="start",
+                    )
                     self.chain.escrow.events.Started().process_receipt(result.receipt, errors=DISCARD)
                 except TxReverted as err:
                     if err.error_name != "WrongStatus":  # started by another replica or the agent: fine
                         raise RequestRefused(409, "start_failed", f"could not start escrow: {err}") from None
             current = ops.read_state(self.chain, terms)
         if current.status != EscrowStatus.ACTIVE:
-            raise RequestRefused(409, "escrow_not_open", f"escrow {current.escrow_id} is {current.status}; "
-                                 "it was cancelled or moved while access was being granted")  # fmt: skip
+            raise RequestRefused(
+                409,
+                "escrow_not_open",
+                f"escrow {current.escrow_id} is {current.status}; "
+                "it was cancelled or moved while access was being granted",
+            )
         return current
 
     def _provision(self, state: ops.EscrowState) -> dict[str, Any]:
@@ -150,12 +192,19 @@ class Gateway:
             kubeapi.apply(self.api, obj)
         left = state.end - state.now if state.end else MAX_TOKEN_SECONDS
         seconds = max(min(MAX_TOKEN_SECONDS, left), MIN_TOKEN_SECONDS)
-        token, expires = kubeapi.token_request(self.api, self.config.namespace, bundle.session_account(eid), seconds,
-                                               list(self.config.audiences))  # fmt: skip
+        token, expires = kubeapi.token_request(
+            self.api, self.config.namespace, bundle.session_account(eid), seconds, list(self.config.audiences)
+        )
         ns = bundle.namespace_name(eid)
         config = bundle.kubeconfig(self.config.tenant_server, self.config.ca_data, ns, token, f"linq-{ns}")
-        return {"escrowId": eid, "namespace": ns, "status": state.status, "expiresAt": expires,
-                "kubeconfig": config, "quota": self._quota(ns)}  # fmt: skip
+        return {
+            "escrowId": eid,
+            "namespace": ns,
+            "status": state.status,
+            "expiresAt": expires,
+            "kubeconfig": config,
+            "quota": self._quota(ns),
+        }
 
     def _quota(self, ns: str) -> dict[str, str]:
         quota = kubeapi.get(self.api, "ResourceQuota", "lease-quota", ns) or {}
@@ -174,6 +223,10 @@ class Gateway:
         chain_status = ops.read_state(self.chain, terms).status
         namespace = kubeapi.get(self.api, "Namespace", ns)
         session = kubeapi.get(self.api, "ServiceAccount", bundle.session_account(escrow_id), self.config.namespace)
-        return {"escrowId": escrow_id.lower(), "status": chain_status, "namespace": ns,
-                "namespaceExists": namespace is not None and not namespace["metadata"].get("deletionTimestamp"),
-                "credentials": "valid" if session is not None and chain_status in LEASABLE else "revoked"}  # fmt: skip
+        return {
+            "escrowId": escrow_id.lower(),
+            "status": chain_status,
+            "namespace": ns,
+            "namespaceExists": namespace is not None and not namespace["metadata"].get("deletionTimestamp"),
+            "credentials": "valid" if session is not None and chain_status in LEASABLE else "revoked",
+        }

@@ -84,12 +84,21 @@ class LeaseRequest(BaseModel):
         return {
             "types": TYPES,
             "primaryType": "LeaseRequest",
-            "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
-                       "verifyingContract": to_checksum_address(escrow_contract)},
-            "message": {"escrowId": bytes.fromhex(self.escrowId[2:]), "provider": self.provider,
-                        "action": self.action, "nonce": bytes.fromhex(self.nonce[2:]),
-                        "issuedAt": self.issuedAt, "expiresAt": self.expiresAt},
-        }  # fmt: skip
+            "domain": {
+                "name": DOMAIN_NAME,
+                "version": DOMAIN_VERSION,
+                "chainId": chain_id,
+                "verifyingContract": to_checksum_address(escrow_contract),
+            },
+            "message": {
+                "escrowId": bytes.fromhex(self.escrowId[2:]),
+                "provider": self.provider,
+                "action": self.action,
+                "nonce": bytes.fromhex(self.nonce[2:]),
+                "issuedAt": self.issuedAt,
+                "expiresAt": self.expiresAt,
+            },
+        }
 
 
 class SignedRequest(BaseModel):
@@ -101,8 +110,14 @@ class SignedRequest(BaseModel):
 
 def new_request(escrow_id: str, provider: str, *, now: int | None = None, ttl: int = 120) -> LeaseRequest:
     issued = int(time.time()) if now is None else now
-    return LeaseRequest(escrowId=escrow_id.lower(), provider=to_checksum_address(provider), action="lease",
-                        nonce="0x" + secrets.token_hex(32), issuedAt=issued, expiresAt=issued + ttl)  # fmt: skip
+    return LeaseRequest(
+        escrowId=escrow_id.lower(),
+        provider=to_checksum_address(provider),
+        action="lease",
+        nonce="0x" + secrets.token_hex(32),
+        issuedAt=issued,
+        expiresAt=issued + ttl,
+    )
 
 
 def sign(request: LeaseRequest, private_key: Any, chain_id: int, escrow_contract: str) -> SignedRequest:
@@ -124,11 +139,15 @@ def body(signed: SignedRequest) -> bytes:
 def parse(raw: bytes, content_type: str) -> SignedRequest:
     """The request in an HTTP body, or RequestRefused naming what is wrong."""
     if content_type.split(";")[0].strip().lower() != "application/json":
-        raise RequestRefused(415, "content_type", f"Content-Type {content_type!r} is not application/json; "
-                             "send the signed request as JSON")  # fmt: skip
+        raise RequestRefused(
+            415,
+            "content_type",
+            f"Content-Type {content_type!r} is not application/json; send the signed request as JSON",
+        )
     if len(raw) > MAX_BODY:
-        raise RequestRefused(413, "too_large", f"body of {len(raw)} bytes is over {MAX_BODY}; send only "
-                             "{request, signature}")  # fmt: skip
+        raise RequestRefused(
+            413, "too_large", f"body of {len(raw)} bytes is over {MAX_BODY}; send only {{request, signature}}"
+        )
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
@@ -138,8 +157,9 @@ def parse(raw: bytes, content_type: str) -> SignedRequest:
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise RequestRefused(400, "malformed", f"{where}: {first['msg']}; see docs/gateway.md for the "
-                             "message format") from None  # fmt: skip
+        raise RequestRefused(
+            400, "malformed", f"{where}: {first['msg']}; see docs/gateway.md for the message format"
+        ) from None
 
 
 def check_window(request: LeaseRequest, now: int) -> None:
@@ -148,8 +168,9 @@ def check_window(request: LeaseRequest, now: int) -> None:
     if request.expiresAt - request.issuedAt > MAX_WINDOW or request.expiresAt < request.issuedAt:
         raise RequestRefused(401, "window", f"expiresAt - issuedAt must be 0..{MAX_WINDOW} s; sign a shorter one")
     if request.issuedAt > now + MAX_SKEW:
-        raise RequestRefused(401, "future", f"issuedAt {request.issuedAt} is in the future (now {now}); "
-                             "check the requestor's clock")  # fmt: skip
+        raise RequestRefused(
+            401, "future", f"issuedAt {request.issuedAt} is in the future (now {now}); check the requestor's clock"
+        )
 
 
 def recover(signed: SignedRequest, chain_id: int, escrow_contract: str) -> str:
@@ -159,5 +180,8 @@ def recover(signed: SignedRequest, chain_id: int, escrow_contract: str) -> str:
     try:
         return to_checksum_address(Account.recover_message(signable, signature=bytes.fromhex(signed.signature[2:])))
     except Exception as err:  # eth_keys raises BadSignature, ValueError on v/r/s out of range
-        raise RequestRefused(401, "bad_signature", f"signature does not recover ({type(err).__name__}); "
-                             "sign the typed data with the requestor's key") from None  # fmt: skip
+        raise RequestRefused(
+            401,
+            "bad_signature",
+            f"signature does not recover ({type(err).__name__}); sign the typed data with the requestor's key",
+        ) from None

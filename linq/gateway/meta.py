@@ -68,7 +68,9 @@ def normalise_url(value: str, *, field: str = "--gateway") -> str:
     except ValueError as err:
         raise InputError(field, value, f"is not a URL ({err})", "give https://HOST[:PORT]") from None
     if parts.scheme != "https":
-        raise InputError(field, value, "is not an https:// URL", "the gateway always serves TLS; give https://HOST[:PORT]")
+        raise InputError(
+            field, value, "is not an https:// URL", "the gateway always serves TLS; give https://HOST[:PORT]"
+        )
     if not parts.hostname or parts.username or parts.password:
         raise InputError(field, value, "has no host (or carries credentials)", "give https://HOST[:PORT]")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
@@ -94,8 +96,11 @@ def decode(document: bytes) -> GatewayInfo | None:
 
 def spki_pin(cert: bytes) -> str:
     """sha256 hex of a certificate's SubjectPublicKeyInfo; `cert` is PEM or DER."""
-    parsed = x509.load_pem_x509_certificate(cert) if cert.lstrip().startswith(b"-----") else \
-        x509.load_der_x509_certificate(cert)  # fmt: skip
+    parsed = (
+        x509.load_pem_x509_certificate(cert)
+        if cert.lstrip().startswith(b"-----")
+        else x509.load_der_x509_certificate(cert)
+    )
     spki = parsed.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(spki).hexdigest()
 
@@ -109,12 +114,18 @@ def served_pin(url: str, *, timeout: float = 10.0) -> str:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # we read the key to pin it; trust comes from the pin, not a CA
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw, \
-                context.wrap_socket(raw, server_hostname=host) as tls:  # fmt: skip
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
             der = tls.getpeercert(binary_form=True)
     except OSError as err:
-        raise InputError("--gateway", url, f"did not answer TLS ({err})",
-                         "start `linq provider gateway` first, or pass --gateway-cert FILE") from None  # fmt: skip
+        raise InputError(
+            "--gateway",
+            url,
+            f"did not answer TLS ({err})",
+            "start `linq provider gateway` first, or pass --gateway-cert FILE",
+        ) from None
     if not der:
         raise InputError("--gateway", url, "served no certificate", "check the gateway's TLS settings")
     return spki_pin(der)

@@ -24,11 +24,17 @@ class NonceStore:
 
     def consume(self, nonce: str, expires_at: int, escrow_id: str) -> bool:
         """True the first time `nonce` is seen (by any replica); False for a replay."""
-        obj = {"apiVersion": "v1", "kind": "ConfigMap",
-               "metadata": {"name": "n-" + nonce.lower().removeprefix("0x"), "namespace": self.namespace,
-                            "labels": {LABEL: "true"},
-                            "annotations": {ANNOTATION_EXPIRES: str(expires_at)}},
-               "data": {"escrowId": escrow_id}}  # fmt: skip
+        obj = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "n-" + nonce.lower().removeprefix("0x"),
+                "namespace": self.namespace,
+                "labels": {LABEL: "true"},
+                "annotations": {ANNOTATION_EXPIRES: str(expires_at)},
+            },
+            "data": {"escrowId": escrow_id},
+        }
         return kubeapi.create(self.api, obj)
 
     def seen(self, nonce: str) -> bool:
@@ -38,8 +44,15 @@ class NonceStore:
     def sweep(self, now: int | None = None) -> int:
         """Delete nonces whose request has expired; returns how many."""
         moment = int(time.time()) if now is None else now
-        listing = kubeapi.call(self.api, "GET", kubeapi.path("ConfigMap", None, self.namespace),
-                               query=[("labelSelector", f"{LABEL}=true")]) or {}  # fmt: skip
+        listing = (
+            kubeapi.call(
+                self.api,
+                "GET",
+                kubeapi.path("ConfigMap", None, self.namespace),
+                query=[("labelSelector", f"{LABEL}=true")],
+            )
+            or {}
+        )
         gone = 0
         for item in listing.get("items", []):
             meta = item["metadata"]

@@ -35,10 +35,25 @@ def serve(gateway: Gateway, host: str, port: int, *, tls_hosts: list[str], insec
         key_path, cert_path = str(key_file), str(cert_file)
         pin = tls.spki_pin(cert_pem)
     app.router.lifespan_context = _lifespan(gateway)
-    event("gateway-started", provider=gateway.provider, chain_id=gateway.chain_id, escrow=gateway.escrow_address,
-          listen=f"{host}:{port}", tls=not insecure_http, tls_spki_sha256=pin)  # fmt: skip
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                            timeout_graceful_shutdown=GRACE, ssl_keyfile=key_path, ssl_certfile=cert_path)
+    event(
+        "gateway-started",
+        provider=gateway.provider,
+        chain_id=gateway.chain_id,
+        escrow=gateway.escrow_address,
+        listen=f"{host}:{port}",
+        tls=not insecure_http,
+        tls_spki_sha256=pin,
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACE,
+        ssl_keyfile=key_path,
+        ssl_certfile=cert_path,
+    )
     try:
         uvicorn.Server(config).run()
     finally:

@@ -64,26 +64,42 @@ def build_app(gateway: Gateway) -> Starlette:
         escrow = None
         try:
             if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-                raise RequestRefused(413, "too_large", f"body of {declared} bytes is over {MAX_BODY}; send only "
-                                     "{request, signature}")  # fmt: skip
+                raise RequestRefused(
+                    413, "too_large", f"body of {declared} bytes is over {MAX_BODY}; send only {{request, signature}}"
+                )
             raw = b""
             async for chunk in request.stream():  # bounded read: never buffer an oversized body
                 raw += chunk
                 if len(raw) > MAX_BODY:
-                    raise RequestRefused(413, "too_large", f"body is over {MAX_BODY} bytes; send only "
-                                         "{request, signature}")  # fmt: skip
+                    raise RequestRefused(
+                        413, "too_large", f"body is over {MAX_BODY} bytes; send only {{request, signature}}"
+                    )
             result = await run_in_threadpool(gateway.lease, raw, request.headers.get("content-type", ""))
             escrow = result["escrowId"]
         except RequestRefused as err:
-            event("lease-refused", code=err.code, status=err.status, detail=str(err), client=_client(request),
-                  ms=_ms(started))  # fmt: skip
+            event(
+                "lease-refused",
+                code=err.code,
+                status=err.status,
+                detail=str(err),
+                client=_client(request),
+                ms=_ms(started),
+            )
             return _refusal(err)
         except kubeapi.KubeError as err:
             event("lease-failed", status=502, detail=str(err), ms=_ms(started))
-            return JSONResponse({"error": "cluster", "message": f"the provider's cluster refused: {err}; retry"},
-                                status_code=502)  # fmt: skip
-        event("lease-granted", escrow_id=escrow, namespace=result["namespace"], status=result["status"],
-              expires_at=result["expiresAt"], client=_client(request), ms=_ms(started))  # fmt: skip
+            return JSONResponse(
+                {"error": "cluster", "message": f"the provider's cluster refused: {err}; retry"}, status_code=502
+            )
+        event(
+            "lease-granted",
+            escrow_id=escrow,
+            namespace=result["namespace"],
+            status=result["status"],
+            expires_at=result["expiresAt"],
+            client=_client(request),
+            ms=_ms(started),
+        )
         return JSONResponse(result, status_code=201)
 
     async def lease_status(request: Request) -> JSONResponse:
@@ -93,12 +109,14 @@ def build_app(gateway: Gateway) -> Starlette:
             return _refusal(err)
         return JSONResponse(data)
 
-    return Starlette(routes=[
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/v1/info", info, methods=["GET"]),
-        Route("/v1/leases", create_lease, methods=["POST"]),
-        Route("/v1/leases/{escrow_id}", lease_status, methods=["GET"]),
-    ])  # fmt: skip
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/v1/info", info, methods=["GET"]),
+            Route("/v1/leases", create_lease, methods=["POST"]),
+            Route("/v1/leases/{escrow_id}", lease_status, methods=["GET"]),
+        ]
+    )
 
 
 def _client(request: Request) -> str | None:

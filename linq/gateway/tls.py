@@ -39,24 +39,35 @@ def make(hosts: list[str]) -> tuple[bytes, bytes]:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else "linq-gateway")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=VALIDITY_DAYS))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())  # fmt: skip
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
 def ensure(api: Kube, namespace: str, hosts: list[str]) -> tuple[bytes, bytes]:
     """The cluster's gateway key and certificate, made now if none exists yet."""
     key_pem, cert_pem = make(hosts)
-    kubeapi.create(api, {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-                         "metadata": {"name": SECRET, "namespace": namespace},
-                         "data": {"tls.key": base64.b64encode(key_pem).decode(),
-                                  "tls.crt": base64.b64encode(cert_pem).decode()}})  # fmt: skip
+    kubeapi.create(
+        api,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/tls",
+            "metadata": {"name": SECRET, "namespace": namespace},
+            "data": {"tls.key": base64.b64encode(key_pem).decode(), "tls.crt": base64.b64encode(cert_pem).decode()},
+        },
+    )
     secret = kubeapi.get(api, "Secret", SECRET, namespace)
     if secret is None:
         raise RuntimeError(f"secret {namespace}/{SECRET} vanished right after it was created; restart the gateway")

@@ -42,12 +42,20 @@ def decode_provider_views(data: bytes) -> list[tuple[Any, ...]]:
         ids_at = el + w[18]
         n_ids = _word(data, ids_at)
         ids = tuple(_word(data, ids_at + 32 + 32 * j) for j in range(n_ids))
-        out.append((
-            "0x" + data[el + 12 : el + 32].hex(), bool(w[1]), w[2],
-            data[el + 96 : el + 128], data[el + 128 : el + 160],
-            (w[5], w[6], w[7]), (w[8], w[9], w[10]), (w[11], w[12], w[13]), (w[14], w[15], w[16], w[17]),
-            ids,
-        ))  # fmt: skip
+        out.append(
+            (
+                "0x" + data[el + 12 : el + 32].hex(),
+                bool(w[1]),
+                w[2],
+                data[el + 96 : el + 128],
+                data[el + 128 : el + 160],
+                (w[5], w[6], w[7]),
+                (w[8], w[9], w[10]),
+                (w[11], w[12], w[13]),
+                (w[14], w[15], w[16], w[17]),
+                ids,
+            )
+        )
     return out
 
 

@@ -245,8 +245,9 @@ class RegistryIndex:
         open_escrows = self._apply_escrow_logs({}, self.from_block, number)[0]
         self.snapshot = self._snapshot(head, providers, open_escrows)
         self.save()
-        return UpdateStats(True, self.from_block, number, len(providers), self._calls,
-                           time.perf_counter() - started, "full build")  # fmt: skip
+        return UpdateStats(
+            True, self.from_block, number, len(providers), self._calls, time.perf_counter() - started, "full build"
+        )
 
     def update(self) -> UpdateStats:
         """Bring the index to the head: from the cache by events when possible, else a full build."""
@@ -254,8 +255,9 @@ class RegistryIndex:
         reason = self._rebuild_reason(snap)
         if reason:
             stats = self.build()
-            return UpdateStats(True, stats.from_block, stats.to_block, stats.changed, stats.rpc_calls,
-                               stats.seconds, reason)  # fmt: skip
+            return UpdateStats(
+                True, stats.from_block, stats.to_block, stats.changed, stats.rpc_calls, stats.seconds, reason
+            )
         assert snap is not None
         started, self._calls = time.perf_counter(), 0
         head = self._block("latest")
@@ -284,8 +286,15 @@ class RegistryIndex:
         ordered = [by_address[p.address] for p in snap.providers] + [r for r in fresh if r.address not in known]
         self.snapshot = self._snapshot(head, ordered, open_escrows)
         self.save()
-        return UpdateStats(False, first, number, len(fresh), self._calls, time.perf_counter() - started,
-                           "refreshed all (unattributed release)" if unknown else "incremental")  # fmt: skip
+        return UpdateStats(
+            False,
+            first,
+            number,
+            len(fresh),
+            self._calls,
+            time.perf_counter() - started,
+            "refreshed all (unattributed release)" if unknown else "incremental",
+        )
 
     def staleness(self) -> Staleness:
         if self.snapshot is None:
@@ -320,8 +329,13 @@ class RegistryIndex:
         pages = self._raw_call("providersPage", [(o, self.page) for o in range(0, count, self.page)], block)
         return [_checksum(a) for page in pages for a in page]
 
-    def _read_providers(self, addresses: Sequence[str], block: int, docs: dict[str, list[bytes]],
-                        previous: dict[str, ProviderRecord] | None = None) -> list[ProviderRecord]:  # fmt: skip
+    def _read_providers(
+        self,
+        addresses: Sequence[str],
+        block: int,
+        docs: dict[str, list[bytes]],
+        previous: dict[str, ProviderRecord] | None = None,
+    ) -> list[ProviderRecord]:
         chunks = [(list(addresses[s : s + self.batch]),) for s in range(0, len(addresses), self.batch)]
         pages = self._raw_call("getProviders", chunks, block)
         views = [v for chunk in pages for v in named(REGISTRY, "getProviders", chunk)]
@@ -380,8 +394,11 @@ class RegistryIndex:
 
     def _logs(self, address: str, first: int, last: int, topics: list[Any] | None = None) -> Iterable[Any]:
         for start in range(first, last + 1, LOG_CHUNK):
-            params: dict[str, Any] = {"address": address, "fromBlock": start,
-                                      "toBlock": min(start + LOG_CHUNK - 1, last)}  # fmt: skip
+            params: dict[str, Any] = {
+                "address": address,
+                "fromBlock": start,
+                "toBlock": min(start + LOG_CHUNK - 1, last),
+            }
             if topics:
                 params["topics"] = topics
             self._calls += 1

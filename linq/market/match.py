@@ -104,9 +104,18 @@ def compile_providers(providers: Sequence[ProviderRecord]) -> CompiledProviders:
         if classes:
             with_gpus.append(i)
     return CompiledProviders(
-        address, lower, inactive, region, (fcpu, fmem, fsto), (tcpu, tmem, tsto), (pcpu, pmem, psto), rep,
-        gpus, with_gpus, no_gateway,
-    )  # fmt: skip
+        address,
+        lower,
+        inactive,
+        region,
+        (fcpu, fmem, fsto),
+        (tcpu, tmem, tsto),
+        (pcpu, pmem, psto),
+        rep,
+        gpus,
+        with_gpus,
+        no_gateway,
+    )
 
 
 def match(providers: Sequence[ProviderRecord] | CompiledProviders, req: Requirements) -> MatchResult:

@@ -202,8 +202,10 @@ class SignedOffer(BaseModel):
         except json.JSONDecodeError as err:
             raise OfferError(f"{source} is not JSON ({err}); pass the file `linq offer sign` wrote") from None
         if not isinstance(data, dict) or data.get("kind") != FILE_KIND:
-            raise OfferError(f"{source}: kind is {data.get('kind') if isinstance(data, dict) else data!r}; "
-                             f"expected {FILE_KIND!r} — is this an offer file?")  # fmt: skip
+            raise OfferError(
+                f"{source}: kind is {data.get('kind') if isinstance(data, dict) else data!r}; "
+                f"expected {FILE_KIND!r} — is this an offer file?"
+            )
         if str(data.get("version")) != str(FILE_VERSION):
             raise OfferError(f"{source}: version {data.get('version')!r} is not supported; expected {FILE_VERSION}")
         for key in ("domain", "offer", "signature"):

@@ -21,8 +21,9 @@ def parse_id(text: str, field: str = "--escrow") -> bytes:
     return bytes.fromhex(clean[2:])
 
 
-def read_live(escrow_id: str, *, devnet_dir: Path | None = None, rpc_url: str | None = None,
-              addresses: Path | None = None) -> EscrowFigures:  # fmt: skip
+def read_live(
+    escrow_id: str, *, devnet_dir: Path | None = None, rpc_url: str | None = None, addresses: Path | None = None
+) -> EscrowFigures:
     """The one place that reads an escrow from the chain (through linq.chain)."""
     from linq.chain import ChainClient, ChainError, resolve_profile
     from linq.chain import escrows as ops
@@ -33,8 +34,12 @@ def read_live(escrow_id: str, *, devnet_dir: Path | None = None, rpc_url: str | 
         client = ChainClient(profile)
         terms = ops.find_by_id(client, raw_id)
         if terms is None:
-            raise InputError("escrow id", escrow_id, f"is not an escrow of {client.escrow.address} on chain "
-                             f"{client.chain_id}", "check the id and the network (--devnet-dir / --rpc)")  # fmt: skip
+            raise InputError(
+                "escrow id",
+                escrow_id,
+                f"is not an escrow of {client.escrow.address} on chain {client.chain_id}",
+                "check the id and the network (--devnet-dir / --rpc)",
+            )
         state = ops.read_state(client, ops.follow(client, terms))
     except ChainError as err:
         raise SourceUnavailable(f"escrow {escrow_id}: {err}") from None
@@ -50,12 +55,18 @@ def from_snapshot(data: Mapping[str, Any]) -> EscrowFigures:
     return EscrowFigures(
         escrow_id=str(data.get("id") or data.get("escrow_id") or ""),
         status=EscrowStatus(data.get("status") or EscrowStatus.NONE),
-        deposited=num("deposited"), earned=num("earned"), withdrawn=num("withdrawn"), remaining=num("remaining"),
+        deposited=num("deposited"),
+        earned=num("earned"),
+        withdrawn=num("withdrawn"),
+        remaining=num("remaining"),
         withdrawable=num("withdrawable"),
-        start=num("start"), end=num("end"), now=num("now"),
+        start=num("start"),
+        end=num("end"),
+        now=num("now"),
         rate_per_hour=num("rate_per_hour") or num("ratePerHour"),
-        runway=num("runway"), source="stack outputs (as of the last pulumi up)",
-    )  # fmt: skip
+        runway=num("runway"),
+        source="stack outputs (as of the last pulumi up)",
+    )
 
 
 def top_up_for(figures: EscrowFigures, seconds: int) -> int:

@@ -52,20 +52,31 @@ def compile_grep(pattern: str | None) -> re.Pattern[str] | None:
     try:
         return re.compile(pattern)
     except re.error as err:
-        raise InputError("--grep", pattern, f"is not a regular expression ({err})",
-                         "escape special characters, e.g. 'error\\(' or use a simpler pattern") from None  # fmt: skip
+        raise InputError(
+            "--grep",
+            pattern,
+            f"is not a regular expression ({err})",
+            "escape special characters, e.g. 'error\\(' or use a simpler pattern",
+        ) from None
 
 
 def streams(snap: Snapshot, container: str | None) -> list[tuple[str, str]]:
     """(pod, container) pairs to read: pods placed on a node, every container or the one asked for."""
     if not snap.namespace_exists:
-        raise InputError("DEPLOYMENT", snap.target.name or snap.target.namespace,
-                         f"has no namespace {snap.target.namespace} on the cluster",
-                         "check the name (`linq status`), --namespace, or --kubeconfig")  # fmt: skip
+        raise InputError(
+            "DEPLOYMENT",
+            snap.target.name or snap.target.namespace,
+            f"has no namespace {snap.target.namespace} on the cluster",
+            "check the name (`linq status`), --namespace, or --kubeconfig",
+        )
     placed = [p for p in snap.pods if p.node]
     if not placed:
-        raise InputError("DEPLOYMENT", snap.target.name or snap.target.namespace, "has no pod on a node yet",
-                         "see why with `linq issues`; logs exist once a pod is scheduled")  # fmt: skip
+        raise InputError(
+            "DEPLOYMENT",
+            snap.target.name or snap.target.namespace,
+            "has no pod on a node yet",
+            "see why with `linq issues`; logs exist once a pod is scheduled",
+        )
     names = sorted({c.name for p in placed for c in p.containers})
     if container and container not in names:
         raise InputError("--container", container, "is not a container of this deployment", f"use one of {names}")
@@ -79,12 +90,17 @@ def _split(raw: str) -> tuple[str, str]:
     return "", raw
 
 
-def read_stream(cluster: Cluster, namespace: str, pod: str, container: str, query: LogQuery,
-                *, server_tail: int | None) -> Iterator[LogLine]:  # fmt: skip
+def read_stream(
+    cluster: Cluster, namespace: str, pod: str, container: str, query: LogQuery, *, server_tail: int | None
+) -> Iterator[LogLine]:
     params: dict[str, str | int | bool | None] = {
-        "container": container, "timestamps": True, "follow": query.follow or None,
-        "sinceSeconds": query.since_seconds, "tailLines": server_tail, "previous": query.previous or None,
-    }  # fmt: skip
+        "container": container,
+        "timestamps": True,
+        "follow": query.follow or None,
+        "sinceSeconds": query.since_seconds,
+        "tailLines": server_tail,
+        "previous": query.previous or None,
+    }
     path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
     for raw in cluster.lines(path, params, timeout=None if query.follow else cluster.timeout):
         if not raw:
@@ -105,10 +121,10 @@ def read(cluster: Cluster, snap: Snapshot, query: LogQuery) -> tuple[list[LogLin
         except ApiError as err:
             errors.append(StreamError(pod, container, err.message))
             continue
-        lines.extend(got[-query.tail:] if query.tail is not None else got)
+        lines.extend(got[-query.tail :] if query.tail is not None else got)
     lines.sort(key=lambda line: line.time)  # RFC 3339 with fixed-width nanoseconds sorts as text
     if query.tail is not None:
-        lines = lines[-query.tail:] if query.tail else []
+        lines = lines[-query.tail :] if query.tail else []
     return lines, errors
 
 

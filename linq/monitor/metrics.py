@@ -26,8 +26,8 @@ QUERIES = {
     "cpu": "sum by (pod) (rate(container_cpu_usage_seconds_total{" + CONTAINERS + "}[{window}]))",
     "memory": "sum by (pod) (container_memory_working_set_bytes{" + CONTAINERS + "})",
     "requests": 'sum(rate(istio_requests_total{destination_workload_namespace="{ns}",'
-                'reporter="destination"}[{window}]))',
-}  # fmt: skip
+    'reporter="destination"}[{window}]))',
+}
 LPSTACK_PROMETHEUS = "http://kps-prometheus.<monitoring namespace>.svc:9090"
 
 
@@ -46,18 +46,28 @@ class Usage:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "deployment": self.deployment, "namespace": self.namespace, "source": self.source,
-            "cpu_millis": self.cpu_millis, "memory_bytes": self.memory_bytes,
-            "requests_per_second": self.requests_per_second, "per_pod": self.per_pod, "plan": self.plan,
-            "pods": self.pods, "notes": self.notes,
-        }  # fmt: skip
+            "deployment": self.deployment,
+            "namespace": self.namespace,
+            "source": self.source,
+            "cpu_millis": self.cpu_millis,
+            "memory_bytes": self.memory_bytes,
+            "requests_per_second": self.requests_per_second,
+            "per_pod": self.per_pod,
+            "plan": self.plan,
+            "pods": self.pods,
+            "notes": self.notes,
+        }
 
 
 class Prometheus:
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         if not url.startswith(("http://", "https://")):
-            raise InputError("--prometheus", url, "is not an HTTP(S) URL",
-                             f"pass the LPStack's Prometheus, e.g. {LPSTACK_PROMETHEUS} (port-forwarded)")  # fmt: skip
+            raise InputError(
+                "--prometheus",
+                url,
+                "is not an HTTP(S) URL",
+                f"pass the LPStack's Prometheus, e.g. {LPSTACK_PROMETHEUS} (port-forwarded)",
+            )
         self.url = url.rstrip("/")
         self.timeout = timeout
 
@@ -70,8 +80,10 @@ class Prometheus:
         except urllib.error.HTTPError as error:
             body = json.loads(error.read() or b"{}") if error.code in (400, 422, 503) else {}
             if not body:
-                raise SourceUnavailable(f"--prometheus {self.url}: HTTP {error.code} for a query; "
-                                        "check the URL points at Prometheus's HTTP API") from None  # fmt: skip
+                raise SourceUnavailable(
+                    f"--prometheus {self.url}: HTTP {error.code} for a query; "
+                    "check the URL points at Prometheus's HTTP API"
+                ) from None
         except (urllib.error.URLError, OSError) as error:
             raise SourceUnavailable(
                 f"--prometheus {self.url} does not answer ({getattr(error, 'reason', error)}); check the URL "
@@ -83,8 +95,16 @@ class Prometheus:
 
 
 def _pod_rows(snap: Snapshot) -> list[dict[str, Any]]:
-    return [{"name": p.name, "phase": p.phase, "ready": p.ready, "node": p.node,
-             "restarts": sum(c.restarts for c in p.containers)} for p in snap.pods]  # fmt: skip
+    return [
+        {
+            "name": p.name,
+            "phase": p.phase,
+            "ready": p.ready,
+            "node": p.node,
+            "restarts": sum(c.restarts for c in p.containers),
+        }
+        for p in snap.pods
+    ]
 
 
 def from_prometheus(prom: Prometheus, snap: Snapshot, window: str) -> Usage:
@@ -117,8 +137,10 @@ def from_kubernetes(cluster: Cluster, snap: Snapshot) -> Usage:
     usage = Usage(snap.target.name, ns, "kubernetes API", plan=snap.plan(), pods=_pod_rows(snap))
     served = cluster.get_optional(f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods")
     if served is None:
-        usage.notes.append("metrics.k8s.io is not served by this cluster: CPU and memory use are unknown; "
-                           "pass --prometheus URL for the LPStack's Prometheus")  # fmt: skip
+        usage.notes.append(
+            "metrics.k8s.io is not served by this cluster: CPU and memory use are unknown; "
+            "pass --prometheus URL for the LPStack's Prometheus"
+        )
     else:
         usage.source = "metrics.k8s.io"
         for item in served.get("items", []):

@@ -120,10 +120,15 @@ def metrics_table(usage: Usage) -> Table:
     cpu = format_cpu(usage.cpu_millis) if usage.cpu_millis is not None else "?"
     memory = format_mib_bytes(usage.memory_bytes) if usage.memory_bytes is not None else "?"
     rate = f"{usage.requests_per_second:g}/s" if usage.requests_per_second is not None else "?"
-    table.add_row("cpu", cpu, format_cpu(plan.get("cpu_request_millis", 0)),
-                  format_cpu(plan.get("cpu_limit_millis", 0)))  # fmt: skip
-    table.add_row("memory", memory, format_mib_bytes(plan.get("memory_request_bytes", 0)),
-                  format_mib_bytes(plan.get("memory_limit_bytes", 0)))  # fmt: skip
+    table.add_row(
+        "cpu", cpu, format_cpu(plan.get("cpu_request_millis", 0)), format_cpu(plan.get("cpu_limit_millis", 0))
+    )
+    table.add_row(
+        "memory",
+        memory,
+        format_mib_bytes(plan.get("memory_request_bytes", 0)),
+        format_mib_bytes(plan.get("memory_limit_bytes", 0)),
+    )
     table.add_row("requests", rate, "-", "-")
     return table
 
@@ -136,6 +141,13 @@ def pods_table(usage: Usage) -> Table:
         use = usage.per_pod.get(pod["name"], {})
         cpu = format_cpu(use["cpu_millis"]) if "cpu_millis" in use else "?"
         memory = format_mib_bytes(use["memory_bytes"]) if "memory_bytes" in use else "?"
-        table.add_row(pod["name"], pod["phase"], "yes" if pod["ready"] else "no", str(pod["restarts"]),
-                      pod["node"] or "-", cpu, memory)  # fmt: skip
+        table.add_row(
+            pod["name"],
+            pod["phase"],
+            "yes" if pod["ready"] else "no",
+            str(pod["restarts"]),
+            pod["node"] or "-",
+            cpu,
+            memory,
+        )
     return table

@@ -14,8 +14,10 @@ from linq.monitor.cluster import Cluster
 from linq.monitor.targets import Target
 from linq.units import kube_cpu_millis, kube_memory_bytes
 
-WORKLOAD_PATHS = (("Deployment", "/apis/apps/v1/namespaces/{ns}/deployments"),
-                  ("StatefulSet", "/apis/apps/v1/namespaces/{ns}/statefulsets"))  # fmt: skip
+WORKLOAD_PATHS = (
+    ("Deployment", "/apis/apps/v1/namespaces/{ns}/deployments"),
+    ("StatefulSet", "/apis/apps/v1/namespaces/{ns}/statefulsets"),
+)
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
@@ -127,8 +129,7 @@ def _resources(container: dict[str, Any]) -> dict[str, int]:
 
 
 def _pod_template_totals(spec: dict[str, Any]) -> dict[str, int]:
-    totals = dict.fromkeys(("cpu_request_millis", "cpu_limit_millis", "memory_request_bytes",
-                            "memory_limit_bytes"), 0)  # fmt: skip
+    totals = dict.fromkeys(("cpu_request_millis", "cpu_limit_millis", "memory_request_bytes", "memory_limit_bytes"), 0)
     for container in spec.get("containers", []):
         for key, value in _resources(container).items():
             totals[key] += value
@@ -143,35 +144,57 @@ def _container(spec: dict[str, Any], status: dict[str, Any] | None) -> Container
     last = status.get("lastState", {}).get("terminated", {})
     since = detail.get("startedAt") or detail.get("finishedAt")
     return Container(
-        name=spec["name"], image=str(spec.get("image", "")), ready=bool(status.get("ready")),
-        restarts=int(status.get("restartCount", 0)), state=state, reason=str(detail.get("reason", "")),
-        message=str(detail.get("message", "")), exit_code=detail.get("exitCode"), since=parse_time(since),
-        last_reason=str(last.get("reason", "")), last_exit_code=last.get("exitCode"),
+        name=spec["name"],
+        image=str(spec.get("image", "")),
+        ready=bool(status.get("ready")),
+        restarts=int(status.get("restartCount", 0)),
+        state=state,
+        reason=str(detail.get("reason", "")),
+        message=str(detail.get("message", "")),
+        exit_code=detail.get("exitCode"),
+        since=parse_time(since),
+        last_reason=str(last.get("reason", "")),
+        last_exit_code=last.get("exitCode"),
         last_finished=parse_time(last.get("finishedAt")),
-        readiness_probe="readinessProbe" in spec, liveness_probe="livenessProbe" in spec,
+        readiness_probe="readinessProbe" in spec,
+        liveness_probe="livenessProbe" in spec,
         **_resources(spec),
-    )  # fmt: skip
+    )
 
 
 def pod_from_json(obj: dict[str, Any]) -> Pod:
     status = obj.get("status", {})
     by_name = {s["name"]: s for s in status.get("containerStatuses", [])}
     containers = tuple(_container(c, by_name.get(c["name"])) for c in obj["spec"].get("containers", []))
-    conditions = {c["type"]: {k: str(c.get(k, "")) for k in ("status", "reason", "message", "lastTransitionTime")}
-                  for c in status.get("conditions", [])}  # fmt: skip
+    conditions = {
+        c["type"]: {k: str(c.get(k, "")) for k in ("status", "reason", "message", "lastTransitionTime")}
+        for c in status.get("conditions", [])
+    }
     meta = obj["metadata"]
-    return Pod(name=meta["name"], phase=str(status.get("phase", "Unknown")), node=str(obj["spec"].get("nodeName", "")),
-               created=parse_time(meta.get("creationTimestamp")), deleting="deletionTimestamp" in meta,
-               containers=containers, conditions=conditions)  # fmt: skip
+    return Pod(
+        name=meta["name"],
+        phase=str(status.get("phase", "Unknown")),
+        node=str(obj["spec"].get("nodeName", "")),
+        created=parse_time(meta.get("creationTimestamp")),
+        deleting="deletionTimestamp" in meta,
+        containers=containers,
+        conditions=conditions,
+    )
 
 
 def _event(obj: dict[str, Any]) -> Event:
     involved = obj.get("involvedObject", {})
     last = obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp")
     series = obj.get("series") or {}
-    return Event(kind=str(obj.get("type", "")), reason=str(obj.get("reason", "")), message=str(obj.get("message", "")),
-                 object_kind=str(involved.get("kind", "")), object_name=str(involved.get("name", "")),
-                 count=int(obj.get("count") or series.get("count") or 1), last_seen=parse_time(last))  # fmt: skip
+    return Event(
+        kind=str(obj.get("type", "")),
+        reason=str(obj.get("reason", "")),
+        message=str(obj.get("message", "")),
+        object_kind=str(involved.get("kind", "")),
+        object_name=str(involved.get("name", "")),
+        count=int(obj.get("count") or series.get("count") or 1),
+        last_seen=parse_time(last),
+    )
 
 
 def take(cluster: Cluster, target: Target) -> Snapshot:
@@ -185,11 +208,16 @@ def take(cluster: Cluster, target: Target) -> Snapshot:
             spec = obj.get("spec", {})
             status = obj.get("status", {})
             totals = _pod_template_totals(spec.get("template", {}).get("spec", {}))
-            snap.workloads.append(Workload(kind=kind, name=obj["metadata"]["name"],
-                                           replicas=int(spec.get("replicas", 1)),
-                                           ready=int(status.get("readyReplicas", 0)), **totals))  # fmt: skip
-    snap.pods = sorted((pod_from_json(p) for p in cluster.items(f"/api/v1/namespaces/{ns}/pods")),
-                       key=lambda p: p.name)  # fmt: skip
+            snap.workloads.append(
+                Workload(
+                    kind=kind,
+                    name=obj["metadata"]["name"],
+                    replicas=int(spec.get("replicas", 1)),
+                    ready=int(status.get("readyReplicas", 0)),
+                    **totals,
+                )
+            )
+    snap.pods = sorted((pod_from_json(p) for p in cluster.items(f"/api/v1/namespaces/{ns}/pods")), key=lambda p: p.name)
     snap.events = [_event(e) for e in cluster.items(f"/api/v1/namespaces/{ns}/events")]
     return snap
 

@@ -36,14 +36,20 @@ class DeploymentStatus:
     def to_json(self) -> dict[str, Any]:
         t = self.target
         return {
-            "name": t.name, "namespace": t.namespace, "state": self.state, "why": self.why,
-            "endpoint": t.endpoint, "provider": t.provider, "declared_state": t.declared_state,
+            "name": t.name,
+            "namespace": t.namespace,
+            "state": self.state,
+            "why": self.why,
+            "endpoint": t.endpoint,
+            "provider": t.provider,
+            "declared_state": t.declared_state,
             "replicas": {"desired": self.snap.desired, "ready": self.snap.ready},
             "plan": self.snap.plan(),
             "usage": self.usage.to_json() if self.usage else None,
-            "escrow": self.escrow.to_json() if self.escrow else None, "escrow_note": self.escrow_note,
+            "escrow": self.escrow.to_json() if self.escrow else None,
+            "escrow_note": self.escrow_note,
             "issues": [i.to_json() for i in self.issues],
-        }  # fmt: skip
+        }
 
 
 def escrow_for(target: Target, read_live: EscrowReader | None) -> tuple[EscrowFigures | None, str]:
@@ -72,16 +78,24 @@ def with_namespace_records(target: Target, snap: snapshot.Snapshot) -> Target:
     return replace(target, escrow_id=escrow_id, provider=provider)
 
 
-def collect(cluster: Cluster, target: Target, *, read_live: EscrowReader | None, runway_threshold: int,
-            prometheus: str | None = None, window: str = "2m", with_usage: bool = True
-            ) -> DeploymentStatus:  # fmt: skip
+def collect(
+    cluster: Cluster,
+    target: Target,
+    *,
+    read_live: EscrowReader | None,
+    runway_threshold: int,
+    prometheus: str | None = None,
+    window: str = "2m",
+    with_usage: bool = True,
+) -> DeploymentStatus:
     snap = snapshot.take(cluster, target)
     target = with_namespace_records(target, snap)
     snap.target = target
     escrow, note = escrow_for(target, read_live)
     found = issue_rules.find(snap, escrow, runway_threshold)
-    state, why = snapshot.live_state(snap, [i.summary for i in found
-                                            if i.severity == "error" and i.kind not in ESCROW_KINDS])  # fmt: skip
+    state, why = snapshot.live_state(
+        snap, [i.summary for i in found if i.severity == "error" and i.kind not in ESCROW_KINDS]
+    )
     usage = None
     if with_usage and snap.namespace_exists:
         try:

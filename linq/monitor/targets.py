@@ -67,8 +67,9 @@ def _pulumi_json(args: list[str], *, cwd: str | Path, devnet_dir: Path | None, f
         cli = str(locate.require("pulumi"))
     except locate.ToolMissing as err:
         raise SourceUnavailable(str(err)) from None
-    done = subprocess.run([cli, *args, "--non-interactive"], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [cli, *args, "--non-interactive"], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         message = detail[-1] if detail else f"exit {done.returncode}"
@@ -84,20 +85,26 @@ def read_stack_outputs(stack: str, *, project: str | None = None, devnet_dir: Pa
     project_name, stack_name = split_stack(stack, project)
     qualified = f"organization/{project_name}/{stack_name}"
     with tempfile.TemporaryDirectory(prefix="linq-status-") as cwd:  # no Pulumi.yaml: the name is qualified
-        fix = (f"--stack {stack} ({qualified}): check the name (`pulumi stack ls`), --project, and --devnet-dir "
-               "or $PULUMI_BACKEND_URL")  # fmt: skip
-        outputs = _pulumi_json(["stack", "output", "--json", "--stack", qualified], cwd=cwd, devnet_dir=devnet_dir,
-                               fix=fix)  # fmt: skip
+        fix = (
+            f"--stack {stack} ({qualified}): check the name (`pulumi stack ls`), --project, and --devnet-dir "
+            "or $PULUMI_BACKEND_URL"
+        )
+        outputs = _pulumi_json(
+            ["stack", "output", "--json", "--stack", qualified], cwd=cwd, devnet_dir=devnet_dir, fix=fix
+        )
     return dict(outputs)
 
 
 def read_stack_config(stack: str, *, project_dir: Path, devnet_dir: Path | None = None) -> dict[str, Any]:
     """The stack's config as the engine hands it to the program: `pulumi config --json --show-secrets`, run in
     the project directory, so secrets are decrypted by the stack's own secrets provider. Key -> value."""
-    fix = (f"--stack {stack}: create the stack first (`pulumi stack init`), or check --project-dir ({project_dir}) "
-           "and --devnet-dir")  # fmt: skip
-    entries = _pulumi_json(["config", "--json", "--show-secrets", "--stack", stack], cwd=project_dir,
-                           devnet_dir=devnet_dir, fix=fix)  # fmt: skip
+    fix = (
+        f"--stack {stack}: create the stack first (`pulumi stack init`), or check --project-dir ({project_dir}) "
+        "and --devnet-dir"
+    )
+    entries = _pulumi_json(
+        ["config", "--json", "--show-secrets", "--stack", stack], cwd=project_dir, devnet_dir=devnet_dir, fix=fix
+    )
     # Structured YAML values come as objectValue; plain ones (JSON strings included) as value.
     return {key: entry.get("objectValue", entry.get("value")) for key, entry in entries.items()}
 
@@ -105,17 +112,28 @@ def read_stack_config(stack: str, *, project_dir: Path, devnet_dir: Path | None 
 def from_outputs(outputs: Mapping[str, Any], source: str) -> list[Target]:
     deployments = outputs.get("deployments")
     if not isinstance(deployments, Mapping) or not deployments:
-        raise InputError("--stack", source, "has no `deployments` output",
-                         "run `pulumi up` on a stack built from components.stack_program")  # fmt: skip
+        raise InputError(
+            "--stack",
+            source,
+            "has no `deployments` output",
+            "run `pulumi up` on a stack built from components.stack_program",
+        )
     targets = []
     for name, out in sorted(deployments.items()):
         escrow = out.get("escrow") if isinstance(out.get("escrow"), Mapping) else None
         escrow_id = str((escrow or {}).get("id") or (escrow or {}).get("escrow_id") or "")
-        targets.append(Target(
-            name=name, namespace=str(out.get("namespace") or namespace_for(name)),
-            endpoint=str(out.get("endpoint") or ""), provider=str(out.get("provider") or ""),
-            declared_state=str(out.get("state") or ""), escrow_id=escrow_id, escrow_snapshot=escrow, source=source,
-        ))  # fmt: skip
+        targets.append(
+            Target(
+                name=name,
+                namespace=str(out.get("namespace") or namespace_for(name)),
+                endpoint=str(out.get("endpoint") or ""),
+                provider=str(out.get("provider") or ""),
+                declared_state=str(out.get("state") or ""),
+                escrow_id=escrow_id,
+                escrow_snapshot=escrow,
+                source=source,
+            )
+        )
     return targets
 
 
@@ -123,8 +141,12 @@ def one(name: str | None, namespace: str | None, escrow_id: str | None = None) -
     """A deployment named on the command line; its namespace follows the catalog's naming unless given."""
     if not name and not namespace:
         raise InputError("DEPLOYMENT", "", "is missing", "name the deployment, or pass --namespace NS (or --stack)")
-    return Target(name=name or "", namespace=namespace or namespace_for(str(name)), escrow_id=escrow_id or "",
-                  source="command line")  # fmt: skip
+    return Target(
+        name=name or "",
+        namespace=namespace or namespace_for(str(name)),
+        escrow_id=escrow_id or "",
+        source="command line",
+    )
 
 
 def tenants(cluster: Cluster) -> list[Target]:

@@ -49,12 +49,23 @@ class EscrowFigures:
     def figures_json(self) -> dict[str, Any]:
         """The money and time figures as Pulumi outputs and `linq escrow --json` show them (wei as strings)."""
         return {
-            "deposited": str(self.deposited), "earned": str(self.earned), "withdrawn": str(self.withdrawn),
-            "withdrawable": str(self.withdrawable), "remaining": str(self.remaining),
-            "start": self.start, "end": self.end, "runway": self.runway,
-        }  # fmt: skip
+            "deposited": str(self.deposited),
+            "earned": str(self.earned),
+            "withdrawn": str(self.withdrawn),
+            "withdrawable": str(self.withdrawable),
+            "remaining": str(self.remaining),
+            "start": self.start,
+            "end": self.end,
+            "runway": self.runway,
+        }
 
     def to_json(self) -> dict[str, Any]:
         """Everything, for the monitor's JSON: id, status, the figures, the rate, `now` and the source."""
-        return {"id": self.escrow_id, "status": self.status.value, **self.figures_json(), "now": self.now,
-                "rate_per_hour": str(self.rate_per_hour), "source": self.source}  # fmt: skip
+        return {
+            "id": self.escrow_id,
+            "status": self.status.value,
+            **self.figures_json(),
+            "now": self.now,
+            "rate_per_hour": str(self.rate_per_hour),
+            "source": self.source,
+        }

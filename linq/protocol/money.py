@@ -1,8 +1,8 @@
 """The escrow's money math, exactly as Escrow.sol computes it: LNQ wei, integers only, one home for each rule.
 
-    earned(t)  = min(deposited, ratePerHour * (t - start) // 3600)      floored (favours the requestor)
-    end        = start + ceilDiv(deposited * 3600, ratePerHour)
-    deposit    = ceilDiv(ratePerHour * seconds, 3600)                    the smallest that lasts `seconds`
+earned(t)  = min(deposited, ratePerHour * (t - start) // 3600)      floored (favours the requestor)
+end        = start + ceilDiv(deposited * 3600, ratePerHour)
+deposit    = ceilDiv(ratePerHour * seconds, 3600)                    the smallest that lasts `seconds`
 """
 
 from __future__ import annotations

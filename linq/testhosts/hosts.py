@@ -54,11 +54,24 @@ class Host:
 
     def ssh_argv(self, *command: str) -> list[str]:
         return [
-            "ssh", "-i", str(self.key_path), "-p", str(self.port),
-            "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-            f"{self.user}@{self.address}", *command,
-        ]  # fmt: skip
+            "ssh",
+            "-i",
+            str(self.key_path),
+            "-p",
+            str(self.port),
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            f"{self.user}@{self.address}",
+            *command,
+        ]
 
     def run(self, command: str, *, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run a shell command on the host over real SSH."""
@@ -133,8 +146,9 @@ test_hosts.__test__ = False  # type: ignore[attr-defined]  # a fixture helper, n
 def _keygen(path: Path, comment: str) -> str:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+    )
     return path.with_suffix(".pub").read_text().strip()
 
 
@@ -243,14 +257,33 @@ def _start_host(name: str, netns: str, lower: Path, host_dir: Path, address: str
     try:
         proc = subprocess.Popen(
             [
-                "nsenter", f"--net=/run/netns/{netns}",
-                "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--kill-child",
-                "--propagation", "private",
-                "sh", "-c", _BOOT_SCRIPT, "boot", name, str(lower),
-                str(host_dir / "upper"), str(host_dir / "work"), str(host_dir / "root"), address,
+                "nsenter",
+                f"--net=/run/netns/{netns}",
+                "unshare",
+                "--mount",
+                "--uts",
+                "--ipc",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                _BOOT_SCRIPT,
+                "boot",
+                name,
+                str(lower),
+                str(host_dir / "upper"),
+                str(host_dir / "work"),
+                str(host_dir / "root"),
+                address,
             ],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     finally:
         log.close()
     return proc.pid
@@ -333,5 +366,7 @@ def _close_ssh_masters(control_dir: Path) -> None:
     for socket_path in control_dir.iterdir():
         subprocess.run(
             ["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "unused"],
-            capture_output=True, timeout=10, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )

@@ -75,14 +75,25 @@ def run_playbook(
         args += ["--tags", tags]
     if vault_password_file is not None:
         args += ["--vault-password-file", str(vault_password_file)]
-    request = {"playbook": playbook, "inventory": str(inventory), "extravars": extravars or {}, "args": args,
-               "limit": limit, "timeout": timeout, "project_dir": str(project_dir)}  # fmt: skip
+    request = {
+        "playbook": playbook,
+        "inventory": str(inventory),
+        "extravars": extravars or {},
+        "args": args,
+        "limit": limit,
+        "timeout": timeout,
+        "project_dir": str(project_dir),
+    }
     started = time.monotonic()
     try:
         child = subprocess.run(
-            [sys.executable, "-m", __name__], input=json.dumps(request), text=True, capture_output=True,
-            timeout=timeout + 60, check=False,
-        )  # fmt: skip
+            [sys.executable, "-m", __name__],
+            input=json.dumps(request),
+            text=True,
+            capture_output=True,
+            timeout=timeout + 60,
+            check=False,
+        )
     except subprocess.TimeoutExpired as expired:
         return PlaybookRun(playbook, "timeout", -1, {}, str(expired.stdout or ""), time.monotonic() - started)
     try:

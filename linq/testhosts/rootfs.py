@@ -95,8 +95,9 @@ def ensure_rootfs(cache: Path | None = None) -> RootfsBuild:
 
 def _prepare(root: Path) -> None:
     """Make the tree bootable as an sshd-only host: a sudo login user, no host keys baked in."""
-    _chroot(root, "useradd", "--create-home", "--shell", "/bin/bash", "--uid", str(LOGIN_UID), "--user-group",
-            LOGIN_USER)  # fmt: skip
+    _chroot(
+        root, "useradd", "--create-home", "--shell", "/bin/bash", "--uid", str(LOGIN_UID), "--user-group", LOGIN_USER
+    )
     _chroot(root, "passwd", "--lock", LOGIN_USER)  # key login only
     sudoers = root / "etc" / "sudoers.d" / LOGIN_USER
     sudoers.write_text(f"{LOGIN_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n")

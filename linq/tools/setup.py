@@ -30,12 +30,25 @@ ROOT = locate.PROJECT_ROOT
 GO_WRAPPERS = Path(__file__).resolve().parent / "go"
 # Debian packages the tests need: sshd and debootstrap for the Ansible test hosts, iproute2 for netns,
 # Prometheus as the real metrics source of `linq metrics`.
-APT_PACKAGES = {"sshd": "openssh-server", "debootstrap": "debootstrap", "ip": "iproute2", "unshare": "util-linux",
-                "prometheus": "prometheus"}  # fmt: skip
+APT_PACKAGES = {
+    "sshd": "openssh-server",
+    "debootstrap": "debootstrap",
+    "ip": "iproute2",
+    "unshare": "util-linux",
+    "prometheus": "prometheus",
+}
 # The real node: runc and the CNI plugins as Debian ships them, the netfilter tools kube-proxy and the network
 # policy controller drive, and a static busybox for the test images (linq/devnet/images.py).
-APT_PACKAGES.update({"runc": "runc", "/usr/lib/cni/bridge": "containernetworking-plugins", "nft": "nftables",
-                     "iptables": "iptables", "conntrack": "conntrack", "/bin/busybox": "busybox-static"})  # fmt: skip
+APT_PACKAGES.update(
+    {
+        "runc": "runc",
+        "/usr/lib/cni/bridge": "containernetworking-plugins",
+        "nft": "nftables",
+        "iptables": "iptables",
+        "conntrack": "conntrack",
+        "/bin/busybox": "busybox-static",
+    }
+)
 
 
 class SetupError(RuntimeError):
@@ -49,9 +62,14 @@ def say(message: str) -> None:
 def run(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, quiet: bool = False) -> str:
     """Run a command; on failure raise with its output so the user sees what broke."""
     completed = subprocess.run(
-        argv, cwd=cwd, env=env, text=True, check=False,
-        stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
-    )  # fmt: skip
+        argv,
+        cwd=cwd,
+        env=env,
+        text=True,
+        check=False,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+    )
     if completed.returncode != 0:
         tail = "\n".join((completed.stdout or "").splitlines()[-40:])
         raise SetupError(f"command failed ({completed.returncode}): {' '.join(argv)}\n{tail}")
@@ -98,8 +116,19 @@ def install_uv() -> str:
     if uv_binary().exists():
         return f"cached uv {versions.UV}"
     target = uv_binary().parents[1]
-    run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", str(target),
-         f"uv=={versions.UV}"])  # fmt: skip
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            f"uv=={versions.UV}",
+        ]
+    )
     return f"installed uv {versions.UV}"
 
 
@@ -113,10 +142,8 @@ def python_venv() -> str:
     uv = str(uv_binary())
     if not (venv / "bin" / "python").exists():
         run([uv, "venv", "-q", str(venv), "--python", f"python{versions.PYTHON}"], env=env)
-    run([uv, "pip", "sync", "-q", "--python", str(venv / "bin" / "python"), str(ROOT / "requirements.lock")],
-        env=env)  # fmt: skip
-    run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "--no-deps", "-e", str(ROOT)],
-        env=env)  # fmt: skip
+    run([uv, "pip", "sync", "-q", "--python", str(venv / "bin" / "python"), str(ROOT / "requirements.lock")], env=env)
+    run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "--no-deps", "-e", str(ROOT)], env=env)
     stamp.write_text(wanted + "\n")
     return "installed .venv from requirements.lock"
 
@@ -152,16 +179,19 @@ def npm_tools() -> str:
 # ---- Go builds -----------------------------------------------------------------------------------------
 def go_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(CGO_ENABLED="0", GOTOOLCHAIN="local", GOFLAGS="-mod=mod",
-               GONOSUMDB="github.com/pulumi/pulumi-kubernetes")  # fmt: skip
+    env.update(
+        CGO_ENABLED="0", GOTOOLCHAIN="local", GOFLAGS="-mod=mod", GONOSUMDB="github.com/pulumi/pulumi-kubernetes"
+    )
     return env
 
 
 def check_go() -> str:
     go = shutil.which("go")
     if not go:
-        raise SetupError("Go is not installed: install Go >= 1.25 (the Go toolchain builds the Pulumi engine, "
-                         "the Kubernetes control plane, etcd and kwok from Go modules)")  # fmt: skip
+        raise SetupError(
+            "Go is not installed: install Go >= 1.25 (the Go toolchain builds the Pulumi engine, "
+            "the Kubernetes control plane, etcd and kwok from Go modules)"
+        )
     out = run([go, "env", "GOVERSION"], quiet=True).strip()
     match = re.match(r"go(\d+)\.(\d+)", out)
     if not match or (int(match[1]), int(match[2])) < versions.GO_MIN:
@@ -199,11 +229,30 @@ def build_pulumi() -> str:
     version_flag = f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v{versions.PULUMI}"
     say(f"building pulumi v{versions.PULUMI} from Go modules (cold: ~10 min on 2 cores)")
     bundle.bin_dir.mkdir(parents=True, exist_ok=True)
-    run(["go", "build", "-trimpath", "-tags", "osusergo,grpcnotrace", "-ldflags", f"-s -w {version_flag}",
-         "-o", str(bundle.path("pulumi")), "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"],
-        cwd=build, env=go_env())  # fmt: skip
-    sdk = Path(run(["go", "list", "-m", "-f", "{{.Dir}}", "github.com/pulumi/pulumi/sdk/v3"],
-                   cwd=build, env=go_env(), quiet=True).strip())  # fmt: skip
+    run(
+        [
+            "go",
+            "build",
+            "-trimpath",
+            "-tags",
+            "osusergo,grpcnotrace",
+            "-ldflags",
+            f"-s -w {version_flag}",
+            "-o",
+            str(bundle.path("pulumi")),
+            "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+        ],
+        cwd=build,
+        env=go_env(),
+    )
+    sdk = Path(
+        run(
+            ["go", "list", "-m", "-f", "{{.Dir}}", "github.com/pulumi/pulumi/sdk/v3"],
+            cwd=build,
+            env=go_env(),
+            quiet=True,
+        ).strip()
+    )
     for script in ("python/cmd/pulumi-language-python-exec", "python/dist/pulumi-resource-pulumi-python"):
         target = bundle.path(Path(script).name)
         shutil.copyfile(sdk / script, target)
@@ -225,9 +274,20 @@ def build_pulumi_kubernetes() -> str:
     version_var = "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version"
     version_flag = f"-X {version_var}={versions.PULUMI_KUBERNETES}"
     bundle.bin_dir.mkdir(parents=True, exist_ok=True)
-    run(["go", "build", "-trimpath", "-ldflags", f"-s -w {version_flag}", "-o",
-         str(bundle.path("pulumi-resource-kubernetes")), "./cmd/pulumi-resource-kubernetes"],
-        cwd=build, env=go_env())  # fmt: skip
+    run(
+        [
+            "go",
+            "build",
+            "-trimpath",
+            "-ldflags",
+            f"-s -w {version_flag}",
+            "-o",
+            str(bundle.path("pulumi-resource-kubernetes")),
+            "./cmd/pulumi-resource-kubernetes",
+        ],
+        cwd=build,
+        env=go_env(),
+    )
     return f"built pulumi-resource-kubernetes v{versions.PULUMI_KUBERNETES}"
 
 
@@ -248,8 +308,20 @@ def build_etcd() -> str:
     build = _wrapper("etcd")
     say(f"building etcd v{versions.ETCD}")
     locate.ETCD.bin_dir.mkdir(parents=True, exist_ok=True)
-    run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(locate.ETCD.path("etcd")),
-         "go.etcd.io/etcd/server/v3"], cwd=build, env=go_env())  # fmt: skip
+    run(
+        [
+            "go",
+            "build",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            "-o",
+            str(locate.ETCD.path("etcd")),
+            "go.etcd.io/etcd/server/v3",
+        ],
+        cwd=build,
+        env=go_env(),
+    )
     return f"built etcd v{versions.ETCD}"
 
 
@@ -264,8 +336,10 @@ def build_kwok() -> str:
 def _kubernetes_ldflags() -> str:
     major, minor, _ = versions.KUBERNETES.split(".")
     v = "k8s.io/component-base/version"
-    return (f"-s -w -X {v}.gitVersion=v{versions.KUBERNETES} -X {v}.gitMajor={major} -X {v}.gitMinor={minor} "
-            f"-X {v}.gitTreeState=clean -X {v}.buildDate=1970-01-01T00:00:00Z")  # fmt: skip
+    return (
+        f"-s -w -X {v}.gitVersion=v{versions.KUBERNETES} -X {v}.gitMajor={major} -X {v}.gitMinor={minor} "
+        f"-X {v}.gitTreeState=clean -X {v}.buildDate=1970-01-01T00:00:00Z"
+    )
 
 
 def build_kubernetes_node() -> str:
@@ -275,8 +349,19 @@ def build_kubernetes_node() -> str:
     say(f"building kubelet, kube-proxy v{versions.KUBERNETES} (~2 min with the control plane's build cache)")
     bundle.bin_dir.mkdir(parents=True, exist_ok=True)
     env = dict(go_env(), GOBIN=str(bundle.bin_dir))
-    run(["go", "install", "-trimpath", "-ldflags", _kubernetes_ldflags(), "k8s.io/kubernetes/cmd/kubelet",
-         "k8s.io/kubernetes/cmd/kube-proxy"], cwd=build, env=env)  # fmt: skip
+    run(
+        [
+            "go",
+            "install",
+            "-trimpath",
+            "-ldflags",
+            _kubernetes_ldflags(),
+            "k8s.io/kubernetes/cmd/kubelet",
+            "k8s.io/kubernetes/cmd/kube-proxy",
+        ],
+        cwd=build,
+        env=env,
+    )
     return f"built kubelet, kube-proxy v{versions.KUBERNETES}"
 
 
@@ -288,8 +373,19 @@ def build_containerd() -> str:
     bundle.bin_dir.mkdir(parents=True, exist_ok=True)
     env = dict(go_env(), GOBIN=str(bundle.bin_dir), GOFLAGS="")
     ldflags = f"-s -w -X {module}/version.Version=v{versions.CONTAINERD}"
-    run(["go", "install", "-trimpath", "-tags", "no_btrfs", "-ldflags", ldflags,
-         *(f"{module}/cmd/{cmd}@v{versions.CONTAINERD}" for cmd in bundle.binaries)], env=env)  # fmt: skip
+    run(
+        [
+            "go",
+            "install",
+            "-trimpath",
+            "-tags",
+            "no_btrfs",
+            "-ldflags",
+            ldflags,
+            *(f"{module}/cmd/{cmd}@v{versions.CONTAINERD}" for cmd in bundle.binaries),
+        ],
+        env=env,
+    )
     return f"built containerd v{versions.CONTAINERD}"
 
 
@@ -305,15 +401,21 @@ KNP_PATCHES = {
         (KNP_QUEUE_BLOCK, "queue := nfqueueTarget(uint16(c.config.QueueID), c.config.FailOpen)", 2),
     ],
     "pkg/networkpolicy/dnsagent.go": [
-        ("&expr.Queue{Num: uint16(n.nfQueueID), Flag: expr.QueueFlagBypass}",
-         "nfqueueTarget(uint16(n.nfQueueID), true)", 1),
+        (
+            "&expr.Queue{Num: uint16(n.nfQueueID), Flag: expr.QueueFlagBypass}",
+            "nfqueueTarget(uint16(n.nfQueueID), true)",
+            1,
+        ),
     ],
     "cmd/main.go": [
-        ("config, err := rest.InClusterConfig()",
-         'config, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))', 1),
+        (
+            "config, err := rest.InClusterConfig()",
+            'config, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))',
+            1,
+        ),
         ('"k8s.io/client-go/rest"', '"k8s.io/client-go/tools/clientcmd"', 1),
     ],
-}  # fmt: skip
+}
 
 
 def build_kube_network_policies() -> str:
@@ -327,14 +429,19 @@ def build_kube_network_policies() -> str:
         text = source.read_text()
         for old, new, count in replacements:
             if text.count(old) != count:
-                raise SetupError(f"kube-network-policies patch no longer applies: {relative} has "
-                                 f"{text.count(old)} copies of {old!r}, expected {count}")  # fmt: skip
+                raise SetupError(
+                    f"kube-network-policies patch no longer applies: {relative} has "
+                    f"{text.count(old)} copies of {old!r}, expected {count}"
+                )
             text = text.replace(old, new)
         source.write_text(text)
     shutil.copy2(GO_WRAPPERS / "kube-network-policies" / "nfqueue_target.go", build / "pkg/networkpolicy")
     bundle.bin_dir.mkdir(parents=True, exist_ok=True)
-    run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(bundle.path("kube-network-policies")), "./cmd"],
-        cwd=build, env=go_env())  # fmt: skip
+    run(
+        ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(bundle.path("kube-network-policies")), "./cmd"],
+        cwd=build,
+        env=go_env(),
+    )
     return f"built kube-network-policies v{versions.KUBE_NETWORK_POLICIES} (NFQUEUE via xt target)"
 
 
@@ -343,8 +450,20 @@ def _build_main(bundle: locate.ToolBundle, ldflags: str = "") -> str:
     build = _wrapper(bundle.name)
     shutil.copy2(GO_WRAPPERS / bundle.name / "main.go", build / "main.go")
     bundle.bin_dir.mkdir(parents=True, exist_ok=True)
-    run(["go", "build", "-trimpath", "-ldflags", f"-s -w {ldflags}".strip(), "-o",
-         str(bundle.path(bundle.binaries[0])), "."], cwd=build, env=go_env())  # fmt: skip
+    run(
+        [
+            "go",
+            "build",
+            "-trimpath",
+            "-ldflags",
+            f"-s -w {ldflags}".strip(),
+            "-o",
+            str(bundle.path(bundle.binaries[0])),
+            ".",
+        ],
+        cwd=build,
+        env=go_env(),
+    )
     return f"built {bundle.name} {bundle.version}"
 
 
@@ -362,8 +481,9 @@ def build_coredns() -> str:
 def build_registry() -> str:
     """The distribution registry with the filesystem storage driver only (upstream's main links S3/Azure/GCS)."""
     say(f"building the distribution registry v{versions.DISTRIBUTION} (~1.5 min)")
-    return _build_main(locate.REGISTRY,
-                       f"-X github.com/distribution/distribution/v3/version.version=v{versions.DISTRIBUTION}")
+    return _build_main(
+        locate.REGISTRY, f"-X github.com/distribution/distribution/v3/version.version=v{versions.DISTRIBUTION}"
+    )
 
 
 GO_BUILDS: list[tuple[locate.ToolBundle, Callable[[], str]]] = [

@@ -49,6 +49,7 @@ def start() -> ForgeRun:
     folder = Path(tempfile.mkdtemp(prefix="linq-forge-"))
     out, err = folder / "stdout", folder / "stderr"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen([str(require("forge")), "test"], cwd=build.CONTRACTS_DIR, env=env,
-                                stdout=stdout, stderr=stderr)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(require("forge")), "test"], cwd=build.CONTRACTS_DIR, env=env, stdout=stdout, stderr=stderr
+        )
     return ForgeRun(proc, out, err)

@@ -191,8 +191,9 @@ def test_namespaces_of_others_are_left_alone(bank: ChainClient, api: KubeAPI, ma
     }
     lab.tenant_namespace(api, names["unknown"], escrow_id="0x" + "ee" * 32, provider=provider.address)
     lab.tenant_namespace(api, names["claims-other-provider"], escrow_id=key(ours), provider=other.address)
-    lab.tenant_namespace(api, names["no-tenant-label"], escrow_id=key(ours), provider=provider.address,
-                         tenant_label=False)  # fmt: skip
+    lab.tenant_namespace(
+        api, names["no-tenant-label"], escrow_id=key(ours), provider=provider.address, tenant_label=False
+    )
     lab.tenant_namespace(api, names["theirs-claims-us"], escrow_id=key(theirs), provider=provider.address)
     agent, out = make_agent(provider)
     try:
@@ -220,8 +221,10 @@ def test_namespaces_of_others_are_left_alone(bank: ChainClient, api: KubeAPI, ma
 
 def test_withdraw_batches_and_skips_small_amounts(bank: ChainClient, api: KubeAPI, make_agent: AgentFactory) -> None:
     provider, requestor = new_provider(bank), new_requestor(bank)
-    big = [lab.fund_escrow(requestor, provider.address, seconds=7200, resources=Resources(4000, 4096, 10))
-           for _ in range(2)]  # fmt: skip
+    big = [
+        lab.fund_escrow(requestor, provider.address, seconds=7200, resources=Resources(4000, 4096, 10))
+        for _ in range(2)
+    ]
     small = lab.fund_escrow(requestor, provider.address, seconds=7200, resources=Resources(100, 64, 1))
     spaces = [tenant(api, t, ready=True) for t in [*big, small]]
     for ns in spaces:

@@ -54,11 +54,20 @@ def agent_kubeconfig(api: KubeAPI, devnet: Devnet, tmp_path: Path) -> Iterator[P
     """A kubeconfig holding a token of the LPStack's lpstack-agent service account, bound to its ClusterRole."""
     suffix = uuid.uuid4().hex[:6]
     system = f"lq-agent-sys-{suffix}"
-    config = load_config({"cluster_name": f"agent-{suffix}", "provider_address": "0x" + "ab" * 20,
-                          "region": "local", "public_domain": "apps.example.com",
-                          "namespaces": {"system": system}})  # fmt: skip
-    rbac = [o for o in render_groups(config)["agent"] if o["kind"] in ("ServiceAccount", "ClusterRole",
-                                                                         "ClusterRoleBinding")]  # fmt: skip
+    config = load_config(
+        {
+            "cluster_name": f"agent-{suffix}",
+            "provider_address": "0x" + "ab" * 20,
+            "region": "local",
+            "public_domain": "apps.example.com",
+            "namespaces": {"system": system},
+        }
+    )
+    rbac = [
+        o
+        for o in render_groups(config)["agent"]
+        if o["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding")
+    ]
     for obj in rbac:  # cluster-scoped names made unique: other tests install the real lpstack-agent ones
         if obj["kind"] == "ClusterRole":
             obj["metadata"]["name"] = f"lpstack-agent-{suffix}"
@@ -68,11 +77,14 @@ def agent_kubeconfig(api: KubeAPI, devnet: Devnet, tmp_path: Path) -> Iterator[P
     api.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": system}})
     api.post(f"/api/v1/namespaces/{system}/serviceaccounts", next(o for o in rbac if o["kind"] == "ServiceAccount"))
     api.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", next(o for o in rbac if o["kind"] == "ClusterRole"))
-    api.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-             next(o for o in rbac if o["kind"] == "ClusterRoleBinding"))  # fmt: skip
-    token = api.post(f"/api/v1/namespaces/{system}/serviceaccounts/lpstack-agent/token",
-                     {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                      "spec": {"expirationSeconds": 3600}})["status"]["token"]  # fmt: skip
+    api.post(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        next(o for o in rbac if o["kind"] == "ClusterRoleBinding"),
+    )
+    token = api.post(
+        f"/api/v1/namespaces/{system}/serviceaccounts/lpstack-agent/token",
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
+    )["status"]["token"]
     admin = yaml.safe_load(devnet.kubeconfig.read_text())
     admin["users"][0]["user"] = {"token": token}
     path = tmp_path / "agent-kubeconfig"
@@ -80,9 +92,11 @@ def agent_kubeconfig(api: KubeAPI, devnet: Devnet, tmp_path: Path) -> Iterator[P
     try:
         yield path
     finally:
-        for url in (f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/lpstack-agent-{suffix}",
-                    f"/apis/rbac.authorization.k8s.io/v1/clusterroles/lpstack-agent-{suffix}",
-                    f"/api/v1/namespaces/{system}"):  # fmt: skip
+        for url in (
+            f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/lpstack-agent-{suffix}",
+            f"/apis/rbac.authorization.k8s.io/v1/clusterroles/lpstack-agent-{suffix}",
+            f"/api/v1/namespaces/{system}",
+        ):
             try:
                 api.delete(url)
             except KubeError as err:
@@ -104,9 +118,20 @@ class AgentRuns:
         return fault_env(env, kill_at=fault) if fault else env
 
     def _argv(self, *extra: str) -> list[str]:
-        return [str(LINQ), "provider", "agent", "--devnet-dir", str(self.devnet.state_dir),
-                "--kubeconfig", str(self.kubeconfig), "--state-file", str(self.work / "agent-state.json"),
-                "--withdraw-every", "1h", *extra]  # fmt: skip
+        return [
+            str(LINQ),
+            "provider",
+            "agent",
+            "--devnet-dir",
+            str(self.devnet.state_dir),
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--state-file",
+            str(self.work / "agent-state.json"),
+            "--withdraw-every",
+            "1h",
+            *extra,
+        ]
 
     def spawn(self, *extra: str, fault: str | None = None) -> tuple[subprocess.Popen[bytes], Path]:
         self.count += 1

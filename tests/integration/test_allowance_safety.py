@@ -78,9 +78,15 @@ CREATE_FAULTS = [
 
 @pytest.mark.parametrize("step,fault,lands", CREATE_FAULTS, ids=[f"{s}-{f}" for s, f, _ in CREATE_FAULTS])
 @pytest.mark.parametrize("own_allowance", [0, 123], ids=["no-allowance", "own-allowance"])
-def test_create_failure_leaves_the_allowance_as_it_was(bank: ChainClient, provider: tuple[str, ChainClient],
-                                                       run_at: dict[str, list[str]], step: str, fault: str,
-                                                       lands: bool, own_allowance: int) -> None:  # fmt: skip
+def test_create_failure_leaves_the_allowance_as_it_was(
+    bank: ChainClient,
+    provider: tuple[str, ChainClient],
+    run_at: dict[str, list[str]],
+    step: str,
+    fault: str,
+    lands: bool,
+    own_allowance: int,
+) -> None:
     pkey, pclient = provider
     _key, signer = fresh_wallet(bank, lnq=10**20)
     payer = ChainClient(bank.profile, signer)
@@ -114,8 +120,9 @@ TOP_UP_FAULTS = [
 
 
 @pytest.mark.parametrize("step,fault", TOP_UP_FAULTS, ids=[f"{s}-{f}" for s, f in TOP_UP_FAULTS])
-def test_top_up_failure_leaves_no_allowance(bank: ChainClient, provider: tuple[str, ChainClient],
-                                            run_at: dict[str, list[str]], step: str, fault: str) -> None:  # fmt: skip
+def test_top_up_failure_leaves_no_allowance(
+    bank: ChainClient, provider: tuple[str, ChainClient], run_at: dict[str, list[str]], step: str, fault: str
+) -> None:
     _pkey, pclient = provider
     key, signer = fresh_wallet(bank, lnq=10**20)
     payer = ChainClient(bank.profile, signer)
@@ -123,8 +130,13 @@ def test_top_up_failure_leaves_no_allowance(bank: ChainClient, provider: tuple[s
     terms, _ = ops.create(payer, _plan(pclient.address, deposit, f"top-{step}-{fault}"))
     assert payer.allowance(payer.address) == 0  # the create pulled exactly what it approved
     if fault == "stop":
-        run_at[step] = _cast(bank, key, bank.escrow.address, "cancel((address,address,(uint32,uint32,uint32,uint16,"
-                             "uint16),uint128,bytes32))", _terms_arg(terms))  # fmt: skip
+        run_at[step] = _cast(
+            bank,
+            key,
+            bank.escrow.address,
+            "cancel((address,address,(uint32,uint32,uint32,uint16,uint16),uint128,bytes32))",
+            _terms_arg(terms),
+        )
     else:
         run_at[step] = ["false"]
     balance = payer.lnq_balance(payer.address)
@@ -137,8 +149,10 @@ def test_top_up_failure_leaves_no_allowance(bank: ChainClient, provider: tuple[s
 
 def _terms_arg(terms: Terms) -> str:
     r = terms.resources
-    return (f"({terms.requestor},{terms.provider},({r.cpu_millis},{r.memory_mib},{r.storage_gib},{r.gpu_class},"
-            f"{r.gpu_count}),{terms.rate_per_hour},0x{terms.salt.hex()})")  # fmt: skip
+    return (
+        f"({terms.requestor},{terms.provider},({r.cpu_millis},{r.memory_mib},{r.storage_gib},{r.gpu_class},"
+        f"{r.gpu_count}),{terms.rate_per_hour},0x{terms.salt.hex()})"
+    )
 
 
 def test_refusals_known_in_advance_send_nothing(bank: ChainClient, provider: tuple[str, ChainClient]) -> None:

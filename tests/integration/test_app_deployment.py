@@ -39,13 +39,25 @@ def lnq_balance(devnet: Devnet, address: str) -> int:
     from linq.contracts import contract
 
     w3 = Web3(Web3.HTTPProvider(devnet.read()[1].rpc_url))
-    return int(contract(w3, "LNQ", json.loads(devnet.addresses_file.read_text())["lnq"]).functions.balanceOf(
-        Web3.to_checksum_address(address)).call())  # fmt: skip
+    return int(
+        contract(w3, "LNQ", json.loads(devnet.addresses_file.read_text())["lnq"])
+        .functions.balanceOf(Web3.to_checksum_address(address))
+        .call()
+    )
 
 
 def stack_config(devnet: Devnet, provider: str, name: str, **deployment) -> dict[str, auto.ConfigValue]:
-    deployments = [{"name": name, "template": "open-webui", "plan": "basic", "duration": "24h",
-                    "provider": provider, "secrets": {"OPENAI_API_KEY": "openaiKey"}, **deployment}]  # fmt: skip
+    deployments = [
+        {
+            "name": name,
+            "template": "open-webui",
+            "plan": "basic",
+            "duration": "24h",
+            "provider": provider,
+            "secrets": {"OPENAI_API_KEY": "openaiKey"},
+            **deployment,
+        }
+    ]
     return {
         "linq:devAccount": auto.ConfigValue(str(REQUESTOR_INDEX)),
         "linq:network": auto.ConfigValue(json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)})),
@@ -146,13 +158,18 @@ def test_custom_image_with_volumes_config_files_health_and_security_applies_what
     provider = registered_provider(devnet)
     name = f"wiki-{uuid.uuid4().hex[:6]}"
     deployment = {
-        "name": name, "image": "ghcr.io/example/wiki:1.4.2", "plan": "basic", "duration": "24h", "provider": provider,
-        "ports": [{"name": "http", "containerPort": 8080}], "endpoint": {"port": "http", "kind": "http"},
+        "name": name,
+        "image": "ghcr.io/example/wiki:1.4.2",
+        "plan": "basic",
+        "duration": "24h",
+        "provider": provider,
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "endpoint": {"port": "http", "kind": "http"},
         "volumes": [{"name": "data", "mountPath": "/var/lib/wiki", "sizeGiB": 2}],
         "configFiles": [{"mountPath": "/etc/wiki/wiki.toml", "content": "[server]\nport = 8080\n"}],
         "health": {"http": {"path": "/healthz", "port": "http"}},
         "security": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000},
-    }  # fmt: skip
+    }
     config = {
         "linq:devAccount": str(REQUESTOR_INDEX),
         "linq:network": json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}),
@@ -191,23 +208,31 @@ def _service_account_kubeconfig(api: KubeAPI, devnet: Devnet, namespace: str, ac
     import yaml
 
     api.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    api.post(f"/api/v1/namespaces/{namespace}/serviceaccounts",
-             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}})  # fmt: skip
+    api.post(
+        f"/api/v1/namespaces/{namespace}/serviceaccounts",
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}},
+    )
     _bind_cluster_admin(api, namespace, account)
-    token = api.post(f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
-                     {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                      "spec": {"expirationSeconds": 3600}})["status"]["token"]  # fmt: skip
+    token = api.post(
+        f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
+    )["status"]["token"]
     kubeconfig = yaml.safe_load(devnet.kubeconfig.read_text())
     kubeconfig["users"][0]["user"] = {"token": token}
     return yaml.safe_dump(kubeconfig)
 
 
 def _bind_cluster_admin(api: KubeAPI, namespace: str, account: str) -> None:
-    api.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": account},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
-    })  # fmt: skip
+    api.post(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": account},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+        },
+    )
 
 
 def test_stack_patches_are_shown_and_applied_and_credentials_rotate_in_place(devnet: Devnet, tmp_path) -> None:
@@ -223,10 +248,22 @@ def test_stack_patches_are_shown_and_applied_and_credentials_rotate_in_place(dev
     rotated = _service_account_kubeconfig(api, devnet, f"{name}-ops", f"{name}-deployer")
     patches = [
         {"target": {"kind": "StatefulSet", "name": name}, "patch": {"metadata": {"annotations": {"team": "ml"}}}},
-        {"target": {"kind": "StatefulSet", "name": name}, "type": "strategic",
-         "patch": {"spec": {"template": {"spec": {"containers": [
-             {"name": "open-webui", "env": [{"name": "WEBUI_NAME", "value": "Team Chat"}]}]}}}}},
-    ]  # fmt: skip
+        {
+            "target": {"kind": "StatefulSet", "name": name},
+            "type": "strategic",
+            "patch": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "containers": [
+                                {"name": "open-webui", "env": [{"name": "WEBUI_NAME", "value": "Team Chat"}]}
+                            ]
+                        }
+                    }
+                }
+            },
+        },
+    ]
     stack = inline_stack(devnet, project="apps", stack=name, program=_program, work_dir=tmp_path)
     config = stack_config(devnet, provider, name, patches=patches)
     access = {provider: {"clusterId": "devnet", "kubeconfigSecret": "clusterKube"}}
@@ -235,8 +272,20 @@ def test_stack_patches_are_shown_and_applied_and_credentials_rotate_in_place(dev
     for key, value in config.items():
         stack.set_config(key, value)
     try:
-        shown = CliRunner().invoke(main, ["render", "--stack", name, "--project-dir", str(tmp_path),
-                                          "--devnet-dir", str(devnet.state_dir), "-o", "json"])  # fmt: skip
+        shown = CliRunner().invoke(
+            main,
+            [
+                "render",
+                "--stack",
+                name,
+                "--project-dir",
+                str(tmp_path),
+                "--devnet-dir",
+                str(devnet.state_dir),
+                "-o",
+                "json",
+            ],
+        )
         assert shown.exit_code == 0, shown.output
         assert USER_SECRET not in shown.output  # masked
         rendered = next(m for m in json.loads(shown.output)["items"] if m["kind"] == "StatefulSet")
@@ -250,8 +299,10 @@ def test_stack_patches_are_shown_and_applied_and_credentials_rotate_in_place(dev
         assert applied["metadata"]["annotations"]["team"] == "ml"
         applied_env = {e["name"]: e.get("value") for e in applied["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert applied_env == rendered_env  # what was shown is what runs
-        uids = {path: api.get(path)["metadata"]["uid"] for path in (
-            f"/api/v1/namespaces/{namespace}", f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")}
+        uids = {
+            path: api.get(path)["metadata"]["uid"]
+            for path in (f"/api/v1/namespaces/{namespace}", f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")
+        }
 
         stack.set_config("linq:clusterKube", auto.ConfigValue(rotated, secret=True))
         changes = stack.up().summary.resource_changes or {}
@@ -273,8 +324,10 @@ def test_stack_patches_are_shown_and_applied_and_credentials_rotate_in_place(dev
     finally:
         stack.destroy()
         stack.workspace.remove_stack(name)
-        for path in (f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}-deployer",
-                     f"/api/v1/namespaces/{name}-ops"):  # fmt: skip
+        for path in (
+            f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}-deployer",
+            f"/api/v1/namespaces/{name}-ops",
+        ):
             try:
                 api.delete(path)
             except KubeError as err:

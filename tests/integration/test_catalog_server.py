@@ -18,11 +18,19 @@ from tests.waiting import wait_for
 pytestmark = pytest.mark.integration
 
 PLURALS = {
-    "ServiceAccount": "serviceaccounts", "ResourceQuota": "resourcequotas", "LimitRange": "limitranges",
-    "NetworkPolicy": "networkpolicies", "Secret": "secrets", "ConfigMap": "configmaps", "Service": "services",
-    "Deployment": "deployments", "StatefulSet": "statefulsets", "PersistentVolumeClaim": "persistentvolumeclaims",
-    "VirtualMachine": "virtualmachines", "Pod": "pods",
-}  # fmt: skip
+    "ServiceAccount": "serviceaccounts",
+    "ResourceQuota": "resourcequotas",
+    "LimitRange": "limitranges",
+    "NetworkPolicy": "networkpolicies",
+    "Secret": "secrets",
+    "ConfigMap": "configmaps",
+    "Service": "services",
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+    "VirtualMachine": "virtualmachines",
+    "Pod": "pods",
+}
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test"
 
 
@@ -92,16 +100,26 @@ def tenant(devnet: Devnet):
 
 
 def pod(namespace: str, name: str, container: dict) -> dict:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"containers": [{"name": "c", "image": "busybox:1.37", **container}]}}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.37", **container}]},
+    }
 
 
 def test_privileged_pod_is_rejected(tenant) -> None:
     api, namespace, _ = tenant
     with pytest.raises(KubeError) as refused:
-        post(api, pod(namespace, "priv", {"securityContext": {"privileged": True},
-                                          "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}),
-             dry_run=False)  # fmt: skip
+        post(
+            api,
+            pod(
+                namespace,
+                "priv",
+                {"securityContext": {"privileged": True}, "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}},
+            ),
+            dry_run=False,
+        )
     assert refused.value.status == 403 and "privileged" in str(refused.value)
 
 
@@ -129,19 +147,27 @@ def test_tenant_credentials_cannot_read_another_namespace(tenant, devnet: Devnet
     """A token of the tenant's own service account, bound to edit its namespace, is refused elsewhere."""
     api, namespace, manifests = tenant
     account = next(m for m in manifests if m["kind"] == "ServiceAccount")["metadata"]["name"]
-    api.post(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-        "metadata": {"name": "tenant-edit", "namespace": namespace},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
-    })  # fmt: skip
-    token = api.post(f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
-                     {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                      "spec": {"expirationSeconds": 600}})["status"]["token"]  # fmt: skip
+    api.post(
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "tenant-edit", "namespace": namespace},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+        },
+    )
+    token = api.post(
+        f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
+    )["status"]["token"]
     as_tenant = KubeAPI(server=api.server, token=token, ca_file=api.ca_file)
     assert isinstance(as_tenant.get(f"/api/v1/namespaces/{namespace}/configmaps")["items"], list)
-    for forbidden in ("/api/v1/namespaces/default/secrets", "/api/v1/namespaces/kube-system/pods",
-                      "/api/v1/namespaces"):  # fmt: skip
+    for forbidden in (
+        "/api/v1/namespaces/default/secrets",
+        "/api/v1/namespaces/kube-system/pods",
+        "/api/v1/namespaces",
+    ):
         with pytest.raises(KubeError) as refused:
             as_tenant.get(forbidden)
         assert refused.value.status == 403, forbidden

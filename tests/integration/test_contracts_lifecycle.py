@@ -88,8 +88,12 @@ def deployed(chain: Chain) -> Deployed:
         contract(chain.w3, "LNQ", book.lnq),
         contract(chain.w3, "ProviderRegistry", book.registry),
         contract(chain.w3, "Escrow", book.escrow),
-        deployer, provider, provider2, requestor, anyone,
-    )  # fmt: skip
+        deployer,
+        provider,
+        provider2,
+        requestor,
+        anyone,
+    )
     for p in (provider, provider2):
         region = encode_region("eu-west")
         send_tx(chain.w3, p, d.registry.functions.register((64_000, 262_144, 4_000), PRICES, region, b"\x22" * 32))
@@ -110,9 +114,10 @@ def _balance(d: Deployed, who: Any) -> int:
 def _create(chain: Chain, d: Deployed, deposit: int, salt: bytes) -> Terms:
     rate = int(d.registry.functions.quote(d.provider.address, RES.as_tuple()).call())
     receipt = send_tx(
-        chain.w3, d.requestor,
+        chain.w3,
+        d.requestor,
         d.escrow.functions.create(d.provider.address, RES.as_tuple(), deposit, rate, salt),
-    )  # fmt: skip
+    )
     event = d.escrow.events.EscrowCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]
     terms = Terms.from_event(event["terms"])
     assert terms == Terms(d.requestor.address, d.provider.address, RES, rate, salt)
@@ -203,9 +208,15 @@ def test_stop_settles_and_cancel_refunds(chain: Chain, deployed: Deployed) -> No
 def test_offer_and_permit_paths(chain: Chain, deployed: Deployed) -> None:
     d, w3 = deployed, chain.w3
     offer = Offer(
-        provider=d.provider2.address, requestor=d.requestor.address, resources=RES,
-        rate_per_hour=36 * 10**15, min_duration=600, max_duration=7 * 86400, nonce=42, deadline=_now(w3) + 3600,
-    )  # fmt: skip
+        provider=d.provider2.address,
+        requestor=d.requestor.address,
+        resources=RES,
+        rate_per_hour=36 * 10**15,
+        min_duration=600,
+        max_duration=7 * 86400,
+        nonce=42,
+        deadline=_now(w3) + 3600,
+    )
     signature = offer.sign(d.provider2.key, d.book.chain_id, d.book.escrow)
     typed = offer.typed_data(d.book.chain_id, d.book.escrow)
     digest = Account.sign_typed_data(d.provider2.key, full_message=typed).message_hash
@@ -219,9 +230,15 @@ def test_offer_and_permit_paths(chain: Chain, deployed: Deployed) -> None:
     sig = bound.sign(d.provider2.key, d.book.chain_id, d.book.escrow)
     deposit = 36 * 10**15  # one hour at the offer's rate
     permit = permit_signature(
-        fresh.key, chain_id=d.book.chain_id, token=d.book.lnq, owner=fresh.address, spender=d.book.escrow,
-        value=deposit, nonce=0, deadline=_now(w3) + 3600,
-    )  # fmt: skip
+        fresh.key,
+        chain_id=d.book.chain_id,
+        token=d.book.lnq,
+        owner=fresh.address,
+        spender=d.book.escrow,
+        value=deposit,
+        nonce=0,
+        deadline=_now(w3) + 3600,
+    )
     salt = b"\x04" * 32
     send_tx(w3, fresh, d.escrow.functions.createFromOfferWithPermit(bound.as_tuple(), sig, deposit, salt, permit))
     terms = Terms(fresh.address, d.provider2.address, RES, offer.rate_per_hour, salt)
@@ -229,8 +246,9 @@ def test_offer_and_permit_paths(chain: Chain, deployed: Deployed) -> None:
     assert d.escrow.functions.isNonceUsed(d.provider2.address, 42).call()
     # the requestor-bound original offer shares nonce 42, so it is now spent too
     with pytest.raises(Exception):  # noqa: B017
-        send_tx(w3, d.requestor, d.escrow.functions.createFromOffer(offer.as_tuple(), signature, deposit, salt),
-                gas=400_000)  # fmt: skip
+        send_tx(
+            w3, d.requestor, d.escrow.functions.createFromOffer(offer.as_tuple(), signature, deposit, salt), gas=400_000
+        )
 
 
 def _eth_transfer(w3: Web3, to: str) -> Any:

@@ -29,8 +29,18 @@ def test_up_status_down(tmp_path: Path) -> None:
         report = json.loads(status.stdout)
         assert report["healthy"] is True
         parts = {p["part"]: p for p in report["parts"]}
-        for part in ("anvil", "contracts", "etcd", "kube-apiserver", "kube-controller-manager",
-                     "kube-scheduler", "kwok", "provisioner", "pulumi", "watchdog"):  # fmt: skip
+        for part in (
+            "anvil",
+            "contracts",
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kwok",
+            "provisioner",
+            "pulumi",
+            "watchdog",
+        ):
             assert parts[part]["state"] == "healthy", parts[part]
         # every server listens on loopback only
         assert all("127.0.0.1:" in p["where"] for p in report["parts"] if p["where"] != "-" and p["pid"] != "-")

@@ -22,8 +22,19 @@ pytestmark = pytest.mark.integration
 
 def test_every_part_is_healthy(devnet: Devnet) -> None:
     rows = {row["part"]: row["state"] for row in devnet.status()}
-    expected = {"anvil", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-                "provisioner", "watchdog", "contracts", "pulumi", "gateway"}  # fmt: skip
+    expected = {
+        "anvil",
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+        "provisioner",
+        "watchdog",
+        "contracts",
+        "pulumi",
+        "gateway",
+    }
     assert expected <= set(rows), rows
     assert all(state == "healthy" for state in rows.values()), rows
 
@@ -32,9 +43,16 @@ def test_transaction_on_anvil_lands(devnet: Devnet, rpc_url: str) -> None:
     w3 = Web3(Web3.HTTPProvider(rpc_url))
     sender = Account.from_key(anvil.dev_keys(devnet.state_dir)[1])
     receiver = Account.create().address
-    tx = {"to": receiver, "value": 12345, "nonce": w3.eth.get_transaction_count(sender.address),
-          "gas": 21_000, "maxFeePerGas": w3.to_wei(2, "gwei"), "maxPriorityFeePerGas": 1,
-          "chainId": w3.eth.chain_id, "type": 2}  # fmt: skip
+    tx = {
+        "to": receiver,
+        "value": 12345,
+        "nonce": w3.eth.get_transaction_count(sender.address),
+        "gas": 21_000,
+        "maxFeePerGas": w3.to_wei(2, "gwei"),
+        "maxPriorityFeePerGas": 1,
+        "chainId": w3.eth.chain_id,
+        "type": 2,
+    }
     tx_hash = w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10)
     assert receipt.status == 1
@@ -66,8 +84,15 @@ def test_pulumi_engine_deploys_to_kwok_node_and_destroys(devnet: Devnet, tmp_pat
                 "selector": {"matchLabels": labels},
                 "template": {
                     "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "web", "image": "nginx:1.27.3",
-                                             "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}]},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "web",
+                                "image": "nginx:1.27.3",
+                                "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}},
+                            }
+                        ]
+                    },
                 },
             },
             opts=opts,
@@ -100,8 +125,10 @@ def test_pulumi_engine_deploys_to_kwok_node_and_destroys(devnet: Devnet, tmp_pat
     assert stack.preview().change_summary.get("same") == 4  # stack, provider, namespace, deployment
 
     stack.destroy()
-    wait_for(lambda: name not in {n["metadata"]["name"] for n in api.get("/api/v1/namespaces")["items"]},
-             what=f"namespace {name} deleted")  # fmt: skip
+    wait_for(
+        lambda: name not in {n["metadata"]["name"] for n in api.get("/api/v1/namespaces")["items"]},
+        what=f"namespace {name} deleted",
+    )
     stack.workspace.remove_stack(name)
 
 
@@ -110,8 +137,7 @@ def test_pulumi_cli_runs_a_python_project_through_our_language_host(devnet: Devn
     from linq.engine import project_stack
 
     (tmp_path / "Pulumi.yaml").write_text(
-        "name: langhost\nruntime:\n  name: python\n  options:\n"
-        f"    virtualenv: {locate.PROJECT_ROOT / '.venv'}\n"
+        f"name: langhost\nruntime:\n  name: python\n  options:\n    virtualenv: {locate.PROJECT_ROOT / '.venv'}\n"
     )
     (tmp_path / "__main__.py").write_text(
         "import pulumi\n"

@@ -44,11 +44,16 @@ def test_killed_at_every_create_step_funds_exactly_once(devnet: Devnet, tmp_path
         from components.escrow import Escrow
 
         for name in names:
-            Escrow(name, provider=provider.address, resources={"cpu": "1", "memory": "1Gi", "storage": "10Gi"},
-                   duration="15m")  # fmt: skip
+            Escrow(
+                name,
+                provider=provider.address,
+                resources={"cpu": "1", "memory": "1Gi", "storage": "10Gi"},
+                duration="15m",
+            )
 
-    stack = inline_stack(devnet, project="escrowcrash", stack=f"c{uuid.uuid4().hex[:8]}", program=program,
-                         work_dir=tmp_path)  # fmt: skip
+    stack = inline_stack(
+        devnet, project="escrowcrash", stack=f"c{uuid.uuid4().hex[:8]}", program=program, work_dir=tmp_path
+    )
     stack.set_config("linq:signerKey", auto.ConfigValue(key, secret=True))
     stack.workspace.env_vars["PYTHONPATH"] = fault_env(os.environ)["PYTHONPATH"]  # the test-only fault hook
     stack.set_config(

@@ -47,8 +47,9 @@ def _stack(devnet: Devnet, tmp_path: Path, provider: str, key: str, network: dic
 
         Escrow("db", provider=provider, resources=RES, duration="15m")
 
-    stack = inline_stack(devnet, project="escrowfault", stack=f"f{uuid.uuid4().hex[:8]}", program=program,
-                         work_dir=tmp_path)  # fmt: skip
+    stack = inline_stack(
+        devnet, project="escrowfault", stack=f"f{uuid.uuid4().hex[:8]}", program=program, work_dir=tmp_path
+    )
     stack.set_config("linq:signerKey", auto.ConfigValue(key, secret=True))
     stack.set_config("linq:network", auto.ConfigValue(json.dumps(network)))
     stack.workspace.env_vars["PYTHONPATH"] = fault_env(os.environ)["PYTHONPATH"]  # the test-only fault hook
@@ -132,8 +133,9 @@ def test_mined_revert_then_converges(devnet: Devnet, bank: ChainClient, tmp_path
     stack.workspace.remove_stack(stack.name)
 
 
-def test_allowance_revoked_then_converges(devnet: Devnet, bank: ChainClient, provider: ChainClient,
-                                          tmp_path: Path) -> None:  # fmt: skip
+def test_allowance_revoked_then_converges(
+    devnet: Devnet, bank: ChainClient, provider: ChainClient, tmp_path: Path
+) -> None:
     """Another process sets the signer's allowance to zero right after our approve: the create is refused with
     the allowance it needs; the next `up` approves again and creates one escrow, paid once."""
     key, signer = fresh_wallet(bank, lnq=10**18)
@@ -153,8 +155,9 @@ def test_allowance_revoked_then_converges(devnet: Devnet, bank: ChainClient, pro
     stack.workspace.remove_stack(stack.name)
 
 
-def test_nonce_taken_by_another_sender_is_resynced(devnet: Devnet, bank: ChainClient, provider: ChainClient,
-                                                   tmp_path: Path) -> None:  # fmt: skip
+def test_nonce_taken_by_another_sender_is_resynced(
+    devnet: Devnet, bank: ChainClient, provider: ChainClient, tmp_path: Path
+) -> None:
     """Another process sends from the same wallet after our create was signed: the node answers "nonce too
     low", the transaction path re-reads the nonce, signs again and the same `up` succeeds, paying once."""
     key, signer = fresh_wallet(bank, lnq=10**18)

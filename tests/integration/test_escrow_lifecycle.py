@@ -26,8 +26,9 @@ RES = {"cpu": "1", "memory": "1Gi", "storage": "10Gi"}
 
 
 def escrow_stack(devnet: Devnet, work_dir: Path, program: Callable[[], None], key: str) -> auto.Stack:
-    stack = inline_stack(devnet, project="escrowlife", stack=f"t{uuid.uuid4().hex[:8]}", program=program,
-                         work_dir=work_dir)  # fmt: skip
+    stack = inline_stack(
+        devnet, project="escrowlife", stack=f"t{uuid.uuid4().hex[:8]}", program=program, work_dir=work_dir
+    )
     stack.set_config("linq:signerKey", auto.ConfigValue(key, secret=True))
     stack.set_config(
         "linq:network", auto.ConfigValue(json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}))
@@ -111,8 +112,9 @@ def test_up_noop_topup_refresh_destroy(devnet: Devnet, bank: ChainClient, tmp_pa
     stack.workspace.remove_stack(stack.name)
 
 
-def test_provider_change_before_start_then_destroy_stops_exactly(devnet: Devnet, bank: ChainClient,
-                                                                 tmp_path: Path) -> None:  # fmt: skip
+def test_provider_change_before_start_then_destroy_stops_exactly(
+    devnet: Devnet, bank: ChainClient, tmp_path: Path
+) -> None:
     first, second = _provider(bank), _provider(bank)
     key, signer = fresh_wallet(bank, lnq=10**18)
     requestor = ChainClient(bank.profile, signer)

@@ -20,8 +20,9 @@ def test_pulumi_up_of_the_example_devnet_stack(devnet: Devnet, tmp_path) -> None
     from linq.devnet.accounts import register_provider
 
     # The devnet's own provider (registered with its gateway by `linq devnet up`) sets its test prices again.
-    provider = ChainClient(devnet_profile(devnet.state_dir),
-                           from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX))  # fmt: skip
+    provider = ChainClient(
+        devnet_profile(devnet.state_dir), from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX)
+    )
     register_provider(provider)
 
     # A verbatim copy of the project, so this test's config edits never touch the repository

@@ -35,8 +35,9 @@ def readme_commands() -> list[str]:
 
 
 def git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain"], cwd=locate.PROJECT_ROOT, capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["git", "status", "--porcelain"], cwd=locate.PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_readme_commands_shape() -> None:
@@ -57,12 +58,22 @@ def test_your_first_stack_from_the_readme(devnet: Devnet) -> None:
     commands = readme_commands()
     script = "set -euo pipefail\n" + "".join(f"echo {shlex.quote(MARKER + c)}\n{c}\n" for c in commands)
     # a newcomer's shell: no devnet variables, no venv on PATH; only which devnet `linq devnet env` reads
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PULUMI_", "LINQ_")) and key not in ("KUBECONFIG", "VIRTUAL_ENV")}  # fmt: skip
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PULUMI_", "LINQ_")) and key not in ("KUBECONFIG", "VIRTUAL_ENV")
+    }
     env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
     env["LINQ_DEVNET_DIR"] = str(devnet.state_dir)
-    done = subprocess.run(["bash", "-c", script], cwd=locate.PROJECT_ROOT, env=env, capture_output=True,
-                          text=True, timeout=900, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=locate.PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert done.returncode == 0, f"a README command failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
     steps = dict(part.split("\n", 1) if "\n" in part else (part, "") for part in done.stdout.split(MARKER)[1:])
@@ -88,14 +99,21 @@ def test_dev_account_from_the_environment_with_devnet_dir(devnet: Devnet) -> Non
     argv = [linq, "provider", "show", "--devnet-dir", str(devnet.state_dir), "--json"]
     dev1 = anvil.dev_addresses(devnet.state_dir)[anvil.LOCAL_PROVIDER_INDEX]
 
-    shown = subprocess.run(argv, env={**env, "LINQ_DEV_ACCOUNT": "1"}, capture_output=True, text=True,
-                           timeout=120, check=False)  # fmt: skip
+    shown = subprocess.run(
+        argv, env={**env, "LINQ_DEV_ACCOUNT": "1"}, capture_output=True, text=True, timeout=120, check=False
+    )
     assert shown.returncode == 0, shown.stderr
     assert dev1.lower() in shown.stdout.lower()
 
     other_key = anvil.dev_keys(devnet.state_dir)[5]
-    both = subprocess.run(argv, env={**env, "LINQ_DEV_ACCOUNT": "1", "LINQ_PRIVATE_KEY": other_key},
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    both = subprocess.run(
+        argv,
+        env={**env, "LINQ_DEV_ACCOUNT": "1", "LINQ_PRIVATE_KEY": other_key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert both.returncode != 0
     for named in ("$LINQ_DEV_ACCOUNT=1", "$LINQ_PRIVATE_KEY", dev1):
         assert named in both.stderr, both.stderr

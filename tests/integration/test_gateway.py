@@ -77,8 +77,17 @@ def party(bank: ChainClient, *, provider: bool) -> Party:
 def start_gateway(devnet: Devnet, provider: Party, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, LINQ_PRIVATE_KEY=provider.key)
     env.pop("KUBECONFIG", None)
-    cmd = [str(Path(sys.executable).parent / "linq"), "provider", "gateway", "--devnet-dir", str(devnet.state_dir),
-           "--listen", f"127.0.0.1:{port}", "--tls-host", "127.0.0.1"]  # fmt: skip
+    cmd = [
+        str(Path(sys.executable).parent / "linq"),
+        "provider",
+        "gateway",
+        "--devnet-dir",
+        str(devnet.state_dir),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--tls-host",
+        "127.0.0.1",
+    ]
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -98,13 +107,20 @@ def world(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         for info in replicas:
             wait_for(lambda info=info: _healthy(info), what=f"gateway {info.url} healthy", timeout=90)
         # Discovery: the provider publishes replica 0's URL; the pin is read from what it serves.
-        result = CliRunner().invoke(linq_cli, ["provider", "update", "--devnet-dir", str(devnet.state_dir),
-                                               "--gateway", replicas[0].url, "--json"],
-                                    env={"LINQ_PRIVATE_KEY": p1.key}, catch_exceptions=False)  # fmt: skip
+        result = CliRunner().invoke(
+            linq_cli,
+            ["provider", "update", "--devnet-dir", str(devnet.state_dir), "--gateway", replicas[0].url, "--json"],
+            env={"LINQ_PRIVATE_KEY": p1.key},
+            catch_exceptions=False,
+        )
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["calls"] == ["publishMeta"]
-        index = RegistryIndex(bank.w3, bank.registry.address, escrow_address=bank.escrow.address,
-                              from_block=bank.profile.book.deployed_block)  # fmt: skip
+        index = RegistryIndex(
+            bank.w3,
+            bank.registry.address,
+            escrow_address=bank.escrow.address,
+            from_block=bank.profile.book.deployed_block,
+        )
         index.build()
         record = next(p for p in index.providers if p.address == p1.address)
         assert record.gateway is not None
@@ -141,8 +157,9 @@ def eid(terms: Terms) -> str:
 
 
 def lease(w: World, requestor: Party, terms: Terms, info: GatewayInfo | None = None) -> dict[str, Any]:
-    return request_lease(info or w.info, eid(terms), terms.provider, requestor.key, w.bank.chain_id,
-                         w.bank.escrow.address)  # fmt: skip
+    return request_lease(
+        info or w.info, eid(terms), terms.provider, requestor.key, w.bank.chain_id, w.bank.escrow.address
+    )
 
 
 def tenant_api(answer: dict[str, Any]) -> KubeAPI:
@@ -153,8 +170,9 @@ def tenant_api(answer: dict[str, Any]) -> KubeAPI:
     return KubeAPI(server=cluster["server"], token=cfg["users"][0]["user"]["token"], ca_file=str(ca))
 
 
-def status_of(api: KubeAPI, method: str, path: str, body: dict[str, Any] | None = None,
-              content_type: str = "application/json") -> int:  # fmt: skip
+def status_of(
+    api: KubeAPI, method: str, path: str, body: dict[str, Any] | None = None, content_type: str = "application/json"
+) -> int:
     try:
         api.request(method, path, body, content_type)
     except KubeError as err:
@@ -164,9 +182,14 @@ def status_of(api: KubeAPI, method: str, path: str, body: dict[str, Any] | None 
 
 def pod(name: str, cpu: str = "100m", memory: str = "64Mi") -> dict[str, Any]:
     limits = {"cpu": cpu, "memory": memory, "ephemeral-storage": "100Mi"}
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-            "spec": {"containers": [{"name": "c", "image": "busybox", "resources": {"requests": limits,
-                                                                                    "limits": limits}}]}}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "containers": [{"name": "c", "image": "busybox", "resources": {"requests": limits, "limits": limits}}]
+        },
+    }
 
 
 def deployment(ns: str, name: str) -> dict[str, Any]:
@@ -180,12 +203,27 @@ def deployment(ns: str, name: str) -> dict[str, Any]:
 def test_discovery_from_the_chain_alone(world: World) -> None:
     w = world
     assert w.info == w.replicas[0]  # URL and pin exactly as the gateway serves them
-    result = CliRunner().invoke(linq_cli, ["providers", "show", w.p1.address, "--rpc", w.bank.profile.rpc_url,
-                                           "--addresses", str(w.devnet.state_dir / "addresses.json"), "--json"])
+    result = CliRunner().invoke(
+        linq_cli,
+        [
+            "providers",
+            "show",
+            w.p1.address,
+            "--rpc",
+            w.bank.profile.rpc_url,
+            "--addresses",
+            str(w.devnet.state_dir / "addresses.json"),
+            "--json",
+        ],
+    )
     if result.exit_code == 0:
         assert json.loads(result.output)["provider"]["gateway"]["url"] == w.info.url
-    index = RegistryIndex(w.bank.w3, w.bank.registry.address, escrow_address=w.bank.escrow.address,
-                          from_block=w.bank.profile.book.deployed_block)  # fmt: skip
+    index = RegistryIndex(
+        w.bank.w3,
+        w.bank.registry.address,
+        escrow_address=w.bank.escrow.address,
+        from_block=w.bank.profile.book.deployed_block,
+    )
     index.build()
     req = Requirements(cpu_millis=500, require_gateway=True, allow=(w.p1.address, w.p2.address))
     result_ = match(index.providers, req)
@@ -230,21 +268,55 @@ def test_lease_isolation_quota_and_the_created_race(world: World) -> None:
     # A cannot create namespaces, nor edit its quota, limit range, network policy, labels or RBAC.
     assert status_of(api_a, "POST", "/api/v1/namespaces", {"metadata": {"name": "lq-mine"}}) == 403
     merge = "application/merge-patch+json"
-    for path in (f"/api/v1/namespaces/{ns_a}/resourcequotas/lease-quota",
-                 f"/api/v1/namespaces/{ns_a}/limitranges/lease-limits",
-                 f"/apis/networking.k8s.io/v1/namespaces/{ns_a}/networkpolicies/default-deny",
-                 f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns_a}/rolebindings/linq-tenant"):  # fmt: skip
+    for path in (
+        f"/api/v1/namespaces/{ns_a}/resourcequotas/lease-quota",
+        f"/api/v1/namespaces/{ns_a}/limitranges/lease-limits",
+        f"/apis/networking.k8s.io/v1/namespaces/{ns_a}/networkpolicies/default-deny",
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns_a}/rolebindings/linq-tenant",
+    ):
         assert status_of(api_a, "PATCH", path, {"metadata": {"labels": {"x": "y"}}}, merge) == 403, path
         assert status_of(api_a, "DELETE", path) == 403, path
-    assert status_of(api_a, "PATCH", f"/api/v1/namespaces/{ns_a}",
-                     {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}, merge) == 403
-    assert status_of(api_a, "POST", f"/apis/networking.k8s.io/v1/namespaces/{ns_a}/networkpolicies",
-                     {"metadata": {"name": "allow-all"}, "spec": {"podSelector": {}, "egress": [{}]}}) == 403
-    assert status_of(api_a, "POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns_a}/rolebindings",
-                     {"metadata": {"name": "me"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                      "kind": "ClusterRole", "name": "cluster-admin"}, "subjects": []}) == 403  # fmt: skip
-    assert status_of(api_a, "POST", f"/api/v1/namespaces/{bundle.GATEWAY_NAMESPACE}/serviceaccounts/"
-                     f"{bundle.session_account(eid(ta))}/token", {"spec": {}}) == 403  # fmt: skip
+    assert (
+        status_of(
+            api_a,
+            "PATCH",
+            f"/api/v1/namespaces/{ns_a}",
+            {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}},
+            merge,
+        )
+        == 403
+    )
+    assert (
+        status_of(
+            api_a,
+            "POST",
+            f"/apis/networking.k8s.io/v1/namespaces/{ns_a}/networkpolicies",
+            {"metadata": {"name": "allow-all"}, "spec": {"podSelector": {}, "egress": [{}]}},
+        )
+        == 403
+    )
+    assert (
+        status_of(
+            api_a,
+            "POST",
+            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns_a}/rolebindings",
+            {
+                "metadata": {"name": "me"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [],
+            },
+        )
+        == 403
+    )
+    assert (
+        status_of(
+            api_a,
+            "POST",
+            f"/api/v1/namespaces/{bundle.GATEWAY_NAMESPACE}/serviceaccounts/{bundle.session_account(eid(ta))}/token",
+            {"spec": {}},
+        )
+        == 403
+    )
     # Quota from chain: more CPU than the escrow paid for is refused by admission.
     assert status_of(api_a, "POST", f"/api/v1/namespaces/{ns_a}/pods", pod("small")) == 200
     assert status_of(api_a, "POST", f"/api/v1/namespaces/{ns_a}/pods", pod("big", cpu="2")) == 403
@@ -258,8 +330,17 @@ def test_lease_isolation_quota_and_the_created_race(world: World) -> None:
 
 
 # ----- bad requests -----------------------------------------------------------------------------------
-def _signed(w: World, requestor: Party, terms: Terms, *, chain_id: int | None = None, contract: str | None = None,
-            provider: str | None = None, now: int | None = None, ttl: int = 120) -> message.SignedRequest:  # fmt: skip
+def _signed(
+    w: World,
+    requestor: Party,
+    terms: Terms,
+    *,
+    chain_id: int | None = None,
+    contract: str | None = None,
+    provider: str | None = None,
+    now: int | None = None,
+    ttl: int = 120,
+) -> message.SignedRequest:
     req = message.new_request(eid(terms), provider or terms.provider, now=now, ttl=ttl)
     return message.sign(req, requestor.key, chain_id or w.bank.chain_id, contract or w.bank.escrow.address)
 
@@ -291,50 +372,119 @@ def _case_table() -> list[tuple[str, Case, int, str]]:
     return [
         ("forged signature", lambda w, t: (_body(ok(w, t), signature="0x" + "11" * 65), JSON), 401, "bad_signature"),
         ("zero signature", lambda w, t: (_body(ok(w, t), signature="0x" + "00" * 65), JSON), 401, "bad_signature"),
-        ("signer not the requestor", lambda w, t: (message.body(_signed(w, w.b, t["open"])), JSON), 401,
-         "not_requestor"),
-        ("tampered escrow id after signing", lambda w, t: (_body(ok(w, t), request__escrowId=eid(t["b_open"])),
-                                                           JSON), 401, "not_requestor"),
-        ("expired", lambda w, t: (message.body(_signed(w, w.a, t["open"], now=now() - 400, ttl=200)), JSON), 401,
-         "expired"),
-        ("window over 5 minutes", lambda w, t: (message.body(_signed(w, w.a, t["open"], ttl=3600)), JSON), 401,
-         "window"),
-        ("issued in the future", lambda w, t: (message.body(_signed(w, w.a, t["open"], now=now() + 600)), JSON), 401,
-         "future"),
-        ("escrow of another provider", lambda w, t: (message.body(_signed(w, w.a, t["other"], provider=w.p1.address)),
-                                                     JSON), 403, "other_provider"),
-        ("request for another provider", lambda w, t: (message.body(_signed(w, w.a, t["open"], provider=w.p2.address)),
-                                                       JSON), 403, "wrong_provider"),
-        ("unknown escrow", lambda w, t: (message.body(message.sign(message.new_request("0x" + "ab" * 32, w.p1.address),
-                                                                   w.a.key, w.bank.chain_id, w.bank.escrow.address)),
-                                         JSON), 404, "unknown_escrow"),
+        (
+            "signer not the requestor",
+            lambda w, t: (message.body(_signed(w, w.b, t["open"])), JSON),
+            401,
+            "not_requestor",
+        ),
+        (
+            "tampered escrow id after signing",
+            lambda w, t: (_body(ok(w, t), request__escrowId=eid(t["b_open"])), JSON),
+            401,
+            "not_requestor",
+        ),
+        (
+            "expired",
+            lambda w, t: (message.body(_signed(w, w.a, t["open"], now=now() - 400, ttl=200)), JSON),
+            401,
+            "expired",
+        ),
+        (
+            "window over 5 minutes",
+            lambda w, t: (message.body(_signed(w, w.a, t["open"], ttl=3600)), JSON),
+            401,
+            "window",
+        ),
+        (
+            "issued in the future",
+            lambda w, t: (message.body(_signed(w, w.a, t["open"], now=now() + 600)), JSON),
+            401,
+            "future",
+        ),
+        (
+            "escrow of another provider",
+            lambda w, t: (message.body(_signed(w, w.a, t["other"], provider=w.p1.address)), JSON),
+            403,
+            "other_provider",
+        ),
+        (
+            "request for another provider",
+            lambda w, t: (message.body(_signed(w, w.a, t["open"], provider=w.p2.address)), JSON),
+            403,
+            "wrong_provider",
+        ),
+        (
+            "unknown escrow",
+            lambda w, t: (
+                message.body(
+                    message.sign(
+                        message.new_request("0x" + "ab" * 32, w.p1.address),
+                        w.a.key,
+                        w.bank.chain_id,
+                        w.bank.escrow.address,
+                    )
+                ),
+                JSON,
+            ),
+            404,
+            "unknown_escrow",
+        ),
         ("stopped escrow", lambda w, t: (message.body(_signed(w, w.a, t["stopped"])), JSON), 409, "escrow_not_open"),
-        ("cancelled escrow", lambda w, t: (message.body(_signed(w, w.a, t["cancelled"])), JSON), 409,
-         "escrow_not_open"),
+        (
+            "cancelled escrow",
+            lambda w, t: (message.body(_signed(w, w.a, t["cancelled"])), JSON),
+            409,
+            "escrow_not_open",
+        ),
         ("declined escrow", lambda w, t: (message.body(_signed(w, w.a, t["declined"])), JSON), 409, "escrow_not_open"),
-        ("moved escrow (no deposit left)", lambda w, t: (message.body(_signed(w, w.a, t["moved"])), JSON), 409,
-         "escrow_not_open"),
+        (
+            "moved escrow (no deposit left)",
+            lambda w, t: (message.body(_signed(w, w.a, t["moved"])), JSON),
+            409,
+            "escrow_not_open",
+        ),
         ("ended escrow", lambda w, t: (message.body(_signed(w, w.a, t["ended"])), JSON), 409, "escrow_not_open"),
-        ("wrong chain id", lambda w, t: (message.body(_signed(w, w.a, t["open"], chain_id=1)), JSON), 401,
-         "not_requestor"),
-        ("wrong contract", lambda w, t: (message.body(_signed(w, w.a, t["open"], contract=w.bank.registry.address)),
-                                         JSON), 401, "not_requestor"),
+        (
+            "wrong chain id",
+            lambda w, t: (message.body(_signed(w, w.a, t["open"], chain_id=1)), JSON),
+            401,
+            "not_requestor",
+        ),
+        (
+            "wrong contract",
+            lambda w, t: (message.body(_signed(w, w.a, t["open"], contract=w.bank.registry.address)), JSON),
+            401,
+            "not_requestor",
+        ),
         ("not JSON", lambda w, t: (b"{request: nope", JSON), 400, "malformed"),
         ("empty body", lambda w, t: (b"", JSON), 400, "malformed"),
         ("JSON array", lambda w, t: (b"[]", JSON), 400, "malformed"),
         ("missing nonce", lambda w, t: (_body(ok(w, t), request__nonce=_DROP), JSON), 400, "malformed"),
         ("extra field", lambda w, t: (_body(ok(w, t), request__namespace="kube-system"), JSON), 400, "malformed"),
-        ("expiresAt as a string", lambda w, t: (_body(ok(w, t), request__expiresAt=str(now() + 60)), JSON), 400,
-         "malformed"),
-        ("escrow id not hex", lambda w, t: (_body(ok(w, t), request__escrowId="0x" + "zz" * 32), JSON), 400,
-         "malformed"),
+        (
+            "expiresAt as a string",
+            lambda w, t: (_body(ok(w, t), request__expiresAt=str(now() + 60)), JSON),
+            400,
+            "malformed",
+        ),
+        (
+            "escrow id not hex",
+            lambda w, t: (_body(ok(w, t), request__escrowId="0x" + "zz" * 32), JSON),
+            400,
+            "malformed",
+        ),
         ("short signature", lambda w, t: (_body(ok(w, t), signature="0x1234"), JSON), 400, "malformed"),
         ("unknown action", lambda w, t: (_body(ok(w, t), request__action="admin"), JSON), 400, "malformed"),
         ("oversized body", lambda w, t: (_body(ok(w, t), pad="x" * 10_000), JSON), 413, "too_large"),
         ("wrong content type", lambda w, t: (message.body(ok(w, t)), "text/plain"), 415, "content_type"),
-        ("form content type", lambda w, t: (message.body(ok(w, t)), "application/x-www-form-urlencoded"), 415,
-         "content_type"),
-    ]  # fmt: skip
+        (
+            "form content type",
+            lambda w, t: (message.body(ok(w, t)), "application/x-www-form-urlencoded"),
+            415,
+            "content_type",
+        ),
+    ]
 
 
 CASES = _case_table()
@@ -343,9 +493,16 @@ CASES = _case_table()
 @pytest.fixture(scope="module")
 def escrows(world: World) -> dict[str, Terms]:
     w = world
-    t = {"open": fund(w.a, w.p1), "b_open": fund(w.b, w.p1), "other": fund(w.a, w.p2),
-         "stopped": fund(w.a, w.p1), "cancelled": fund(w.a, w.p1), "declined": fund(w.a, w.p1),
-         "moved": fund(w.a, w.p1), "ended": fund(w.a, w.p1, seconds=900)}  # fmt: skip
+    t = {
+        "open": fund(w.a, w.p1),
+        "b_open": fund(w.b, w.p1),
+        "other": fund(w.a, w.p2),
+        "stopped": fund(w.a, w.p1),
+        "cancelled": fund(w.a, w.p1),
+        "declined": fund(w.a, w.p1),
+        "moved": fund(w.a, w.p1),
+        "ended": fund(w.a, w.p1, seconds=900),
+    }
     lease(w, w.a, t["stopped"])
     ops.stop(w.a.client, t["stopped"])
     ops.cancel(w.a.client, t["cancelled"])
@@ -369,8 +526,9 @@ def _nonces(admin: KubeAPI) -> int:
 
 
 @pytest.mark.parametrize(("name", "build", "status", "code"), CASES, ids=[c[0] for c in CASES])
-def test_bad_request_refused_with_nothing_created(world: World, escrows: dict[str, Terms], name: str,
-                                                  build: Case, status: int, code: str) -> None:  # fmt: skip
+def test_bad_request_refused_with_nothing_created(
+    world: World, escrows: dict[str, Terms], name: str, build: Case, status: int, code: str
+) -> None:
     w = world
     before = (_tenant_namespaces(w.admin), _nonces(w.admin), ops.read_state(w.bank, escrows["open"]).status)
     raw, content_type = build(w, escrows)
@@ -436,16 +594,26 @@ def test_stopped_escrow_credentials_revoked_in_one_agent_pass(world: World, tmp_
     ns = got["namespace"]
     assert status_of(api, "GET", f"/api/v1/namespaces/{ns}/pods") == 200
     ops.stop(w.a.client, terms)
-    agent = Agent(w.p1.client, Cluster.connect(w.devnet.kubeconfig), Settings(state_file=tmp_path / "agent.json"),
-                  ActionLog(open(os.devnull, "w")))  # noqa: SIM115
+    agent = Agent(
+        w.p1.client,
+        Cluster.connect(w.devnet.kubeconfig),
+        Settings(state_file=tmp_path / "agent.json"),
+        ActionLog(open(os.devnull, "w")),  # noqa: SIM115
+    )
     agent.reconcile_once()
     assert lease_status(w.info, eid(terms))["credentials"] == "revoked"  # the pass deleted binding and account
     # The authorizer refuses (403) as soon as its informer sees the binding gone (milliseconds, longer on a loaded
     # machine); authentication fails (401) once the API server's token cache expires (10 s).
-    wait_for(lambda: status_of(api, "GET", f"/api/v1/namespaces/{ns}/pods") in (401, 403) or None,
-             what="the tenant's request refused", timeout=60)
-    wait_for(lambda: status_of(api, "GET", f"/api/v1/namespaces/{ns}/pods") == 401 or None,
-             what="the token refused at authentication", timeout=60)
+    wait_for(
+        lambda: status_of(api, "GET", f"/api/v1/namespaces/{ns}/pods") in (401, 403) or None,
+        what="the tenant's request refused",
+        timeout=60,
+    )
+    wait_for(
+        lambda: status_of(api, "GET", f"/api/v1/namespaces/{ns}/pods") == 401 or None,
+        what="the token refused at authentication",
+        timeout=60,
+    )
     assert lease_status(w.info, eid(terms))["credentials"] == "revoked"
     with pytest.raises(GatewayError) as caught:
         lease(w, w.a, terms)
@@ -462,8 +630,9 @@ def test_partial_bundle_converges(world: World) -> None:
     w.admin.post(f"/api/v1/namespaces/{ns}/resourcequotas", objs[1])
     got = lease(w, w.a, terms)
     assert got["namespace"] == ns
-    assert [q["metadata"]["name"] for q in w.admin.get(f"/api/v1/namespaces/{ns}/resourcequotas")["items"]] == \
-        ["lease-quota"]  # fmt: skip
+    assert [q["metadata"]["name"] for q in w.admin.get(f"/api/v1/namespaces/{ns}/resourcequotas")["items"]] == [
+        "lease-quota"
+    ]
     policies = w.admin.get(f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies")["items"]
     assert len(policies) == len([o for o in objs if o["kind"] == "NetworkPolicy"])
     assert _tenant_namespaces(w.admin).count(ns) == 1

@@ -52,9 +52,12 @@ def market(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     try:
         url = f"https://127.0.0.1:{port}"
         wait_for(lambda: _served(url), what="the gateway's TLS port", timeout=90)
-        result = CliRunner().invoke(linq_cli, ["provider", "update", "--devnet-dir", str(devnet.state_dir),
-                                               "--gateway", url, "--json"],
-                                    env={"LINQ_PRIVATE_KEY": provider.key}, catch_exceptions=False)  # fmt: skip
+        result = CliRunner().invoke(
+            linq_cli,
+            ["provider", "update", "--devnet-dir", str(devnet.state_dir), "--gateway", url, "--json"],
+            env={"LINQ_PRIVATE_KEY": provider.key},
+            catch_exceptions=False,
+        )
         assert result.exit_code == 0, result.output
         yield Market(devnet, provider, requestor, region)
     finally:
@@ -85,8 +88,9 @@ def test_stack_without_kubeconfig_deploys_through_the_matched_gateway(market: Ma
     name = f"kuma-{uuid.uuid4().hex[:6]}"
     stack = inline_stack(m.devnet, project="gwapps", stack=name, program=_program, work_dir=tmp_path)
     deployment = {"name": name, "template": "uptime-kuma", "duration": "2h", "region": m.region}
-    stack.set_config("linq:network", auto.ConfigValue(json.dumps({"kind": "devnet",
-                                                                  "devnetDir": str(m.devnet.state_dir)})))  # fmt: skip
+    stack.set_config(
+        "linq:network", auto.ConfigValue(json.dumps({"kind": "devnet", "devnetDir": str(m.devnet.state_dir)}))
+    )
     stack.set_config("linq:signerKey", auto.ConfigValue(m.requestor.key, secret=True))
     stack.set_config("linq:deployments", auto.ConfigValue(json.dumps([deployment])))
     assert "linq:providers" not in stack.get_all_config()

@@ -29,15 +29,27 @@ PRIVILEGED_POD = {"containers": [{"name": "c", "image": "busybox:1.36", "securit
 BASELINE_POD = {"containers": [{"name": "c", "image": "busybox:1.36"}]}  # root, but nothing baseline forbids
 RESTRICTED_POD = {
     "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
-    "containers": [{"name": "c", "image": "busybox:1.36", "securityContext": {
-        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
-}  # fmt: skip
+    "containers": [
+        {
+            "name": "c",
+            "image": "busybox:1.36",
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        }
+    ],
+}
 
 
 # The devnet already runs the provider gateway (one per cluster: the linq-gateway namespace and the linq-tenant
 # ClusterRole are cluster-wide), so the stacks installed here leave it out; test_gateway_objects_* checks it.
-ALL_BUT_GATEWAY = {"observability": True, "istio": True, "cloudflared": True, "kubevirt": True, "gpu": True,
-                   "sandbox_runtime": True, "gateway": False}  # fmt: skip
+ALL_BUT_GATEWAY = {
+    "observability": True,
+    "istio": True,
+    "cloudflared": True,
+    "kubevirt": True,
+    "gpu": True,
+    "sandbox_runtime": True,
+    "gateway": False,
+}
 
 
 def _pod(namespace: str, spec: dict, name: str = "probe") -> dict:
@@ -93,8 +105,9 @@ def test_every_object_passes_server_side_dry_run(api: KubeAPI, stack: list[dict]
     failures = dry_run(api, [o for o in stack if o["kind"] != "Namespace"])
     assert failures == [], "\n".join(f"{o['kind']}/{o['metadata']['name']}: {m}" for o, m in failures)
     # Also with a different feature mix (the GPU device plugin, no mesh), so every variant meets the server.
-    variant = load_config(base_data(features={"istio": False, "gpu": True, "gateway": False},
-                                    gpu={"mode": "device-plugin"}))
+    variant = load_config(
+        base_data(features={"istio": False, "gpu": True, "gateway": False}, gpu={"mode": "device-plugin"})
+    )
     failures = dry_run(api, [o for o in render(variant) if o["kind"] != "Namespace"])
     assert failures == [], failures
     print(f"\ndry-run of {len(stack)} + variant objects: {time.monotonic() - started:.2f}s")
@@ -168,19 +181,43 @@ def _second_apiserver(devnet: Devnet, tmp_path: Path, admission_file: Path) -> t
     port = process.free_port()
     argv = [
         str(require("kube-apiserver")),
-        "--etcd-servers", f"http://127.0.0.1:{etcd.ports['client']}",
-        "--etcd-prefix", f"/lpstack-psa-{uuid.uuid4().hex[:8]}",
-        "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(port),
-        "--tls-cert-file", str(pki / "apiserver.crt"), "--tls-private-key-file", str(pki / "apiserver.key"),
-        "--client-ca-file", str(pki / "ca.crt"), "--token-auth-file", str(pki / "tokens.csv"),
-        "--authorization-mode", "RBAC", "--service-cluster-ip-range", "10.97.0.0/24",
-        "--service-account-issuer", "https://kubernetes.default.svc",
-        "--service-account-key-file", str(pki / "sa.pub"), "--service-account-signing-key-file", str(pki / "sa.key"),
-        "--admission-control-config-file", str(admission_file),
-        "--disable-admission-plugins", "ServiceAccount",  # no controller-manager here to create default SAs
+        "--etcd-servers",
+        f"http://127.0.0.1:{etcd.ports['client']}",
+        "--etcd-prefix",
+        f"/lpstack-psa-{uuid.uuid4().hex[:8]}",
+        "--bind-address",
+        "127.0.0.1",
+        "--advertise-address",
+        "127.0.0.1",
+        "--secure-port",
+        str(port),
+        "--tls-cert-file",
+        str(pki / "apiserver.crt"),
+        "--tls-private-key-file",
+        str(pki / "apiserver.key"),
+        "--client-ca-file",
+        str(pki / "ca.crt"),
+        "--token-auth-file",
+        str(pki / "tokens.csv"),
+        "--authorization-mode",
+        "RBAC",
+        "--service-cluster-ip-range",
+        "10.97.0.0/24",
+        "--service-account-issuer",
+        "https://kubernetes.default.svc",
+        "--service-account-key-file",
+        str(pki / "sa.pub"),
+        "--service-account-signing-key-file",
+        str(pki / "sa.key"),
+        "--admission-control-config-file",
+        str(admission_file),
+        "--disable-admission-plugins",
+        "ServiceAccount",  # no controller-manager here to create default SAs
         "--allow-privileged=true",  # as k3s: PodSecurity, not this flag, is what refuses privileged pods
-        "--anonymous-auth=false", "--enable-priority-and-fairness=false", "--profiling=false",
-    ]  # fmt: skip
+        "--anonymous-auth=false",
+        "--enable-priority-and-fairness=false",
+        "--profiling=false",
+    ]
     record = process.start("kube-apiserver-psa", argv, tmp_path / "logs", ports={"https": port})
     admin = KubeAPI.from_kubeconfig(devnet.kubeconfig)
     second = replace(admin, server=f"https://127.0.0.1:{port}")
@@ -223,10 +260,23 @@ def test_agent_rbac_with_a_real_token(api: KubeAPI, stack: list[dict]) -> None:
         ensure(api, obj)
     tenant = f"lq-rbac-{uuid.uuid4().hex[:6]}"
     try:
-        ensure(api, {"apiVersion": "v1", "kind": "Namespace",
-                     "metadata": {"name": tenant, "labels": {"linq.network/tenant": "true"}}})  # fmt: skip
-        create(api, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": tenant},
-                     "stringData": {"password": "hunter2"}})  # fmt: skip
+        ensure(
+            api,
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": tenant, "labels": {"linq.network/tenant": "true"}},
+            },
+        )
+        create(
+            api,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "db", "namespace": tenant},
+                "stringData": {"password": "hunter2"},
+            },
+        )
         create(api, _pod(tenant, BASELINE_POD, name="web"))
         agent = replace(api, token=_service_account_token(api, "lpstack-system", "lpstack-agent"))
 
@@ -265,9 +315,14 @@ def test_provider_cluster_applies_with_the_pulumi_engine(devnet: Devnet, api: Ku
     from linq.engine import inline_stack
 
     suffix = uuid.uuid4().hex[:6]
-    namespaces = {"system": f"pc-{suffix}-system", "ingress": f"pc-{suffix}-ingress",
-                  "monitoring": f"pc-{suffix}-monitoring", "istio": f"pc-{suffix}-istio",
-                  "kubevirt": f"pc-{suffix}-kubevirt", "gpu": f"pc-{suffix}-gpu"}  # fmt: skip
+    namespaces = {
+        "system": f"pc-{suffix}-system",
+        "ingress": f"pc-{suffix}-ingress",
+        "monitoring": f"pc-{suffix}-monitoring",
+        "istio": f"pc-{suffix}-istio",
+        "kubevirt": f"pc-{suffix}-kubevirt",
+        "gpu": f"pc-{suffix}-gpu",
+    }
     config = full_config(cluster_name=f"pc-{suffix}", namespaces=namespaces, features=ALL_BUT_GATEWAY)
     agent_key = "0x" + "5e" * 32
 
@@ -283,8 +338,14 @@ def test_provider_cluster_applies_with_the_pulumi_engine(devnet: Devnet, api: Ku
         pulumi.export("meta_hash", cluster.meta_hash)
         pulumi.export("namespaces", cluster.namespaces)
 
-    stack = inline_stack(devnet, project="lpstack", stack=f"pc-{suffix}", program=program, work_dir=tmp_path,
-                         config={"agentKey": auto.ConfigValue(agent_key, secret=True)})  # fmt: skip
+    stack = inline_stack(
+        devnet,
+        project="lpstack",
+        stack=f"pc-{suffix}",
+        program=program,
+        work_dir=tmp_path,
+        config={"agentKey": auto.ConfigValue(agent_key, secret=True)},
+    )
     try:
         started = time.monotonic()
         up = stack.up()
@@ -311,8 +372,9 @@ def test_provider_cluster_applies_with_the_pulumi_engine(devnet: Devnet, api: Ku
         second_up = time.monotonic() - started
         changes = {k: v for k, v in (again.summary.resource_changes or {}).items() if k != "same"}
         assert changes == {}, changes
-        print(f"\nProviderCluster ({len(expected)} objects + CRDs): first up {first_up:.1f}s, "
-              f"no-op up {second_up:.1f}s")  # fmt: skip
+        print(
+            f"\nProviderCluster ({len(expected)} objects + CRDs): first up {first_up:.1f}s, no-op up {second_up:.1f}s"
+        )
 
         stack.destroy()
         for obj in expected:
@@ -345,24 +407,42 @@ def test_provider_cluster_registers_the_provider_on_chain(devnet: Devnet, api: K
     w3 = Web3(Web3.HTTPProvider(devnet.read()[1].rpc_url))
     w3.provider.make_request("anvil_setBalance", [wallet.address, hex(10**19)])  # gas money, nothing else
     suffix = uuid.uuid4().hex[:6]
-    config = load_config(base_data(
-        cluster_name=f"reg-{suffix}", provider_address=wallet.address, region="eu-north",
-        features={"observability": False, "istio": False, "gateway": False},
-        namespaces={"system": f"reg-{suffix}-system", "ingress": f"reg-{suffix}-ingress"},
-    ))  # fmt: skip
-    spec = {"cpu": 24_000, "memory": 98_304, "storage": 500, "price_cpu": "2000000", "price_memory": "30000",
-            "price_storage": "500000"}  # fmt: skip
+    config = load_config(
+        base_data(
+            cluster_name=f"reg-{suffix}",
+            provider_address=wallet.address,
+            region="eu-north",
+            features={"observability": False, "istio": False, "gateway": False},
+            namespaces={"system": f"reg-{suffix}-system", "ingress": f"reg-{suffix}-ingress"},
+        )
+    )
+    spec = {
+        "cpu": 24_000,
+        "memory": 98_304,
+        "storage": 500,
+        "price_cpu": "2000000",
+        "price_memory": "30000",
+        "price_storage": "500000",
+    }
 
     def program() -> None:
-        cluster = ProviderCluster("reg", config, kubeconfig=pulumi.Output.secret(devnet.kubeconfig.read_text()),
-                                  registration=spec)  # fmt: skip
+        cluster = ProviderCluster(
+            "reg", config, kubeconfig=pulumi.Output.secret(devnet.kubeconfig.read_text()), registration=spec
+        )
         pulumi.export("provider_address", cluster.provider_address)
         pulumi.export("meta_hash", cluster.meta_hash)
 
-    stack = inline_stack(devnet, project="lpstack", stack=f"reg-{suffix}", program=program, work_dir=tmp_path,
-                         config={"linq:network": json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}),
-                                 "linq:signerKey": auto.ConfigValue("0x" + wallet.key.hex().removeprefix("0x"),
-                                                                    secret=True)})  # fmt: skip
+    stack = inline_stack(
+        devnet,
+        project="lpstack",
+        stack=f"reg-{suffix}",
+        program=program,
+        work_dir=tmp_path,
+        config={
+            "linq:network": json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}),
+            "linq:signerKey": auto.ConfigValue("0x" + wallet.key.hex().removeprefix("0x"), secret=True),
+        },
+    )
     client = ChainClient(resolve_profile(devnet_dir=devnet.state_dir), None)
     try:
         up = stack.up()

@@ -48,12 +48,24 @@ class Chain:
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     with LocalAnvil(ttl_seconds=900) as url:
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
-        book = deploy_all(w3, Account.from_key(ANVIL_KEY0), lnq_supply=10**9 * LNQ,
-                          fund={REQUESTOR: 10**6 * LNQ}, min_prepaid_seconds=600)  # fmt: skip
+        book = deploy_all(
+            w3,
+            Account.from_key(ANVIL_KEY0),
+            lnq_supply=10**9 * LNQ,
+            fund={REQUESTOR: 10**6 * LNQ},
+            min_prepaid_seconds=600,
+        )
         book_file = tmp_path_factory.mktemp("book") / "addresses.json"
         book_file.write_text(book.model_dump_json())
-        yield Chain(url, w3, book, book_file, contract(w3, "ProviderRegistry", book.registry),
-                    contract(w3, "Escrow", book.escrow), contract(w3, "LNQ", book.lnq))  # fmt: skip
+        yield Chain(
+            url,
+            w3,
+            book,
+            book_file,
+            contract(w3, "ProviderRegistry", book.registry),
+            contract(w3, "Escrow", book.escrow),
+            contract(w3, "LNQ", book.lnq),
+        )
 
 
 def send(chain: Chain, sender: str, call: Any) -> Any:
@@ -66,9 +78,16 @@ def send(chain: Chain, sender: str, call: Any) -> Any:
 
 
 def register(chain: Chain, address: str, region: str = "eu-west") -> None:
-    spec = ProviderSpec(address=address, cpu_millis=16_000, memory_mib=65_536, storage_gib=500,
-                        cpu_price=10**13, memory_price=10**11, storage_price=10**12,
-                        region=region)  # fmt: skip
+    spec = ProviderSpec(
+        address=address,
+        cpu_millis=16_000,
+        memory_mib=65_536,
+        storage_gib=500,
+        cpu_price=10**13,
+        memory_price=10**11,
+        storage_price=10**12,
+        region=region,
+    )
     seed_registry(chain.url, chain.registry, [spec])
 
 
@@ -80,18 +99,41 @@ def run_cli(args: list[str], env: dict[str, str] | None = None) -> Any:
 def test_python_offer_digest_equals_the_contracts(chain: Chain) -> None:
     domain = Domain(chain_id=chain.w3.eth.chain_id, verifying_contract=chain.book.escrow)
     offers = [
-        Offer(provider=REQUESTOR, resources=Resources(cpu_millis=1), rate_per_hour=1,
-              min_duration=0, max_duration=0, nonce=0, deadline=0),
-        Offer(provider="0x" + "ab" * 20, requestor=REQUESTOR,
-              resources=Resources(cpu_millis=2**32 - 1, memory_mib=2**32 - 1, storage_gib=2**32 - 1,
-                                  gpu_class=2**16 - 1, gpu_count=2**16 - 1),
-              rate_per_hour=2**128 - 1, min_duration=2**64 - 2, max_duration=2**64 - 1,
-              nonce=2**256 - 1, deadline=2**64 - 1),
-        Offer(provider="0x" + "12" * 20, resources=Resources(cpu_millis=1500, memory_mib=2048, storage_gib=20,
-                                                             gpu_class=3, gpu_count=1),
-              rate_per_hour=123_456_789_000, min_duration=600, max_duration=86_400, nonce=42,
-              deadline=1_900_000_000),
-    ]  # fmt: skip
+        Offer(
+            provider=REQUESTOR,
+            resources=Resources(cpu_millis=1),
+            rate_per_hour=1,
+            min_duration=0,
+            max_duration=0,
+            nonce=0,
+            deadline=0,
+        ),
+        Offer(
+            provider="0x" + "ab" * 20,
+            requestor=REQUESTOR,
+            resources=Resources(
+                cpu_millis=2**32 - 1,
+                memory_mib=2**32 - 1,
+                storage_gib=2**32 - 1,
+                gpu_class=2**16 - 1,
+                gpu_count=2**16 - 1,
+            ),
+            rate_per_hour=2**128 - 1,
+            min_duration=2**64 - 2,
+            max_duration=2**64 - 1,
+            nonce=2**256 - 1,
+            deadline=2**64 - 1,
+        ),
+        Offer(
+            provider="0x" + "12" * 20,
+            resources=Resources(cpu_millis=1500, memory_mib=2048, storage_gib=20, gpu_class=3, gpu_count=1),
+            rate_per_hour=123_456_789_000,
+            min_duration=600,
+            max_duration=86_400,
+            nonce=42,
+            deadline=1_900_000_000,
+        ),
+    ]
     for offer in offers:
         on_chain = bytes(chain.escrow.functions.offerDigest(offer.as_tuple()).call())
         assert on_chain == offer_digest(offer, domain)
@@ -108,9 +150,29 @@ def test_offer_signed_by_the_cli_is_accepted_by_create_from_offer(chain: Chain, 
         "LINQ_PRIVATE_KEY": provider.key.hex(),
     }
     index_file, offer_file = tmp_path / "index.json", tmp_path / "offer.json"
-    signed_run = run_cli(["offer", "sign", "--cpu", "1500m", "--memory", "2Gi", "--storage", "10",
-                          "--requestor", REQUESTOR, "--min-duration", "1h", "--max-duration", "2d",
-                          "--index", str(index_file), "-o", str(offer_file)], env)  # fmt: skip
+    signed_run = run_cli(
+        [
+            "offer",
+            "sign",
+            "--cpu",
+            "1500m",
+            "--memory",
+            "2Gi",
+            "--storage",
+            "10",
+            "--requestor",
+            REQUESTOR,
+            "--min-duration",
+            "1h",
+            "--max-duration",
+            "2d",
+            "--index",
+            str(index_file),
+            "-o",
+            str(offer_file),
+        ],
+        env,
+    )
     assert signed_run.exit_code == 0, signed_run.output
     assert provider.key.hex().removeprefix("0x") not in signed_run.output  # the key is never echoed
 
@@ -132,8 +194,11 @@ def test_offer_signed_by_the_cli_is_accepted_by_create_from_offer(chain: Chain, 
 
     deposit = signed.offer.rate_per_hour * 24  # one day at the offer's rate
     send(chain, REQUESTOR, chain.lnq.functions.approve(chain.book.escrow, deposit))
-    receipt = send(chain, REQUESTOR, chain.escrow.functions.createFromOffer(
-        signed.offer.as_tuple(), signed.signature_bytes, deposit, b"\x01" * 32))  # fmt: skip
+    receipt = send(
+        chain,
+        REQUESTOR,
+        chain.escrow.functions.createFromOffer(signed.offer.as_tuple(), signed.signature_bytes, deposit, b"\x01" * 32),
+    )
     (created,) = chain.escrow.events.EscrowCreated().process_receipt(receipt, errors=DISCARD)  # other events
     assert created["args"]["provider"] == provider.address
     assert bytes(created["args"]["offerDigest"]) == signed.digest
@@ -251,15 +316,39 @@ def test_index_rebuilds_when_its_block_is_reorganised_away(chain: Chain, tmp_pat
 
 def test_cli_match_json_agrees_with_the_library(chain: Chain, tmp_path: Path) -> None:
     env = {"LINQ_RPC_URL": chain.url, "LINQ_ADDRESSES": str(chain.book_file)}
-    out = run_cli(["providers", "match", "--plan", "standard", "--region", "eu", "--duration", "24h",
-                   "--max-price", "1 LNQ/h", "--json", "--index", str(tmp_path / "i.json")], env)  # fmt: skip
+    out = run_cli(
+        [
+            "providers",
+            "match",
+            "--plan",
+            "standard",
+            "--region",
+            "eu",
+            "--duration",
+            "24h",
+            "--max-price",
+            "1 LNQ/h",
+            "--json",
+            "--index",
+            str(tmp_path / "i.json"),
+        ],
+        env,
+    )
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     index = RegistryIndex(chain.w3, chain.book.registry)
     index.build()
-    expected = match(index.providers, Requirements(cpu_millis=2000, memory_mib=4096, storage_gib=58,
-                                                   regions=("eu",), duration_seconds=86400,
-                                                   max_price_per_hour=LNQ))  # fmt: skip
+    expected = match(
+        index.providers,
+        Requirements(
+            cpu_millis=2000,
+            memory_mib=4096,
+            storage_gib=58,
+            regions=("eu",),
+            duration_seconds=86400,
+            max_price_per_hour=LNQ,
+        ),
+    )
     assert [c["provider"] for c in data["candidates"]] == [c.provider for c in expected.candidates]
     assert [int(c["total_cost"]) for c in data["candidates"]] == [c.total_cost for c in expected.candidates]
     assert len(data["rejected"]) == len(expected.rejected) > 0

@@ -55,16 +55,39 @@ def test_crash_loop_is_found_with_exit_code_and_fix(devnet: Devnet) -> None:
     pod = running_pod(api, namespace)
     assert pod is not None
     image = pod["spec"]["containers"][0]["image"]
-    patch_status(api, namespace, pod["metadata"]["name"], {
-        "conditions": not_ready_conditions(),
-        "containerStatuses": [{
-            "name": "custom", "image": image, "imageID": "", "ready": False, "started": False, "restartCount": 5,
-            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s restarting failed "
-                                  f"container=custom pod={pod['metadata']['name']}"}},
-            "lastState": {"terminated": {"exitCode": 3, "reason": "Error", "startedAt": now_rfc3339(-70),
-                                         "finishedAt": now_rfc3339(-60)}},
-        }],
-    })  # fmt: skip
+    patch_status(
+        api,
+        namespace,
+        pod["metadata"]["name"],
+        {
+            "conditions": not_ready_conditions(),
+            "containerStatuses": [
+                {
+                    "name": "custom",
+                    "image": image,
+                    "imageID": "",
+                    "ready": False,
+                    "started": False,
+                    "restartCount": 5,
+                    "state": {
+                        "waiting": {
+                            "reason": "CrashLoopBackOff",
+                            "message": "back-off 2m40s restarting failed "
+                            f"container=custom pod={pod['metadata']['name']}",
+                        }
+                    },
+                    "lastState": {
+                        "terminated": {
+                            "exitCode": 3,
+                            "reason": "Error",
+                            "startedAt": now_rfc3339(-70),
+                            "finishedAt": now_rfc3339(-60),
+                        }
+                    },
+                }
+            ],
+        },
+    )
     code, report = _issues(devnet, name)
     assert code == 1
     crash = _kinds(report)["crash-loop"]
@@ -83,16 +106,38 @@ def test_oom_kill_and_image_pull_errors(devnet: Devnet) -> None:
     name, namespace, api = deploy(devnet, "oomy")
     pod = running_pod(api, namespace)
     assert pod is not None
-    patch_status(api, namespace, pod["metadata"]["name"], {
-        "conditions": not_ready_conditions(),
-        "containerStatuses": [{
-            "name": "custom", "image": "ghcr.io/example/app:1.0.0", "imageID": "", "ready": False, "restartCount": 1,
-            "started": False, "state": {"waiting": {"reason": "ErrImagePull",
-                                                    "message": "manifest for ghcr.io/example/app:1.0.0 not found"}},
-            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": now_rfc3339(-40),
-                                         "finishedAt": now_rfc3339(-20)}},
-        }],
-    })  # fmt: skip
+    patch_status(
+        api,
+        namespace,
+        pod["metadata"]["name"],
+        {
+            "conditions": not_ready_conditions(),
+            "containerStatuses": [
+                {
+                    "name": "custom",
+                    "image": "ghcr.io/example/app:1.0.0",
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 1,
+                    "started": False,
+                    "state": {
+                        "waiting": {
+                            "reason": "ErrImagePull",
+                            "message": "manifest for ghcr.io/example/app:1.0.0 not found",
+                        }
+                    },
+                    "lastState": {
+                        "terminated": {
+                            "exitCode": 137,
+                            "reason": "OOMKilled",
+                            "startedAt": now_rfc3339(-40),
+                            "finishedAt": now_rfc3339(-20),
+                        }
+                    },
+                }
+            ],
+        },
+    )
     code, report = _issues(devnet, name)
     kinds = _kinds(report)
     assert code == 1 and {"oom-killed", "image-pull"} <= set(kinds)
@@ -106,13 +151,25 @@ def test_failing_readiness_probe(devnet: Devnet) -> None:
     name, namespace, api = deploy(devnet, "probey")
     pod = running_pod(api, namespace)
     assert pod is not None
-    patch_status(api, namespace, pod["metadata"]["name"], {
-        "conditions": not_ready_conditions(),
-        "containerStatuses": [{
-            "name": "custom", "image": "ghcr.io/example/app:1.0.0", "imageID": "", "ready": False, "started": True,
-            "restartCount": 0, "state": {"running": {"startedAt": now_rfc3339(-120)}},
-        }],
-    })  # fmt: skip
+    patch_status(
+        api,
+        namespace,
+        pod["metadata"]["name"],
+        {
+            "conditions": not_ready_conditions(),
+            "containerStatuses": [
+                {
+                    "name": "custom",
+                    "image": "ghcr.io/example/app:1.0.0",
+                    "imageID": "",
+                    "ready": False,
+                    "started": True,
+                    "restartCount": 0,
+                    "state": {"running": {"startedAt": now_rfc3339(-120)}},
+                }
+            ],
+        },
+    )
     refused = "Readiness probe failed: dial tcp 10.244.0.7:8080: connect: connection refused"
     kubelet_event(api, pod, "Unhealthy", refused, count=4)
     code, report = _issues(devnet, name)
@@ -125,8 +182,12 @@ def test_failing_readiness_probe(devnet: Devnet) -> None:
 def test_unschedulable_pod_needs_more_cpu_than_any_node(devnet: Devnet) -> None:
     # the devnet's largest node has 16 cores; the real scheduler must refuse 64
     name, namespace, api = deploy(devnet, "huge", cpu_millis=64_000, wait_running=False)
-    wait_for(lambda: any(c.get("reason") == "Unschedulable" for p in pods(api, namespace)
-                         for c in p["status"].get("conditions", [])), what="an Unschedulable pod")  # fmt: skip
+    wait_for(
+        lambda: any(
+            c.get("reason") == "Unschedulable" for p in pods(api, namespace) for c in p["status"].get("conditions", [])
+        ),
+        what="an Unschedulable pod",
+    )
     code, report = _issues(devnet, name)
     issue = _kinds(report)["unschedulable"]
     assert code == 1 and "Insufficient cpu" in issue["summary"]
@@ -149,8 +210,13 @@ def test_low_runway_then_ended_escrow_with_workload_running(devnet: Devnet, bank
     resources = Resources(250, 256, 0)
     rate = int(bank.registry.functions.quote(provider.address, resources.as_tuple()).call())
     deposit = deposit_for(rate, 3 * 3600)
-    plan = ops.CreatePlan(provider=provider.address, resources=resources, deposit=deposit,
-                          salt=ops.salt_for(f"monitor-test/{name}"), max_rate_per_hour=rate)  # fmt: skip
+    plan = ops.CreatePlan(
+        provider=provider.address,
+        resources=resources,
+        deposit=deposit,
+        salt=ops.salt_for(f"monitor-test/{name}"),
+        max_rate_per_hour=rate,
+    )
     terms, _hashes = ops.create(requestor, plan)
     provider.send(provider.escrow.functions.start(terms.as_tuple()), what="start")
     escrow_id = "0x" + terms.escrow_id.hex()

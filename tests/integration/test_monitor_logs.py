@@ -27,11 +27,24 @@ def cri_line(text: str, seconds_ago: float, stream: str = "stdout") -> str:
 
 
 def serve_logs(api: KubeAPI, namespace: str, pod: str, current: Path, previous: Path) -> None:
-    api.post(f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{namespace}/logs", {
-        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs", "metadata": {"name": pod, "namespace": namespace},
-        "spec": {"logs": [{"containers": ["custom"], "logsFile": str(current), "previousLogsFile": str(previous),
-                           "follow": True}]},
-    })  # fmt: skip
+    api.post(
+        f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{namespace}/logs",
+        {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "Logs",
+            "metadata": {"name": pod, "namespace": namespace},
+            "spec": {
+                "logs": [
+                    {
+                        "containers": ["custom"],
+                        "logsFile": str(current),
+                        "previousLogsFile": str(previous),
+                        "follow": True,
+                    }
+                ]
+            },
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +55,12 @@ def logged(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> tuple[st
     folder = tmp_path_factory.mktemp("pod-logs")
     current, previous = folder / "current.log", folder / "previous.log"
     current.write_text(
-        cri_line("booting v1.0.0", 7200) + cri_line("old error: disk full", 7100, "stderr")
-        + cri_line("GET /health 200", 90) + cri_line("ERROR db timeout after 5s", 60, "stderr")
+        cri_line("booting v1.0.0", 7200)
+        + cri_line("old error: disk full", 7100, "stderr")
+        + cri_line("GET /health 200", 90)
+        + cri_line("ERROR db timeout after 5s", 60, "stderr")
         + cri_line("GET /api/items 500", 30)
-    )  # fmt: skip
+    )
     previous.write_text(cri_line("panic: missing DATABASE_URL", 600, "stderr"))
     serve_logs(api, namespace, pod["metadata"]["name"], current, previous)
     # kwok picks up the Logs object from its watch: wait until the API serves the file
@@ -63,7 +78,12 @@ def test_all_lines_in_order_with_pod_container_and_time(devnet: Devnet, logged: 
     code, out, _ = linq("logs", name, "--devnet-dir", str(devnet.state_dir), "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["text"] for r in rows] == [
-        "booting v1.0.0", "old error: disk full", "GET /health 200", "ERROR db timeout after 5s", "GET /api/items 500"]
+        "booting v1.0.0",
+        "old error: disk full",
+        "GET /health 200",
+        "ERROR db timeout after 5s",
+        "GET /api/items 500",
+    ]
     assert {r["container"] for r in rows} == {"custom"} and all(r["pod"].startswith(name) for r in rows)
     assert rows == sorted(rows, key=lambda r: r["time"])
     code, plain, _ = linq("logs", name, "--devnet-dir", str(devnet.state_dir), "--timestamps")
@@ -72,8 +92,10 @@ def test_all_lines_in_order_with_pod_container_and_time(devnet: Devnet, logged: 
 
 def test_since_grep_tail(devnet: Devnet, logged: tuple[str, Path]) -> None:
     name, _ = logged
-    assert _texts(devnet, name, "--since", "10m") == (0, ["GET /health 200", "ERROR db timeout after 5s",
-                                                          "GET /api/items 500"])  # fmt: skip
+    assert _texts(devnet, name, "--since", "10m") == (
+        0,
+        ["GET /health 200", "ERROR db timeout after 5s", "GET /api/items 500"],
+    )
     assert _texts(devnet, name, "--grep", r"ERROR|\b500\b") == (0, ["ERROR db timeout after 5s", "GET /api/items 500"])
     assert _texts(devnet, name, "--grep", "(?i)error", "--tail", "1") == (0, ["ERROR db timeout after 5s"])
     assert _texts(devnet, name, "--tail", "2") == (0, ["ERROR db timeout after 5s", "GET /api/items 500"])
@@ -100,8 +122,12 @@ def test_pod_without_a_log_source_says_so(devnet: Devnet) -> None:
 def test_follow_streams_new_lines(devnet: Devnet, logged: tuple[str, Path]) -> None:
     name, current = logged
     cli = Path(sys.executable).parent / "linq"
-    proc = subprocess.Popen([str(cli), "logs", name, "--devnet-dir", str(devnet.state_dir), "-f", "--tail", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(cli), "logs", name, "--devnet-dir", str(devnet.state_dir), "-f", "--tail", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in proc.stdout or []], daemon=True).start()
     try:

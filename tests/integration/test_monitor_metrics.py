@@ -54,22 +54,24 @@ class Exporter:
     def render(self) -> str:
         elapsed = time.monotonic() - self.started
         ns, pod = self.namespace, self.pod
-        return "\n".join([
-            "# TYPE container_cpu_usage_seconds_total counter",
-            f'container_cpu_usage_seconds_total{{namespace="{ns}",pod="{pod}",container="custom"}} '
-            f"{100 + CPU_CORES_PER_SECOND * elapsed}",
-            f'container_cpu_usage_seconds_total{{namespace="{ns}",pod="{pod}",container="POD"}} {50 + elapsed}',
-            f'container_cpu_usage_seconds_total{{namespace="other",pod="x",container="app"}} {7 * elapsed}',
-            "# TYPE container_memory_working_set_bytes gauge",
-            f'container_memory_working_set_bytes{{namespace="{ns}",pod="{pod}",container="custom"}} {MEMORY_BYTES}',
-            'container_memory_working_set_bytes{namespace="other",pod="x",container="app"} 999999999',
-            "# TYPE istio_requests_total counter",
-            f'istio_requests_total{{destination_workload_namespace="{ns}",reporter="destination",response_code="200"}}'
-            f" {REQUESTS_PER_SECOND * elapsed}",
-            f'istio_requests_total{{destination_workload_namespace="{ns}",reporter="source",response_code="200"}}'
-            f" {100 * elapsed}",
-            "",
-        ])  # fmt: skip
+        return "\n".join(
+            [
+                "# TYPE container_cpu_usage_seconds_total counter",
+                f'container_cpu_usage_seconds_total{{namespace="{ns}",pod="{pod}",container="custom"}} '
+                f"{100 + CPU_CORES_PER_SECOND * elapsed}",
+                f'container_cpu_usage_seconds_total{{namespace="{ns}",pod="{pod}",container="POD"}} {50 + elapsed}',
+                f'container_cpu_usage_seconds_total{{namespace="other",pod="x",container="app"}} {7 * elapsed}',
+                "# TYPE container_memory_working_set_bytes gauge",
+                f'container_memory_working_set_bytes{{namespace="{ns}",pod="{pod}",container="custom"}} {MEMORY_BYTES}',
+                'container_memory_working_set_bytes{namespace="other",pod="x",container="app"} 999999999',
+                "# TYPE istio_requests_total counter",
+                f'istio_requests_total{{destination_workload_namespace="{ns}",reporter="destination",response_code="200"}}'
+                f" {REQUESTS_PER_SECOND * elapsed}",
+                f'istio_requests_total{{destination_workload_namespace="{ns}",reporter="source",response_code="200"}}'
+                f" {100 * elapsed}",
+                "",
+            ]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -83,18 +85,33 @@ def measured(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     exporter = Exporter(namespace, pod["metadata"]["name"])
     folder = tmp_path_factory.mktemp("prometheus")
     config = folder / "prometheus.yml"
-    config.write_text(json.dumps({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "lpstack-tenant",
-                            "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}]}],
-    }))  # fmt: skip
+    config.write_text(
+        json.dumps(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [
+                    {"job_name": "lpstack-tenant", "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}]}
+                ],
+            }
+        )
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (folder / "prometheus.log").open("w")
-    proc = subprocess.Popen(["timeout", PROMETHEUS_TTL, binary, f"--config.file={config}",
-                             f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            "timeout",
+            PROMETHEUS_TTL,
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
+
         def has_rate() -> bool:
             query = f'rate(container_cpu_usage_seconds_total{{namespace="{namespace}",container="custom"}}[10s])'
             address = f"{url}/api/v1/query?" + urllib.parse.urlencode({"query": query})
@@ -121,8 +138,9 @@ def _quiet(check: Callable[[], bool]) -> bool:  # Prometheus not listening yet i
 
 def test_prometheus_cpu_memory_and_request_rate(devnet: Devnet, measured: tuple[str, str, str]) -> None:
     name, _namespace, url = measured
-    code, usage = linq_json("metrics", name, "--devnet-dir", str(devnet.state_dir), "--prometheus", url,
-                            "--window", "10s")  # fmt: skip
+    code, usage = linq_json(
+        "metrics", name, "--devnet-dir", str(devnet.state_dir), "--prometheus", url, "--window", "10s"
+    )
     assert code == 0 and usage["source"] == f"prometheus {url}"
     assert 200 <= usage["cpu_millis"] <= 300  # 250m, give or take rate()'s extrapolation at the window's edges
     assert usage["memory_bytes"] == MEMORY_BYTES  # the gauge, exactly; the other namespace's series excluded
@@ -143,16 +161,22 @@ def test_kubernetes_api_fallback_without_prometheus(devnet: Devnet, measured: tu
     assert code == 0 and usage["source"] == "kubernetes API" and usage["namespace"] == namespace
     assert usage["cpu_millis"] is None and usage["memory_bytes"] is None  # the devnet serves no metrics.k8s.io
     assert any("metrics.k8s.io is not served" in note for note in usage["notes"])
-    assert usage["plan"] == {"cpu_request_millis": 250, "cpu_limit_millis": 250,
-                             "memory_request_bytes": 256 * 2**20, "memory_limit_bytes": 256 * 2**20}  # fmt: skip
+    assert usage["plan"] == {
+        "cpu_request_millis": 250,
+        "cpu_limit_millis": 250,
+        "memory_request_bytes": 256 * 2**20,
+        "memory_limit_bytes": 256 * 2**20,
+    }
     assert [(p["phase"], p["ready"]) for p in usage["pods"]] == [("Running", True)]
 
 
 def test_unreachable_prometheus_is_exit_3_bad_window_2(devnet: Devnet, measured: tuple[str, str, str]) -> None:
     name, _namespace, url = measured
-    code, _out, err = linq("metrics", name, "--devnet-dir", str(devnet.state_dir),
-                           "--prometheus", f"http://127.0.0.1:{free_port()}")  # fmt: skip
+    code, _out, err = linq(
+        "metrics", name, "--devnet-dir", str(devnet.state_dir), "--prometheus", f"http://127.0.0.1:{free_port()}"
+    )
     assert code == 3 and "does not answer" in err
-    code, _out, err = linq("metrics", name, "--devnet-dir", str(devnet.state_dir), "--prometheus", url,
-                           "--window", "ten")  # fmt: skip
+    code, _out, err = linq(
+        "metrics", name, "--devnet-dir", str(devnet.state_dir), "--prometheus", url, "--window", "ten"
+    )
     assert code == 2 and "--window 'ten'" in err

@@ -29,20 +29,35 @@ def _program() -> None:
 
 
 def test_status_of_a_stack_live_from_cluster_and_chain(devnet: Devnet, tmp_path) -> None:
-    provider = ChainClient(devnet_profile(devnet.state_dir),
-                           from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX))  # fmt: skip
+    provider = ChainClient(
+        devnet_profile(devnet.state_dir), from_dev_account(devnet.state_dir, anvil.LOCAL_PROVIDER_INDEX)
+    )
     register_provider(provider)
     name = f"web-{uuid.uuid4().hex[:6]}"
     stack_name = f"mon{uuid.uuid4().hex[:6]}"
-    deployments = [{"name": name, "image": "ghcr.io/example/web:2.1.0", "provider": "local", "duration": "3h",
-                    "ports": [{"name": "http", "containerPort": 8080}],
-                    "resources": {"cpuMillis": 500, "memoryMiB": 512, "storageGiB": 0}}]  # fmt: skip
-    stack = inline_stack(devnet, project=PROJECT, stack=stack_name, program=_program, work_dir=tmp_path, config={
-        "linq:devAccount": "2",
-        "linq:network": json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}),
-        "linq:providers": json.dumps({"local": {"clusterId": "devnet", "devnet": True}}),
-        "linq:deployments": json.dumps(deployments),
-    })  # fmt: skip
+    deployments = [
+        {
+            "name": name,
+            "image": "ghcr.io/example/web:2.1.0",
+            "provider": "local",
+            "duration": "3h",
+            "ports": [{"name": "http", "containerPort": 8080}],
+            "resources": {"cpuMillis": 500, "memoryMiB": 512, "storageGiB": 0},
+        }
+    ]
+    stack = inline_stack(
+        devnet,
+        project=PROJECT,
+        stack=stack_name,
+        program=_program,
+        work_dir=tmp_path,
+        config={
+            "linq:devAccount": "2",
+            "linq:network": json.dumps({"kind": "devnet", "devnetDir": str(devnet.state_dir)}),
+            "linq:providers": json.dumps({"local": {"clusterId": "devnet", "devnet": True}}),
+            "linq:deployments": json.dumps(deployments),
+        },
+    )
     try:
         up = stack.up()
         recorded = up.outputs["deployments"].value[name]
@@ -75,8 +90,10 @@ def test_status_of_a_stack_live_from_cluster_and_chain(devnet: Devnet, tmp_path)
         api = KubeAPI.from_kubeconfig(devnet.kubeconfig)
         path = f"/apis/apps/v1/namespaces/{recorded['namespace']}/deployments/{row['name']}"
         api.request("PATCH", path, {"spec": {"replicas": 0}}, content_type="application/merge-patch+json")
-        wait_for(lambda: not [p for p in api.get(f"/api/v1/namespaces/{recorded['namespace']}/pods")["items"]],
-                 what="pods gone after scaling to 0")  # fmt: skip
+        wait_for(
+            lambda: not [p for p in api.get(f"/api/v1/namespaces/{recorded['namespace']}/pods")["items"]],
+            what="pods gone after scaling to 0",
+        )
         code, status = linq_json("status", *flags)
         assert code == 0 and status["deployments"][0]["state"] == "Stopped"
         assert status["deployments"][0]["declared_state"] == "Running"
@@ -98,4 +115,3 @@ def escrow_terms(client: ChainClient, escrow_id: str) -> Terms:
     terms = ops.find_by_id(client, bytes.fromhex(escrow_id[2:]))
     assert terms is not None
     return ops.follow(client, terms)
-

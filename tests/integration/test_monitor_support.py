@@ -37,14 +37,19 @@ def now_rfc3339(offset: float = 0.0) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def deploy(devnet: Devnet, prefix: str, *, cpu_millis: int = 250, memory_mib: int = 256,
-           wait_running: bool = True) -> tuple[str, str, KubeAPI]:  # fmt: skip
+def deploy(
+    devnet: Devnet, prefix: str, *, cpu_millis: int = 250, memory_mib: int = 256, wait_running: bool = True
+) -> tuple[str, str, KubeAPI]:
     """Render a custom-image app as `linq render` would and create it; returns (name, namespace, api)."""
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-    spec = DeploymentSpec.model_validate({
-        "name": name, "image": "ghcr.io/example/app:1.0.0", "ports": [{"name": "http", "containerPort": 8080}],
-        "resources": {"cpuMillis": cpu_millis, "memoryMiB": memory_mib, "storageGiB": 0},
-    })  # fmt: skip
+    spec = DeploymentSpec.model_validate(
+        {
+            "name": name,
+            "image": "ghcr.io/example/app:1.0.0",
+            "ports": [{"name": "http", "containerPort": 8080}],
+            "resources": {"cpuMillis": cpu_millis, "memoryMiB": memory_mib, "storageGiB": 0},
+        }
+    )
     api = KubeAPI.from_kubeconfig(devnet.kubeconfig)
     namespace = ""
     for manifest in render(spec):
@@ -68,8 +73,12 @@ def running_pod(api: KubeAPI, namespace: str) -> dict[str, Any] | None:
 
 def patch_status(api: KubeAPI, namespace: str, pod: str, status: dict[str, Any]) -> dict[str, Any]:
     """Write a pod's status as the kubelet does (the status subresource, a merge patch)."""
-    result = api.request("PATCH", f"/api/v1/namespaces/{namespace}/pods/{pod}/status", {"status": status},
-                         content_type="application/merge-patch+json")  # fmt: skip
+    result = api.request(
+        "PATCH",
+        f"/api/v1/namespaces/{namespace}/pods/{pod}/status",
+        {"status": status},
+        content_type="application/merge-patch+json",
+    )
     return dict(result)
 
 
@@ -86,14 +95,27 @@ def not_ready_conditions(reason: str = "ContainersNotReady") -> list[dict[str, s
 def kubelet_event(api: KubeAPI, pod: dict[str, Any], reason: str, message: str, count: int = 1) -> None:
     """An Event as the kubelet records it (probe results are reported only this way)."""
     meta = pod["metadata"]
-    api.post(f"/api/v1/namespaces/{meta['namespace']}/events", {
-        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-        "involvedObject": {"kind": "Pod", "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
-                           "apiVersion": "v1", "fieldPath": "spec.containers{custom}"},
-        "reason": reason, "message": message, "type": "Warning", "count": count,
-        "source": {"component": "kubelet", "host": pod["spec"].get("nodeName", "")},
-        "firstTimestamp": now_rfc3339(-30 * count), "lastTimestamp": now_rfc3339(),
-    })  # fmt: skip
+    api.post(
+        f"/api/v1/namespaces/{meta['namespace']}/events",
+        {
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "kind": "Pod",
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+                "apiVersion": "v1",
+                "fieldPath": "spec.containers{custom}",
+            },
+            "reason": reason,
+            "message": message,
+            "type": "Warning",
+            "count": count,
+            "source": {"component": "kubelet", "host": pod["spec"].get("nodeName", "")},
+            "firstTimestamp": now_rfc3339(-30 * count),
+            "lastTimestamp": now_rfc3339(),
+        },
+    )
 
 
 def linq(*args: str) -> tuple[int, str, str]:

@@ -43,8 +43,13 @@ def test_playbooks_after_live_grpc_servers_and_channels_many_times() -> None:
 
 def test_playbooks_after_pulumi_programs_in_one_process(devnet: Devnet, tmp_path: Path) -> None:
     """Real Pulumi engines (inline programs, so the SDK's gRPC runs in this process), each followed by playbooks."""
-    stack = inline_stack(devnet, project="forksafety", stack=f"f{uuid.uuid4().hex[:8]}",
-                         program=lambda: pulumi.export("round", "x"), work_dir=tmp_path)  # fmt: skip
+    stack = inline_stack(
+        devnet,
+        project="forksafety",
+        stack=f"f{uuid.uuid4().hex[:8]}",
+        program=lambda: pulumi.export("round", "x"),
+        work_dir=tmp_path,
+    )
     try:
         for round_ in range(2):
             result = stack.up(on_output=lambda _line: None)

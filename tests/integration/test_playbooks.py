@@ -62,19 +62,40 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, hosts: HostList) -> dict[s
     vault = vault_dir / "vault.yml"
     vault.write_text(yaml.safe_dump({"vault_k3s_token": TOKEN}))
     encrypt = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-vault"), "encrypt", "--vault-password-file",
-         str(password_file), str(vault)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "ansible-vault"),
+            "encrypt",
+            "--vault-password-file",
+            str(password_file),
+            str(vault),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert encrypt.returncode == 0, encrypt.stderr
     assert vault.read_text().startswith("$ANSIBLE_VAULT;")
     manifests = base / "manifests"
     render = subprocess.run(
-        [str(Path(sys.executable).parent / "linq"), "lpstack", "render", "--cluster-name", "lpstack-test",
-         "--provider", "0x" + "00" * 19 + "01", "--region", "eu-west", "--domain", "apps.example.org",
-         "--out", str(manifests)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "linq"),
+            "lpstack",
+            "render",
+            "--cluster-name",
+            "lpstack-test",
+            "--provider",
+            "0x" + "00" * 19 + "01",
+            "--region",
+            "eu-west",
+            "--domain",
+            "apps.example.org",
+            "--out",
+            str(manifests),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert render.returncode == 0, render.stderr
     assert sorted(manifests.glob("*.yaml")) and (manifests / "admission" / "pod-security.yaml").is_file()
     # Check mode copies nothing, so these stand in for the release files only by name.
@@ -104,8 +125,7 @@ def _vars(workdir: dict[str, Path], **overrides: Any) -> dict[str, Any]:
 
 def _play(hosts: HostList, workdir: dict[str, Path], playbook: str = "site.yml", **kw: Any) -> PlaybookRun:
     extravars = kw.pop("extravars", None) or _vars(workdir)
-    return run_playbook(playbook, hosts.inventory, extravars=extravars,
-                        vault_password_file=workdir["password"], **kw)  # fmt: skip
+    return run_playbook(playbook, hosts.inventory, extravars=extravars, vault_password_file=workdir["password"], **kw)
 
 
 def _read(hosts: HostList, index: int, path: str) -> str:
@@ -166,9 +186,10 @@ def test_first_run_configures_both_hosts(hosts: HostList, workdir: dict[str, Pat
 
     for index in (0, 1):
         sysctl = dict(
-            line.split(" = ") for line in _read(hosts, index, "/etc/sysctl.d/90-lpstack.conf").splitlines()
+            line.split(" = ")
+            for line in _read(hosts, index, "/etc/sysctl.d/90-lpstack.conf").splitlines()
             if " = " in line
-        )  # fmt: skip
+        )
         assert sysctl["net.ipv4.ip_forward"] == "1" and sysctl["kernel.panic"] == "10"
         assert sysctl["net.bridge.bridge-nf-call-iptables"] == "1" and sysctl["vm.overcommit_memory"] == "1"
         assert _read(hosts, index, "/etc/modules-load.d/lpstack.conf").split()[-2:] == [

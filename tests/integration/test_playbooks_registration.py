@@ -71,8 +71,10 @@ def test_site_registers_measured_capacity_on_chain_and_rerun_sends_nothing(
     address = Account.from_key(key).address
     shown = subprocess.run(
         [LINQ, "provider", "show", address, "--rpc", rpc, "--addresses", str(book), "--json"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert shown.returncode == 0, shown.stderr
     record = json.loads(shown.stdout)
     record = record.get("record", record)

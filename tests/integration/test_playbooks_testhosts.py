@@ -58,8 +58,10 @@ def test_hosts_are_isolated_and_leave_nothing_behind(request: pytest.FixtureRequ
         # the client pins each host key: an empty known_hosts is refused
         strict = subprocess.run(
             ["ssh", "-o", "UserKnownHostsFile=/dev/null", *a.ssh_argv("true")[1:]],  # ssh: first value wins
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert strict.returncode != 0 and "Host key verification failed" in strict.stderr
         stop = time.monotonic()
 

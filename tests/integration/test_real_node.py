@@ -26,8 +26,10 @@ LINQ = str(locate.PROJECT_ROOT / ".venv" / "bin" / "linq")
 HTTPD = "localhost/linq-test/httpd:1"
 HTTPD_CMD = "/bin/busybox sh -c 'echo serving $(cat /www/index.html); exec /bin/busybox httpd -f -v -p 8080 -h /www'"
 # probes the target every second and says whether an HTTP answer came back (busybox nc, 2 s connect timeout)
-PROBE_CMD = ("while true; do if printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 $TARGET 8080 | grep -q 200; "
-             "then echo OPEN; else echo BLOCKED; fi; sleep 1; done")  # fmt: skip
+PROBE_CMD = (
+    "while true; do if printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 $TARGET 8080 | grep -q 200; "
+    "then echo OPEN; else echo BLOCKED; fi; sleep 1; done"
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +41,24 @@ def real(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> KubeAPI:
     (site / "www").mkdir()
     (site / "www" / "index.html").write_text("hello from the real node\n")
     built = subprocess.run(
-        [LINQ, "image", "build", str(site), "--tag", HTTPD, "--busybox", "--cmd", HTTPD_CMD,
-         "--state-dir", str(devnet.state_dir)],
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        [
+            LINQ,
+            "image",
+            "build",
+            str(site),
+            "--tag",
+            HTTPD,
+            "--busybox",
+            "--cmd",
+            HTTPD_CMD,
+            "--state-dir",
+            str(devnet.state_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert built.returncode == 0, built.stderr
     assert f"loaded {HTTPD}" in built.stdout
     return KubeAPI.from_kubeconfig(devnet.kubeconfig)
@@ -54,26 +70,49 @@ def _linq(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _namespace(api: KubeAPI, prefix: str) -> str:
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-    api.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": name, "labels": {"tenant": name}}})  # fmt: skip
+    api.post(
+        "/api/v1/namespaces",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"tenant": name}}},
+    )
     return name
 
 
-def _pod(api: KubeAPI, namespace: str, name: str, command: list[str], *, env: dict[str, str] | None = None,
-         memory: str = "64Mi", restart: str = "Always", labels: dict[str, str] | None = None,
-         image: str = HTTPD) -> None:  # fmt: skip
+def _pod(
+    api: KubeAPI,
+    namespace: str,
+    name: str,
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    memory: str = "64Mi",
+    restart: str = "Always",
+    labels: dict[str, str] | None = None,
+    image: str = HTTPD,
+) -> None:
     container = {
-        "name": "main", "image": image, "imagePullPolicy": "Never" if image == HTTPD else "Always",
+        "name": "main",
+        "image": image,
+        "imagePullPolicy": "Never" if image == HTTPD else "Always",
         "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
         "resources": {"limits": {"memory": memory, "cpu": "200m"}, "requests": {"memory": memory, "cpu": "50m"}},
-    }  # fmt: skip
+    }
     if command:
         container["command"] = command
-    api.post(f"/api/v1/namespaces/{namespace}/pods", {
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {"app": name}},
-        "spec": {"containers": [container], "restartPolicy": restart, "terminationGracePeriodSeconds": 1,
-                 "nodeSelector": {REAL_NODE_LABEL: "true"}, "tolerations": [REAL_NODE_TOLERATION]},
-    })  # fmt: skip
+    api.post(
+        f"/api/v1/namespaces/{namespace}/pods",
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "labels": labels or {"app": name}},
+            "spec": {
+                "containers": [container],
+                "restartPolicy": restart,
+                "terminationGracePeriodSeconds": 1,
+                "nodeSelector": {REAL_NODE_LABEL: "true"},
+                "tolerations": [REAL_NODE_TOLERATION],
+            },
+        },
+    )
 
 
 def _get(api: KubeAPI, namespace: str, name: str) -> dict:
@@ -103,8 +142,14 @@ def test_status_says_which_nodes_are_real(devnet: Devnet, real: KubeAPI) -> None
     assert rows[f"node {NODE_NAME}"]["state"] == "healthy"
     assert rows[f"node {NODE_NAME}"]["where"].startswith("real node")
     assert rows["node lp-node-0"]["where"].startswith("kwok node")
-    for part in ("node-containerd", "node-kubelet", "node-kube-proxy", "node-kube-network-policies", "node-coredns",
-                 "node-registry"):
+    for part in (
+        "node-containerd",
+        "node-kubelet",
+        "node-kube-proxy",
+        "node-kube-network-policies",
+        "node-coredns",
+        "node-registry",
+    ):
         assert rows[part]["state"] == "healthy", rows[part]
     taints = real.get(f"/api/v1/nodes/{NODE_NAME}")["spec"].get("taints", [])
     assert any(t["key"] == REAL_NODE_LABEL for t in taints)
@@ -114,19 +159,29 @@ def test_custom_image_answers_from_the_host_and_logs_its_stdout(devnet: Devnet, 
     ns = _namespace(real, "web")
     _pod(real, ns, "web", [])
     ip = _running_ip(real, ns, "web")
-    body = wait_for(lambda: urllib.request.urlopen(f"http://{ip}:8080/", timeout=5).read().decode(),
-                    what="the pod answering from the host", timeout=60)  # fmt: skip
+    body = wait_for(
+        lambda: urllib.request.urlopen(f"http://{ip}:8080/", timeout=5).read().decode(),
+        what="the pod answering from the host",
+        timeout=60,
+    )
     assert body == "hello from the real node\n"
     # through a Service: kube-proxy's NodePort on the node's address
-    service = real.post(f"/api/v1/namespaces/{ns}/services", {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-        "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
-    })  # fmt: skip
+    service = real.post(
+        f"/api/v1/namespaces/{ns}/services",
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+    )
     node_port = service["spec"]["ports"][0]["nodePort"]
     address = node.read_state(devnet.state_dir).layout(devnet.state_dir).node_ip  # type: ignore[union-attr]
     via_service = wait_for(
         lambda: urllib.request.urlopen(f"http://{address}:{node_port}/", timeout=5).read().decode(),
-        what="the NodePort answering", timeout=60)  # fmt: skip
+        what="the NodePort answering",
+        timeout=60,
+    )
     assert via_service == body
     # the container's real stdout, through the API server and the kubelet (client certificate)
     assert "serving hello from the real node" in wait_for(lambda: _log(real, ns, "web"), what="pod log")
@@ -141,11 +196,19 @@ def test_network_policy_drops_other_tenants_and_passes_allowed_traffic(real: Kub
     tenant_a, tenant_b = _namespace(real, "tenant-a"), _namespace(real, "tenant-b")
     _pod(real, tenant_b, "server", [])
     server_ip = _running_ip(real, tenant_b, "server")
-    real.post(f"/apis/networking.k8s.io/v1/namespaces/{tenant_b}/networkpolicies", {
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "same-tenant-only"},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
-                 "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"tenant": tenant_b}}}]}]},
-    })  # fmt: skip
+    real.post(
+        f"/apis/networking.k8s.io/v1/namespaces/{tenant_b}/networkpolicies",
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "same-tenant-only"},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"tenant": tenant_b}}}]}],
+            },
+        },
+    )
     for namespace in (tenant_a, tenant_b):
         _pod(real, namespace, "probe", ["/bin/busybox", "sh", "-c", PROBE_CMD], env={"TARGET": server_ip})
         _running_ip(real, namespace, "probe")
@@ -158,8 +221,9 @@ def test_network_policy_drops_other_tenants_and_passes_allowed_traffic(real: Kub
     wait_for(lambda: verdicts(tenant_a)[-3:] == ["BLOCKED"] * 3, what="tenant A blocked", timeout=90)
     # the policy, not the network, blocked it: without the policy tenant A gets through
     real.delete(f"/apis/networking.k8s.io/v1/namespaces/{tenant_b}/networkpolicies/same-tenant-only")
-    wait_for(lambda: verdicts(tenant_a)[-3:] == ["OPEN"] * 3, what="tenant A through once the policy is gone",
-             timeout=90)  # fmt: skip
+    wait_for(
+        lambda: verdicts(tenant_a)[-3:] == ["OPEN"] * 3, what="tenant A through once the policy is gone", timeout=90
+    )
     for namespace in (tenant_a, tenant_b):
         real.delete(f"/api/v1/namespaces/{namespace}")
 
@@ -169,16 +233,34 @@ def test_image_pushed_to_the_registry_is_pulled_by_name(devnet: Devnet, real: Ku
     (tmp_path / "www" / "index.html").write_text("pulled from the devnet registry\n")
     ref = f"{REGISTRY_HOST}/linq-test/site:{uuid.uuid4().hex[:6]}"
     pushed = subprocess.run(
-        [LINQ, "image", "build", str(tmp_path), "--tag", ref, "--busybox", "--push", "--cmd", HTTPD_CMD,
-         "--state-dir", str(devnet.state_dir)],
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        [
+            LINQ,
+            "image",
+            "build",
+            str(tmp_path),
+            "--tag",
+            ref,
+            "--busybox",
+            "--push",
+            "--cmd",
+            HTTPD_CMD,
+            "--state-dir",
+            str(devnet.state_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert pushed.returncode == 0, pushed.stderr
     ns = _namespace(real, "pull")
     _pod(real, ns, "site", [], image=ref)  # imagePullPolicy Always: containerd pulls it from the registry
     ip = _running_ip(real, ns, "site")
-    body = wait_for(lambda: urllib.request.urlopen(f"http://{ip}:8080/", timeout=5).read().decode(),
-                    what="the pulled image answering", timeout=60)  # fmt: skip
+    body = wait_for(
+        lambda: urllib.request.urlopen(f"http://{ip}:8080/", timeout=5).read().decode(),
+        what="the pulled image answering",
+        timeout=60,
+    )
     assert body == "pulled from the devnet registry\n"
     events = real.get(f"/api/v1/namespaces/{ns}/events")["items"]
     assert any(e["reason"] == "Pulled" and ref in e["message"] for e in events), [e["message"] for e in events]
@@ -197,8 +279,14 @@ def test_cluster_dns_answers_service_names(real: KubeAPI) -> None:
 
 def test_memory_hog_is_oom_killed_and_a_crasher_is_reported(devnet: Devnet, real: KubeAPI) -> None:
     ns = _namespace(real, "limits")
-    _pod(real, ns, "hog", ["/bin/busybox", "sh", "-c", "echo eating; /bin/busybox tail /dev/zero"],
-         memory="32Mi", restart="Never")  # fmt: skip
+    _pod(
+        real,
+        ns,
+        "hog",
+        ["/bin/busybox", "sh", "-c", "echo eating; /bin/busybox tail /dev/zero"],
+        memory="32Mi",
+        restart="Never",
+    )
     _pod(real, ns, "crasher", ["/bin/busybox", "sh", "-c", "echo boom; exit 3"])
 
     def terminated(name: str, field: str) -> dict | None:

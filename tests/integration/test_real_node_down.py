@@ -16,9 +16,21 @@ from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 # host paths a kubelet or containerd would use by default: the node must not leave them behind
-HOST_PATHS = [Path(p) for p in ("/run/containerd", "/etc/cdi", "/var/run/cdi", "/var/lib/kubelet",
-                                "/var/log/containers", "/var/log/pods", "/etc/cni", "/opt/cni", "/var/lib/containerd",
-                                "/run/nri")]
+HOST_PATHS = [
+    Path(p)
+    for p in (
+        "/run/containerd",
+        "/etc/cdi",
+        "/var/run/cdi",
+        "/var/lib/kubelet",
+        "/var/log/containers",
+        "/var/log/pods",
+        "/etc/cni",
+        "/opt/cni",
+        "/var/lib/containerd",
+        "/run/nri",
+    )
+]
 
 
 def _host_rules() -> str:
@@ -37,14 +49,25 @@ def test_down_leaves_nothing(tmp_path: Path) -> None:
         state = node.read_state(net.state_dir)
         assert state is not None
         api = KubeAPI.from_kubeconfig(net.kubeconfig)
-        api.post("/api/v1/namespaces/default/pods", {
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sleeper"},
-            "spec": {"containers": [{"name": "main", "image": PAUSE_IMAGE, "imagePullPolicy": "Never"}],
-                     "terminationGracePeriodSeconds": 1,
-                     "nodeSelector": {REAL_NODE_LABEL: "true"}, "tolerations": [REAL_NODE_TOLERATION]},
-        })  # fmt: skip
-        wait_for(lambda: api.get("/api/v1/namespaces/default/pods/sleeper")["status"].get("phase") == "Running",
-                 what="a container running on the real node", timeout=180)  # fmt: skip
+        api.post(
+            "/api/v1/namespaces/default/pods",
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "sleeper"},
+                "spec": {
+                    "containers": [{"name": "main", "image": PAUSE_IMAGE, "imagePullPolicy": "Never"}],
+                    "terminationGracePeriodSeconds": 1,
+                    "nodeSelector": {REAL_NODE_LABEL: "true"},
+                    "tolerations": [REAL_NODE_TOLERATION],
+                },
+            },
+        )
+        wait_for(
+            lambda: api.get("/api/v1/namespaces/default/pods/sleeper")["status"].get("phase") == "Running",
+            what="a container running on the real node",
+            timeout=180,
+        )
         assert node.leftovers(net.state_dir, state.slot), "a running node should be visible to the leftover check"
     finally:
         net.down()

@@ -121,8 +121,12 @@ def payer(devnet: Devnet) -> ChainClient:
 
 def _money(client: ChainClient) -> tuple[int, int, int, int]:
     address = client.address
-    return (client.lnq_balance(address), client.allowance(address), len(ops.created_by(client, address)),
-            client.nonce(address))  # fmt: skip
+    return (
+        client.lnq_balance(address),
+        client.allowance(address),
+        len(ops.created_by(client, address)),
+        client.nonce(address),
+    )
 
 
 def test_enough_cases() -> None:
@@ -158,8 +162,13 @@ CHAIN_CASES = [
 @pytest.mark.parametrize("change,fragment", [c[1:] for c in CHAIN_CASES], ids=[c[0] for c in CHAIN_CASES])
 def test_escrow_preview_refuses(devnet: Devnet, payer: ChainClient, change: dict[str, Any], fragment: str) -> None:
     provider = _provider(devnet)
-    raw = {"provider": provider, "resources": {"cpu": "1", "memory": "1Gi", "storage": "10Gi"}, "duration": "1h",
-           "salt_seed": "refused/inputs", **change}  # fmt: skip
+    raw = {
+        "provider": provider,
+        "resources": {"cpu": "1", "memory": "1Gi", "storage": "10Gi"},
+        "duration": "1h",
+        "salt_seed": "refused/inputs",
+        **change,
+    }
     before = _money(payer)
     norm, problems = normalise(raw)
     assert problems == []

@@ -53,9 +53,24 @@ def test_guard_tops_up_below_threshold_until_the_cap(devnet: Devnet, tmp_path) -
     # A restarted guard (a new process, through the CLI) reads the ledger and refuses to pass the cap.
     advance(bank, int(0.5 * HOUR))
     env = dict(os.environ, LINQ_PRIVATE_KEY=requestor_key)
-    argv = [str(locate.PROJECT_ROOT / ".venv" / "bin" / "linq"), "runway", "guard", "--once",
-            "--devnet-dir", str(devnet.state_dir), "--escrow", escrow_id, "--below", "2h",
-            "--amount", f"{policy.amount} wei", "--cap", f"{policy.cap} wei", "--ledger", str(tmp_path / "ledger.json")]
+    argv = [
+        str(locate.PROJECT_ROOT / ".venv" / "bin" / "linq"),
+        "runway",
+        "guard",
+        "--once",
+        "--devnet-dir",
+        str(devnet.state_dir),
+        "--escrow",
+        escrow_id,
+        "--below",
+        "2h",
+        "--amount",
+        f"{policy.amount} wei",
+        "--cap",
+        f"{policy.cap} wei",
+        "--ledger",
+        str(tmp_path / "ledger.json"),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     decision = json.loads(done.stdout.splitlines()[0])

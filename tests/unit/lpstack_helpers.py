@@ -10,8 +10,13 @@ PROVIDER = "0x" + "ab" * 20
 
 
 # The address book `linq devnet` writes, as the agent reads it from its ConfigMap.
-ADDRESS_BOOK = {"chain_id": 31337, "lnq": "0x" + "56" * 20, "registry": "0x" + "34" * 20,
-                "escrow": "0x" + "12" * 20, "deployed_block": 7}  # fmt: skip
+ADDRESS_BOOK = {
+    "chain_id": 31337,
+    "lnq": "0x" + "56" * 20,
+    "registry": "0x" + "34" * 20,
+    "escrow": "0x" + "12" * 20,
+    "deployed_block": 7,
+}
 
 
 def base_data(**overrides: Any) -> dict[str, Any]:
@@ -32,11 +37,17 @@ def config(**overrides: Any) -> LPStackConfig:
 def full_config(**overrides: Any) -> LPStackConfig:
     """Every feature on."""
     data: dict[str, Any] = {
-        "features": {"observability": True, "istio": True, "cloudflared": True, "kubevirt": True, "gpu": True,
-                     "sandbox_runtime": True},
+        "features": {
+            "observability": True,
+            "istio": True,
+            "cloudflared": True,
+            "kubevirt": True,
+            "gpu": True,
+            "sandbox_runtime": True,
+        },
         "cloudflared": {"token_secret": {"name": "cloudflared-token", "key": "token"}},
         "agent": {"addresses": ADDRESS_BOOK},
-    }  # fmt: skip
+    }
     data.update(overrides)
     return config(**data)
 

@@ -19,27 +19,56 @@ KEY_ADDRESS = "0x2c3E2B0C6D4fAa4b5B3f0d1A8F2B32be7cDd1A4E"  # not this key's add
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
     path = tmp_path / "addresses.json"
-    path.write_text(json.dumps({"chain_id": 31337, "lnq": "0x" + "11" * 20, "registry": "0x" + "22" * 20,
-                                "escrow": "0x" + "33" * 20, "deployed_block": 1}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "chain_id": 31337,
+                "lnq": "0x" + "11" * 20,
+                "registry": "0x" + "22" * 20,
+                "escrow": "0x" + "33" * 20,
+                "deployed_block": 1,
+            }
+        )
+    )
     return path
 
 
 @pytest.fixture
 def kubeconfig(tmp_path: Path) -> Path:
     path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
-    }))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "clusters": [
+                    {"name": "k", "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True}}
+                ],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+            }
+        )
+    )
     return path
 
 
-CLEAN_ENV = {name: None for name in ("LINQ_PRIVATE_KEY", "LINQ_KEYSTORE", "LINQ_DEV_ACCOUNT", "LINQ_RPC_URL",
-                                     "LINQ_ADDRESSES", "LINQ_DEVNET_DIR", "LINQ_CHAIN_ID", "KUBECONFIG",
-                                     "LINQ_PROVIDER_ADDRESS", "LINQ_WITHDRAW_INTERVAL_SECONDS",
-                                     "KUBERNETES_SERVICE_HOST")}  # fmt: skip
+CLEAN_ENV = {
+    name: None
+    for name in (
+        "LINQ_PRIVATE_KEY",
+        "LINQ_KEYSTORE",
+        "LINQ_DEV_ACCOUNT",
+        "LINQ_RPC_URL",
+        "LINQ_ADDRESSES",
+        "LINQ_DEVNET_DIR",
+        "LINQ_CHAIN_ID",
+        "KUBECONFIG",
+        "LINQ_PROVIDER_ADDRESS",
+        "LINQ_WITHDRAW_INTERVAL_SECONDS",
+        "KUBERNETES_SERVICE_HOST",
+    )
+}
 
 
 def agent(*args: str, **env: str) -> Result:
@@ -67,8 +96,9 @@ def test_agent_is_a_provider_subcommand() -> None:
         (["--min-withdraw", "0.0000000000000000001"], "--min-withdraw", "0.0000000000000000001", "give wei"),
     ],
 )
-def test_bad_durations_and_amounts_exit_2_naming_the_field(flags: list[str], field: str, value: str, fix: str,
-                                                           book: Path) -> None:  # fmt: skip
+def test_bad_durations_and_amounts_exit_2_naming_the_field(
+    flags: list[str], field: str, value: str, fix: str, book: Path
+) -> None:
     result = agent(*flags, *rpc(book), LINQ_PRIVATE_KEY=KEY)
     assert result.exit_code == 2, result.output
     assert field in result.output and value in result.output and fix in result.output
@@ -97,8 +127,7 @@ def test_dev_key_index_needs_the_devnet_and_excludes_keystore(book: Path, tmp_pa
 
 
 def test_provider_address_mismatch_exits_2(book: Path, kubeconfig: Path) -> None:
-    result = agent(*rpc(book), "--kubeconfig", str(kubeconfig), LINQ_PRIVATE_KEY=KEY,
-                   LINQ_PROVIDER_ADDRESS=KEY_ADDRESS)  # fmt: skip
+    result = agent(*rpc(book), "--kubeconfig", str(kubeconfig), LINQ_PRIVATE_KEY=KEY, LINQ_PROVIDER_ADDRESS=KEY_ADDRESS)
     assert result.exit_code == 2
     assert "$LINQ_PROVIDER_ADDRESS" in result.output and KEY_ADDRESS in result.output and "signer" in result.output
 

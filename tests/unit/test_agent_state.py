@@ -15,19 +15,26 @@ ESCROW = "0x" + "12" * 20
 
 
 def sample_terms(salt_byte: int = 7) -> Terms:
-    return Terms("0x" + "cd" * 20, PROVIDER, Resources(1500, 2048, 20, 3, 1), 12_345_678_901_234_567_890_123,
-                 bytes([salt_byte]) * 32)  # fmt: skip
+    return Terms(
+        "0x" + "cd" * 20,
+        PROVIDER,
+        Resources(1500, 2048, 20, 3, 1),
+        12_345_678_901_234_567_890_123,
+        bytes([salt_byte]) * 32,
+    )
 
 
 def test_round_trip_keeps_ids_amounts_and_cursor(tmp_path: Path) -> None:
     terms = sample_terms()
     eid = "0x" + terms.escrow_id.hex()
-    saved = AgentState(31337, ESCROW, PROVIDER, scanned_block=99, escrows={eid: terms}, done={eid},
-                       last_withdraw_at=1_700_000_000)  # fmt: skip
+    saved = AgentState(
+        31337, ESCROW, PROVIDER, scanned_block=99, escrows={eid: terms}, done={eid}, last_withdraw_at=1_700_000_000
+    )
     path = tmp_path / "agent.json"
     state_file.save(path, saved)
-    loaded = state_file.load(path, chain_id=31337, escrow_contract=ESCROW.upper().replace("0X", "0x"),
-                             provider=PROVIDER)  # fmt: skip
+    loaded = state_file.load(
+        path, chain_id=31337, escrow_contract=ESCROW.upper().replace("0X", "0x"), provider=PROVIDER
+    )
     assert loaded.note == ""
     back = loaded.state
     assert back.escrows[eid] == terms and back.escrows[eid].escrow_id == terms.escrow_id
@@ -62,8 +69,11 @@ def test_wrong_version_is_not_trusted(tmp_path: Path) -> None:
 def test_state_of_another_chain_contract_or_provider_is_not_used(tmp_path: Path) -> None:
     path = tmp_path / "agent.json"
     state_file.save(path, AgentState(1, ESCROW, PROVIDER, scanned_block=50))
-    for chain_id, escrow, provider in ((2, ESCROW, PROVIDER), (1, "0x" + "34" * 20, PROVIDER),
-                                       (1, ESCROW, "0x" + "ef" * 20)):  # fmt: skip
+    for chain_id, escrow, provider in (
+        (2, ESCROW, PROVIDER),
+        (1, "0x" + "34" * 20, PROVIDER),
+        (1, ESCROW, "0x" + "ef" * 20),
+    ):
         loaded = state_file.load(path, chain_id=chain_id, escrow_contract=escrow, provider=provider)
         assert loaded.state.scanned_block == -1
         assert loaded.state.chain_id == chain_id and "starting fresh" in loaded.note

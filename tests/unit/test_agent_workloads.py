@@ -28,11 +28,13 @@ def test_deployment_ready_only_when_available_with_all_replicas_and_observed() -
     assert deployment_status(ok).ready is True
     cases = {
         "one short": with_status(base, observedGeneration=1, availableReplicas=1, conditions=AVAILABLE),
-        "not observed": with_status(base, generation=2, observedGeneration=1, availableReplicas=2,
-                                    conditions=AVAILABLE),
-        "not available": with_status(base, observedGeneration=1, availableReplicas=2,
-                                     conditions=[{"type": "Available", "status": "False"}]),
-    }  # fmt: skip
+        "not observed": with_status(
+            base, generation=2, observedGeneration=1, availableReplicas=2, conditions=AVAILABLE
+        ),
+        "not available": with_status(
+            base, observedGeneration=1, availableReplicas=2, conditions=[{"type": "Available", "status": "False"}]
+        ),
+    }
     for name, obj in cases.items():
         status = deployment_status(obj)
         assert status.ready is False, name

@@ -31,15 +31,29 @@ def test_render_prints_appliable_yaml_with_secrets_masked() -> None:
     env = next(d for d in docs if d["kind"] == "StatefulSet")["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "POSTGRES_DB", "value": "orders"} in env
     # Masked output is a faithful review: the same command prints the same bytes.
-    assert _run("render", "-t", "postgresql", "--name", "orders-db", "--plan", "basic",
-                "-e", "POSTGRES_DB=orders").output == result.output  # fmt: skip
+    assert (
+        _run("render", "-t", "postgresql", "--name", "orders-db", "--plan", "basic", "-e", "POSTGRES_DB=orders").output
+        == result.output
+    )
 
 
 def test_show_secrets_prints_generated_and_given_values(tmp_path: Path) -> None:
     env_file = tmp_path / "secrets.env"
     env_file.write_text("# LibreChat\nMONGO_URI='mongodb://u:p@db:27017/chat'\nexport OPENAI_API_KEY=sk-test\n")
-    result = _run("render", "-t", "librechat", "--secret-file", str(env_file), "-e", "DOMAIN_CLIENT=https://c.example",
-                  "-e", "DOMAIN_SERVER=https://c.example", "--show-secrets", "-o", "json")  # fmt: skip
+    result = _run(
+        "render",
+        "-t",
+        "librechat",
+        "--secret-file",
+        str(env_file),
+        "-e",
+        "DOMAIN_CLIENT=https://c.example",
+        "-e",
+        "DOMAIN_SERVER=https://c.example",
+        "--show-secrets",
+        "-o",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     listing = json.loads(result.output)
     assert listing["kind"] == "List"
@@ -58,8 +72,23 @@ def test_render_applies_patches(tmp_path: Path) -> None:
 
 
 def test_render_custom_image_and_vm(tmp_path: Path) -> None:
-    result = _run("render", "--image", "ghcr.io/example/api:1.4.2", "--port", "http:8000", "--port", "dns:53/UDP",
-                  "--name", "api", "--cpu", "750m", "--memory", "1536Mi", "-s", "TOKEN=abc")  # fmt: skip
+    result = _run(
+        "render",
+        "--image",
+        "ghcr.io/example/api:1.4.2",
+        "--port",
+        "http:8000",
+        "--port",
+        "dns:53/UDP",
+        "--name",
+        "api",
+        "--cpu",
+        "750m",
+        "--memory",
+        "1536Mi",
+        "-s",
+        "TOKEN=abc",
+    )
     assert result.exit_code == 0, result.output
     docs = list(yaml.safe_load_all(result.output))
     quota = next(d for d in docs if d["kind"] == "ResourceQuota")["spec"]["hard"]

@@ -131,14 +131,20 @@ def test_bad_custom_image_reference(image: str, problem: str) -> None:
 
 def test_bad_vm_image_reference() -> None:
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me"
-    error = _fails(DeploymentSpec(name="vm", vm=VmSpec(image="quay.io/containerdisks/ubuntu", ssh_public_keys=[key])),
-                   BadImageReference)  # fmt: skip
+    error = _fails(
+        DeploymentSpec(name="vm", vm=VmSpec(image="quay.io/containerdisks/ubuntu", ssh_public_keys=[key])),
+        BadImageReference,
+    )
     assert error.field == "vm.image"
 
 
 def test_custom_endpoint_must_be_a_declared_port() -> None:
-    spec = DeploymentSpec(name="api", image="ghcr.io/example/api:1.0", ports=[{"name": "web", "containerPort": 80}],
-                          endpoint={"port": "http", "kind": "http"})  # fmt: skip
+    spec = DeploymentSpec(
+        name="api",
+        image="ghcr.io/example/api:1.0",
+        ports=[{"name": "web", "containerPort": 80}],
+        endpoint={"port": "http", "kind": "http"},
+    )
     error = _fails(spec, InvalidSpec)
     assert error.field == "endpoint.port" and "web" in error.fix
 

@@ -39,7 +39,9 @@ def test_unknown_plan_suggests_a_name() -> None:
 
 def test_a_plans_file_must_order_every_plan() -> None:
     with pytest.raises(InvalidTemplate, match="must list every plan"):
-        parse_plans("order: [a]\nplans:\n  a: {title: A, cpuMillis: 1, memoryMiB: 1, storageGiB: 1}\n"
-                    "  b: {title: B, cpuMillis: 2, memoryMiB: 2, storageGiB: 2}\n")  # fmt: skip
+        parse_plans(
+            "order: [a]\nplans:\n  a: {title: A, cpuMillis: 1, memoryMiB: 1, storageGiB: 1}\n"
+            "  b: {title: B, cpuMillis: 2, memoryMiB: 2, storageGiB: 2}\n"
+        )
     with pytest.raises(InvalidTemplate, match="cpuMillis"):
         parse_plans("order: [a]\nplans:\n  a: {title: A, cpuMillis: 0, memoryMiB: 1, storageGiB: 1}\n")

@@ -106,11 +106,14 @@ def test_gpu_template_asks_for_gpus_and_lands_on_the_chosen_model() -> None:
 
 def test_custom_container_gets_the_same_isolation() -> None:
     spec = DeploymentSpec(
-        name="api", image="ghcr.io/example/api:1.4.2", plan="basic",
+        name="api",
+        image="ghcr.io/example/api:1.4.2",
+        plan="basic",
         ports=[{"name": "http", "containerPort": 8000}, {"name": "metrics", "containerPort": 9100}],
-        env={"LOG_LEVEL": "info"}, secrets={"DATABASE_URL": "postgres://u:p@h/db"},
+        env={"LOG_LEVEL": "info"},
+        secrets={"DATABASE_URL": "postgres://u:p@h/db"},
         volumes=[{"name": "data", "mountPath": "/var/lib/api", "sizeGiB": 2}],
-    )  # fmt: skip
+    )
     manifests = render(spec, options=RenderOptions(runtime_class="gvisor"))
     for manifest in manifests:
         validate_manifest(manifest)

@@ -22,17 +22,20 @@ def test_insufficient_capacity_names_provider_free_and_asked() -> None:
 
 
 def test_memory_and_gpu_use_their_units() -> None:
-    mem = decode_revert(_data("InsufficientCapacity(uint8,uint256,uint256)", ["uint8", "uint256", "uint256"],
-                              [1, 4096, 1024]))  # fmt: skip
+    mem = decode_revert(
+        _data("InsufficientCapacity(uint8,uint256,uint256)", ["uint8", "uint256", "uint256"], [1, 4096, 1024])
+    )
     assert "1024 MiB memory free, you asked for 4096" in mem.sentence
-    gpu = decode_revert(_data("InsufficientCapacity(uint8,uint256,uint256)", ["uint8", "uint256", "uint256"],
-                              [3, 2, 1]))  # fmt: skip
+    gpu = decode_revert(
+        _data("InsufficientCapacity(uint8,uint256,uint256)", ["uint8", "uint256", "uint256"], [3, 2, 1])
+    )
     assert "1 GPUs GPU free, you asked for 2" in gpu.sentence
 
 
 def test_erc20_balance_says_how_much_is_missing() -> None:
-    data = _data("ERC20InsufficientBalance(address,uint256,uint256)", ["address", "uint256", "uint256"],
-                 [PROVIDER, 10, 25])  # fmt: skip
+    data = _data(
+        "ERC20InsufficientBalance(address,uint256,uint256)", ["address", "uint256", "uint256"], [PROVIDER, 10, 25]
+    )
     decoded = decode_revert(data)
     assert decoded.name == "ERC20InsufficientBalance"
     assert "at least 15 more wei" in decoded.sentence

@@ -9,8 +9,13 @@ import pytest
 from linq.chain.errors import InputError, NetworkConfigError
 from linq.chain.network import resolve_profile, rpc_profile
 
-BOOK = {"chain_id": 31337, "lnq": "0x" + "11" * 20, "registry": "0x" + "22" * 20, "escrow": "0x" + "33" * 20,
-        "deployed_block": 1}  # fmt: skip
+BOOK = {
+    "chain_id": 31337,
+    "lnq": "0x" + "11" * 20,
+    "registry": "0x" + "22" * 20,
+    "escrow": "0x" + "33" * 20,
+    "deployed_block": 1,
+}
 
 
 def test_rpc_profile_reads_the_book_and_checks_chain_id(tmp_path) -> None:

@@ -81,8 +81,12 @@ def test_dev_account_and_a_different_key_is_a_conflict_naming_both(tmp_path) -> 
     with pytest.raises(SignerError, match=r"\$LINQ_DEV_ACCOUNT=2 .* and linq:signerKey"):
         resolve_signer(key=KEY, devnet_dir=tmp_path, env={"LINQ_DEV_ACCOUNT": "2"})
     with pytest.raises(SignerError, match=r"--dev-key-index=1 and the keystore"):
-        resolve_signer(dev_account=1, dev_account_source="--dev-key-index", devnet_dir=tmp_path,
-                       env={"LINQ_KEYSTORE": str(tmp_path / "k.json")})  # fmt: skip
+        resolve_signer(
+            dev_account=1,
+            dev_account_source="--dev-key-index",
+            devnet_dir=tmp_path,
+            env={"LINQ_KEYSTORE": str(tmp_path / "k.json")},
+        )
 
 
 def test_dev_account_alone_or_with_its_own_key(tmp_path) -> None:

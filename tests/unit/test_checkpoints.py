@@ -15,8 +15,9 @@ PROGRAM = "from linq.checkpoints import checkpoint; checkpoint('create:after-sen
 
 
 def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", PROGRAM], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", PROGRAM], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_shipped_checkpoints_ignore_the_fault_variables(tmp_path: Path) -> None:

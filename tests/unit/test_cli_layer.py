@@ -32,8 +32,11 @@ def test_the_table_maps_each_kind_of_error() -> None:
 
 def test_the_table_is_documented_once_and_matches() -> None:
     doc = (ROOT / "docs/cli.md").read_text()
-    rows = {int(line.split("|")[1]): line for line in doc.splitlines() if line.startswith("| ") and
-            line.split("|")[1].strip().isdigit()}  # fmt: skip
+    rows = {
+        int(line.split("|")[1]): line
+        for line in doc.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip().isdigit()
+    }
     for _module, name, code in EXIT_CODES:
         assert f"`{name}`" in rows[code], (name, code)
     header = next(line for line in doc.splitlines() if line.startswith("| code |"))
@@ -44,8 +47,17 @@ def test_the_table_is_documented_once_and_matches() -> None:
 @pytest.fixture()
 def book(tmp_path: Path) -> Path:
     path = tmp_path / "book.json"
-    path.write_text(json.dumps({"chain_id": 31337, "lnq": "0x" + "11" * 20, "registry": "0x" + "22" * 20,
-                                "escrow": "0x" + "33" * 20, "deployed_block": 0}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "chain_id": 31337,
+                "lnq": "0x" + "11" * 20,
+                "registry": "0x" + "22" * 20,
+                "escrow": "0x" + "33" * 20,
+                "deployed_block": 0,
+            }
+        )
+    )
     return path
 
 
@@ -82,8 +94,14 @@ def test_shared_options_have_one_declaration() -> None:
         if where == "linq render":
             continue  # its --devnet-dir says where --stack's backend is; `render --stack` moves out (issue 11.3)
         for param in command.params:
-            if isinstance(param, click.Option) and param.name in ("devnet_dir", "rpc", "addresses", "keystore",
-                                                                   "password_file", "as_json"):  # fmt: skip
+            if isinstance(param, click.Option) and param.name in (
+                "devnet_dir",
+                "rpc",
+                "addresses",
+                "keystore",
+                "password_file",
+                "as_json",
+            ):
                 seen.setdefault(str(param.name), set()).add((param.help, where.split()[1]))
     for name, uses in seen.items():
         helps = {h for h, _ in uses}
@@ -91,8 +109,23 @@ def test_shared_options_have_one_declaration() -> None:
 
 
 def test_the_tree_is_composed_in_one_place() -> None:
-    assert {"escrow", "provider", "providers", "estimate", "offer", "runway", "devnet", "image", "lpstack", "render",
-            "templates", "status", "logs", "metrics", "issues"} == set(main.commands)  # fmt: skip
+    assert {
+        "escrow",
+        "provider",
+        "providers",
+        "estimate",
+        "offer",
+        "runway",
+        "devnet",
+        "image",
+        "lpstack",
+        "render",
+        "templates",
+        "status",
+        "logs",
+        "metrics",
+        "issues",
+    } == set(main.commands)
     provider = main.commands["provider"]
     assert isinstance(provider, click.Group) and "agent" in provider.commands
     assert "importlib" not in (ROOT / "linq/cli/__init__.py").read_text()  # no import loop finds commands

@@ -17,9 +17,7 @@ PROV = "0x0000000000000000000000000000000000002002"
 
 def test_escrow_id_is_the_hash_of_the_abi_encoded_terms() -> None:
     terms = Terms(REQ, PROV, Resources(1000, 2048, 10, 0, 0), 20_340_000_000_000_000, b"\x01" * 32)
-    words = [
-        int(REQ, 16), int(PROV, 16), 1000, 2048, 10, 0, 0, 20_340_000_000_000_000, int.from_bytes(b"\x01" * 32)
-    ]  # fmt: skip
+    words = [int(REQ, 16), int(PROV, 16), 1000, 2048, 10, 0, 0, 20_340_000_000_000_000, int.from_bytes(b"\x01" * 32)]
     manual = keccak(b"".join(w.to_bytes(32, "big") for w in words))
     assert terms.escrow_id == manual
     assert len(encode(["uint256"], [0])) == 32
@@ -60,7 +58,12 @@ def test_terms_json_round_trip_and_the_agents_older_list_form() -> None:
     terms = Terms("0x" + "11" * 20, "0x" + "22" * 20, Resources(1500, 2048, 10, 3, 1), 10**30 + 7, b"\x05" * 32)
     data = terms.to_json()
     assert data["rate_per_hour"] == str(10**30 + 7)  # wei beyond a double's precision survive as a string
-    assert data["resources"] == {"cpu_millis": 1500, "memory_mib": 2048, "storage_gib": 10, "gpu_class": 3,
-                                 "gpu_count": 1}  # fmt: skip
+    assert data["resources"] == {
+        "cpu_millis": 1500,
+        "memory_mib": 2048,
+        "storage_gib": 10,
+        "gpu_class": 3,
+        "gpu_count": 1,
+    }
     assert Terms.from_json(data) == terms
     assert Terms.from_json({**data, "resources": [1500, 2048, 10, 3, 1]}) == terms  # agent state files, v1

@@ -14,16 +14,25 @@ from linq.contracts.terms import Resources, Terms
 
 PROVIDER = "0x82F61B3A82f745e567b0349Bf327625c6547138E"
 OTHER = "0x059afC8DA0a709FAFdadB7eb9ac6E1fb91f76612"
-GOOD = {"provider": PROVIDER, "resources": {"cpu": "500m", "memory": "1Gi", "storage": "10Gi"}, "duration": "2h",
-        "salt_seed": "p/s/linq:escrow:Escrow/web"}  # fmt: skip
+GOOD = {
+    "provider": PROVIDER,
+    "resources": {"cpu": "500m", "memory": "1Gi", "storage": "10Gi"},
+    "duration": "2h",
+    "salt_seed": "p/s/linq:escrow:Escrow/web",
+}
 
 
 def test_good_inputs_normalise_exactly() -> None:
     norm, failures = normalise({**GOOD, "deposit": "1.5 LNQ", "max_rate_per_hour": "0.01 LNQ/h"})
     assert failures == []
     assert norm["provider"] == PROVIDER
-    assert norm["resources"] == {"cpu_millis": 500, "memory_mib": 1024, "storage_gib": 10, "gpu_class": 0,
-                                 "gpu_count": 0}  # fmt: skip
+    assert norm["resources"] == {
+        "cpu_millis": 500,
+        "memory_mib": 1024,
+        "storage_gib": 10,
+        "gpu_class": 0,
+        "gpu_count": 0,
+    }
     assert norm["duration"] == "7200" and norm["deposit"] == str(15 * 10**17)
     assert norm["max_rate_per_hour"] == str(10**16)
 
@@ -86,8 +95,7 @@ def test_shrinking_is_refused_but_growing_is_fine() -> None:
 
 def test_match_result_supplies_provider_rate_and_gpu_class() -> None:
     match = {"candidates": [{"provider": PROVIDER.lower(), "rate_per_hour": "42", "gpu_class_id": 3}]}
-    norm, failures = normalise({**GOOD, "provider": None, "match": match,
-                                "resources": {"cpu": 1, "gpu_count": 1}})  # fmt: skip
+    norm, failures = normalise({**GOOD, "provider": None, "match": match, "resources": {"cpu": 1, "gpu_count": 1}})
     assert failures == []
     assert norm["provider"] == PROVIDER and norm["max_rate_per_hour"] == "42"
     assert norm["resources"]["gpu_class"] == 3
@@ -100,13 +108,17 @@ def _state(status: str, deposited: int, rate: int = 3600 * 1000) -> dict:
 
 
 @settings(max_examples=60, deadline=None)
-@given(status=st.sampled_from(["Created", "Active", "Ended", "Stopped", "Completed", "Cancelled"]),
-       hours=st.integers(min_value=1, max_value=10_000))  # fmt: skip
+@given(
+    status=st.sampled_from(["Created", "Active", "Ended", "Stopped", "Completed", "Cancelled"]),
+    hours=st.integers(min_value=1, max_value=10_000),
+)
 def test_diff_rules(status: str, hours: int) -> None:
     provider = EscrowProvider()
     rate = 3600 * 1000
-    olds = {**_state(status, target_deposit({"duration": str(hours * 3600)}, rate) or 0, rate=rate),
-            "duration": str(hours * 3600)}  # fmt: skip
+    olds = {
+        **_state(status, target_deposit({"duration": str(hours * 3600)}, rate) or 0, rate=rate),
+        "duration": str(hours * 3600),
+    }
     same = dict(olds)
     assert provider.diff("id", olds, same).changes is False  # diff(x, x): nothing to do
     longer = provider.diff("id", olds, {**same, "duration": str((hours + 1) * 3600)})

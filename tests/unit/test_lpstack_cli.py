@@ -14,8 +14,16 @@ from lpstack.render import to_yaml
 from lpstack.versions import load
 from tests.unit.lpstack_helpers import PROVIDER, base_data, config, full_config
 
-FLAGS = ["--cluster-name", "provider-eu-1", "--provider", PROVIDER, "--region", "eu-west",
-         "--domain", "apps.example.com"]  # fmt: skip
+FLAGS = [
+    "--cluster-name",
+    "provider-eu-1",
+    "--provider",
+    PROVIDER,
+    "--region",
+    "eu-west",
+    "--domain",
+    "apps.example.com",
+]
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -69,8 +77,9 @@ def test_config_errors_exit_nonzero_with_field_value_and_fix(tmp_path: Path) -> 
     assert "public_domain" in err and "'Not A Domain'" in err and "apps.example.com" in err
     code, _, err = _run("render", *FLAGS, "--enable", "cloudflared")
     assert code == 1 and "cloudflared.token_secret" in err
-    code, out, _ = _run("render", *FLAGS, "--enable", "cloudflared", "--tunnel-secret", "cf/token", "--only",
-                        "Deployment", "-o", "json")  # fmt: skip
+    code, out, _ = _run(
+        "render", *FLAGS, "--enable", "cloudflared", "--tunnel-secret", "cf/token", "--only", "Deployment", "-o", "json"
+    )
     assert code == 0 and "cloudflared" in out
     code, _, err = _run("render", *FLAGS, "--tunnel-secret", "cf")
     assert code == 2 and "NAME/KEY" in err

@@ -56,9 +56,11 @@ def test_component_outputs_and_children() -> pulumi.Output:
         assert string_data["value"] == {"private-key": "0xkey"}
         assert any(a.typ == "pulumi:providers:kubernetes" for a in CREATED)
         # CRs through the generic CustomResource with their real type tokens.
-        assert {a.typ for a in k8s} >= {"kubernetes:helm.cattle.io/v1:HelmChart",
-                                        "kubernetes:security.istio.io/v1:PeerAuthentication",
-                                        "kubernetes:kubevirt.io/v1:KubeVirt"}  # fmt: skip
+        assert {a.typ for a in k8s} >= {
+            "kubernetes:helm.cattle.io/v1:HelmChart",
+            "kubernetes:security.istio.io/v1:PeerAuthentication",
+            "kubernetes:kubevirt.io/v1:KubeVirt",
+        }
 
     urns = [r.urn for r in cluster.resources]  # resolved once every child is registered
     return pulumi.Output.all(cluster.provider_address, cluster.endpoints, cluster.object_count, *urns).apply(
@@ -82,8 +84,11 @@ def test_exactly_one_cluster_access_is_required() -> None:
 
 def test_bad_config_fails_at_construction_with_field_and_fix() -> None:
     with pytest.raises(ValueError, match=r"bad: region: .*\(got ''\)"):
-        ProviderCluster("bad", {"cluster_name": "c", "provider_address": "0x" + "ab" * 20, "region": "",
-                                "public_domain": "a.example.com"}, kubeconfig="x")  # fmt: skip
+        ProviderCluster(
+            "bad",
+            {"cluster_name": "c", "provider_address": "0x" + "ab" * 20, "region": "", "public_domain": "a.example.com"},
+            kubeconfig="x",
+        )
 
 
 @pulumi.runtime.test
@@ -92,14 +97,23 @@ def test_registration_is_a_child_with_this_clusters_region_and_meta_hash() -> pu
 
     CREATED.clear()
     config = full_config()
-    spec = {"cpu": 16000, "memory": 65536, "storage": 500, "price_cpu": "1000", "price_memory": "10",
-            "price_storage": "100"}  # fmt: skip
+    spec = {
+        "cpu": 16000,
+        "memory": 65536,
+        "storage": 500,
+        "price_cpu": "1000",
+        "price_memory": "10",
+        "price_storage": "100",
+    }
     cluster = ProviderCluster("reg", config, kubeconfig="x", registration=spec)
     assert cluster.registration is not None
 
     def check(_: Any) -> None:
-        (registration,) = [a for a in CREATED if a.typ == "pulumi-python:dynamic:ProviderRegistration"
-                           or a.typ.endswith("ProviderRegistration")]  # fmt: skip
+        (registration,) = [
+            a
+            for a in CREATED
+            if a.typ == "pulumi-python:dynamic:ProviderRegistration" or a.typ.endswith("ProviderRegistration")
+        ]
         assert registration.inputs["region"] == "eu-west"
         assert registration.inputs["meta"] == metadata_hash(config)
         assert registration.inputs["cpu"] == 16000
@@ -112,6 +126,9 @@ def test_a_registration_signed_by_another_wallet_is_refused() -> None:
 
     configured = full_config().provider_address
     assert _same_provider("pc", configured, configured.lower()) == configured
-    with pytest.raises(ValueError, match=r"provider_address is 0x.* but the registration was signed by 0x1111.*"
-                                         r"set provider_address to the signer's address"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"provider_address is 0x.* but the registration was signed by 0x1111.*"
+        r"set provider_address to the signer's address",
+    ):
         _same_provider("pc", configured, "0x" + "11" * 20)

@@ -32,19 +32,40 @@ def _problems(data: dict) -> list[str]:
         ({"features": {"istio": "maybe"}}, "features.istio", "'maybe'", "true or false"),
         ({"features": {"kubevirt_gpu": True}}, "features.kubevirt_gpu", "True", "remove it"),
         ({"charts": {"source": "s3"}}, "charts.source", "'s3'", "allowed values"),
-        ({"charts": {"repository_overrides": {"loki": "http://insecure"}}}, "charts.repository_overrides",
-         "'http://insecure'", "https://"),
+        (
+            {"charts": {"repository_overrides": {"loki": "http://insecure"}}},
+            "charts.repository_overrides",
+            "'http://insecure'",
+            "https://",
+        ),
         ({"tenant_limits": {"sample_limit": 0}}, "tenant_limits.sample_limit", "0", "larger number"),
         ({"agent": {"key_secret": {"name": "Key!", "key": "k"}}}, "agent.key_secret.name", "'Key!'", "DNS label"),
-        ({"agent": {"addresses": {"chain_id": 1, "lnq": "0xnothex", "registry": "0x" + "34" * 20,
-                                  "escrow": "0x" + "12" * 20, "deployed_block": 0}}},
-         "agent.addresses", "0xnothex", "20-byte hex"),
-        ({"pod_security": {"exempt_namespaces": ["kube-system", "tenant-a"]}}, "pod_security.exempt_namespaces",
-         "tenant-a", "enforce=privileged"),
+        (
+            {
+                "agent": {
+                    "addresses": {
+                        "chain_id": 1,
+                        "lnq": "0xnothex",
+                        "registry": "0x" + "34" * 20,
+                        "escrow": "0x" + "12" * 20,
+                        "deployed_block": 0,
+                    }
+                }
+            },
+            "agent.addresses",
+            "0xnothex",
+            "20-byte hex",
+        ),
+        (
+            {"pod_security": {"exempt_namespaces": ["kube-system", "tenant-a"]}},
+            "pod_security.exempt_namespaces",
+            "tenant-a",
+            "enforce=privileged",
+        ),
         ({"namespaces": {"monitoring": "kube-system"}}, "namespaces", "kube-system", "its own name"),
         ({"sandbox": {"node_selector": {"bad key!": "x"}}}, "sandbox.node_selector", "bad key!", "label key"),
     ],
-)  # fmt: skip
+)
 def test_each_error_names_field_value_and_fix(overrides: dict, field: str, value: str, fix: str) -> None:
     (problem,) = _problems(base_data(**overrides))
     assert problem.startswith(f"stack.yaml: {field}"), problem

@@ -79,12 +79,18 @@ def test_our_crds_are_valid_crds_and_cover_every_custom_kind() -> None:
     definitions = crds()
     for crd in definitions:
         kubernetes_validate.validate(crd, "1.33", strict=True)
-    covered = {(f"{c['spec']['group']}/{v['name']}", c["spec"]["names"]["kind"])
-               for c in definitions for v in c["spec"]["versions"]}  # fmt: skip
+    covered = {
+        (f"{c['spec']['group']}/{v['name']}", c["spec"]["names"]["kind"])
+        for c in definitions
+        for v in c["spec"]["versions"]
+    }
     emitted = {(o["apiVersion"], o["kind"]) for o in render(full_config())}
     custom = {key for key in emitted if not key[0].startswith(("v1", "apps/", "rbac.", "scheduling.", "node."))}
-    assert custom == {("helm.cattle.io/v1", "HelmChart"), ("security.istio.io/v1", "PeerAuthentication"),
-                      ("kubevirt.io/v1", "KubeVirt")}  # fmt: skip
+    assert custom == {
+        ("helm.cattle.io/v1", "HelmChart"),
+        ("security.istio.io/v1", "PeerAuthentication"),
+        ("kubevirt.io/v1", "KubeVirt"),
+    }
     assert custom <= covered
 
 
@@ -101,19 +107,35 @@ def test_rendering_is_deterministic_across_processes() -> None:
         "from lpstack.render import render, to_yaml\n"
         "import sys; sys.stdout.write(to_yaml(render(full_config())))\n"
     )
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout for seed in (1, 2)]  # fmt: skip
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": str(seed), "PATH": ""},
+        ).stdout
+        for seed in (1, 2)
+    ]
     assert runs[0] == runs[1] == to_yaml(render(full_config()))
     assert list(yaml.safe_load_all(runs[0])) == render(full_config())
 
 
 def test_namespaces_carry_pod_security_labels() -> None:
     objects = render(full_config())
-    levels = {n["metadata"]["name"]: n["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
-              for n in by_kind(objects, "Namespace")}  # fmt: skip
-    assert levels == {"lpstack-system": "restricted", "linq-ingress": "restricted", "linq-gateway": "restricted",
-                      "monitoring": "privileged",
-                      "istio-system": "privileged", "kubevirt": "privileged", "gpu-operator": "privileged"}  # fmt: skip
+    levels = {
+        n["metadata"]["name"]: n["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        for n in by_kind(objects, "Namespace")
+    }
+    assert levels == {
+        "lpstack-system": "restricted",
+        "linq-ingress": "restricted",
+        "linq-gateway": "restricted",
+        "monitoring": "privileged",
+        "istio-system": "privileged",
+        "kubevirt": "privileged",
+        "gpu-operator": "privileged",
+    }
     for ns in by_kind(objects, "Namespace"):
         labels = ns["metadata"]["labels"]
         assert labels["pod-security.kubernetes.io/enforce-version"] == load().kubernetes.pod_security_version
@@ -121,8 +143,11 @@ def test_namespaces_carry_pod_security_labels() -> None:
         assert ns["metadata"]["annotations"]["linq.network/pod-security-reason"]
     # Privileged namespaces only for what is switched on.
     minimal = config(features={"observability": False, "istio": False})
-    assert [n["metadata"]["name"] for n in by_kind(render(minimal), "Namespace")] == ["lpstack-system", "linq-ingress",
-                                                                                       "linq-gateway"]
+    assert [n["metadata"]["name"] for n in by_kind(render(minimal), "Namespace")] == [
+        "lpstack-system",
+        "linq-ingress",
+        "linq-gateway",
+    ]
 
 
 def test_ingress_namespace_is_the_one_tenant_policies_admit() -> None:
@@ -166,8 +191,15 @@ def test_helm_charts_are_pinned_from_versions_yaml() -> None:
     pins = load()
     objects = render(full_config())
     charts = {c["metadata"]["name"]: c for c in by_kind(objects, "HelmChart")}
-    assert set(charts) == {"kube-prometheus-stack", "loki", "alloy", "istio-base", "istiod", "istio-cni",
-                           "gpu-operator"}  # fmt: skip
+    assert set(charts) == {
+        "kube-prometheus-stack",
+        "loki",
+        "alloy",
+        "istio-base",
+        "istiod",
+        "istio-cni",
+        "gpu-operator",
+    }
     for release, chart in charts.items():
         pin = pins.chart(release)
         assert chart["metadata"]["namespace"] == "kube-system"
@@ -240,8 +272,13 @@ def test_cloudflared_token_is_referenced_never_inlined() -> None:
 def test_agent_rbac_is_least_privilege() -> None:
     objects = render(full_config())
     role = one(objects, "ClusterRole", "lpstack-agent")
-    grants = {(group, resource, verb) for rule in role["rules"] for group in rule["apiGroups"]
-              for resource in rule["resources"] for verb in rule["verbs"]}  # fmt: skip
+    grants = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
     assert ("", "namespaces", "delete") in grants
     assert ("apps", "deployments", "list") in grants
     for group, resource, verb in grants:
@@ -287,17 +324,30 @@ def test_write_dir_is_the_stack_exactly(tmp_path) -> None:
     full = full_config()
     paths = write_dir(full, tmp_path)
     names = sorted(p.name for p in tmp_path.glob("*.yaml"))
-    assert names == ["00-namespaces.yaml", "10-scheduling.yaml", "20-agent.yaml", "25-gateway.yaml", "30-ingress.yaml",
-                     "40-observability.yaml", "50-mesh.yaml", "60-vm.yaml", "70-gpu.yaml"]  # fmt: skip
+    assert names == [
+        "00-namespaces.yaml",
+        "10-scheduling.yaml",
+        "20-agent.yaml",
+        "25-gateway.yaml",
+        "30-ingress.yaml",
+        "40-observability.yaml",
+        "50-mesh.yaml",
+        "60-vm.yaml",
+        "70-gpu.yaml",
+    ]
     from_files = [doc for name in names for doc in yaml.safe_load_all((tmp_path / name).read_text())]
     assert sorted(map(json.dumps, from_files)) == sorted(map(json.dumps, render(full)))
     assert yaml.safe_load((tmp_path / "admission" / "pod-security.yaml").read_text()) == admission_configuration(full)
     assert len(paths) == len(names) + 1
     # Switching components off removes their files; the others keep their names.
     write_dir(config(features={"istio": False}), tmp_path)
-    assert sorted(p.name for p in tmp_path.glob("*.yaml")) == ["00-namespaces.yaml", "10-scheduling.yaml",
-                                                               "20-agent.yaml", "25-gateway.yaml",
-                                                               "40-observability.yaml"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.glob("*.yaml")) == [
+        "00-namespaces.yaml",
+        "10-scheduling.yaml",
+        "20-agent.yaml",
+        "25-gateway.yaml",
+        "40-observability.yaml",
+    ]
 
 
 def test_groups_cover_render() -> None:
@@ -316,8 +366,13 @@ def test_gateway_rbac_is_least_privilege_and_the_agent_may_revoke() -> None:
     objects = render(full_config())
 
     def grants(role: dict) -> set[tuple[str, str, str, tuple[str, ...]]]:
-        return {(g, r, v, tuple(rule.get("resourceNames", ()))) for rule in role["rules"] for g in rule["apiGroups"]
-                for r in rule["resources"] for v in rule["verbs"]}  # fmt: skip
+        return {
+            (g, r, v, tuple(rule.get("resourceNames", ())))
+            for rule in role["rules"]
+            for g in rule["apiGroups"]
+            for r in rule["resources"]
+            for v in rule["verbs"]
+        }
 
     cluster = grants(one(objects, "ClusterRole", "lpstack-gateway"))
     assert ("", "namespaces", "create", ()) in cluster and ("rbac.authorization.k8s.io", "rolebindings", "patch", ())
@@ -325,8 +380,16 @@ def test_gateway_rbac_is_least_privilege_and_the_agent_may_revoke() -> None:
     assert all(names == ("linq-tenant",) for _, r, _, names in cluster if r == "clusterroles")
     for _, resource, verb, _ in cluster:  # nothing that reads tenant data or widens its own rights
         assert verb not in {"delete", "deletecollection", "escalate", "impersonate", "update", "*"}
-        assert resource not in {"pods", "pods/exec", "secrets", "serviceaccounts/token", "clusterrolebindings",
-                                "roles", "nodes", "*"}  # fmt: skip
+        assert resource not in {
+            "pods",
+            "pods/exec",
+            "secrets",
+            "serviceaccounts/token",
+            "clusterrolebindings",
+            "roles",
+            "nodes",
+            "*",
+        }
     local = one(objects, "Role", "lpstack-gateway")
     assert local["metadata"]["namespace"] == "linq-gateway"
     assert ("", "serviceaccounts/token", "create", ()) in grants(local)

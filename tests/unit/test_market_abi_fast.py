@@ -29,11 +29,17 @@ def uint(bits: int) -> st.SearchStrategy[int]:
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
 bytes32 = st.binary(min_size=32, max_size=32)
 views = st.tuples(
-    addresses, st.booleans(), uint(40), bytes32, bytes32,
-    st.tuples(uint(32), uint(32), uint(32)), st.tuples(uint(32), uint(32), uint(32)),
-    st.tuples(uint(64), uint(64), uint(64)), st.tuples(uint(32), uint(32), uint(32), uint(128)),
+    addresses,
+    st.booleans(),
+    uint(40),
+    bytes32,
+    bytes32,
+    st.tuples(uint(32), uint(32), uint(32)),
+    st.tuples(uint(32), uint(32), uint(32)),
+    st.tuples(uint(64), uint(64), uint(64)),
+    st.tuples(uint(32), uint(32), uint(32), uint(128)),
     st.lists(uint(16), max_size=5).map(tuple),
-)  # fmt: skip
+)
 
 
 def lower(value: object) -> object:
@@ -49,8 +55,10 @@ def lower(value: object) -> object:
 @given(st.lists(views, max_size=6))
 def test_provider_views_decode_like_eth_abi(items: list[tuple[object, ...]]) -> None:
     types = output_types("getProviders")
-    assert types == ["(address,bool,uint40,bytes32,bytes32,(uint32,uint32,uint32),(uint32,uint32,uint32),"
-                     "(uint64,uint64,uint64),(uint32,uint32,uint32,uint128),uint16[])[]"]  # fmt: skip
+    assert types == [
+        "(address,bool,uint40,bytes32,bytes32,(uint32,uint32,uint32),(uint32,uint32,uint32),"
+        "(uint64,uint64,uint64),(uint32,uint32,uint32,uint128),uint16[])[]"
+    ]
     data = encode(types, [items])
     assert lower(decode_provider_views(data)) == lower(decode(types, data)[0])
 

@@ -29,10 +29,16 @@ def snapshot() -> IndexSnapshot:
         for n in range(1, 40)
     )
     return IndexSnapshot(
-        chain_id=31337, registry="0x" + "11" * 20, escrow="0x" + "22" * 20, block_number=99,
-        block_hash="0x" + "ab" * 32, block_timestamp=1_800_000_000, indexed_at=1.5,
-        open_escrows={"0x" + "cd" * 32: "0x" + "33" * 20}, providers=providers,
-    )  # fmt: skip
+        chain_id=31337,
+        registry="0x" + "11" * 20,
+        escrow="0x" + "22" * 20,
+        block_number=99,
+        block_hash="0x" + "ab" * 32,
+        block_timestamp=1_800_000_000,
+        indexed_at=1.5,
+        open_escrows={"0x" + "cd" * 32: "0x" + "33" * 20},
+        providers=providers,
+    )
 
 
 def test_fast_load_equals_full_validation() -> None:

@@ -259,4 +259,3 @@ def test_matches_ten_thousand_providers_completely() -> None:
     assert result.best == result.candidates[0]
     expected = deposit_for(result.candidates[0].rate_per_hour, req.duration_seconds)
     assert result.candidates[0].total_cost == expected
-

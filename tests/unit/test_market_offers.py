@@ -61,10 +61,19 @@ def test_digest_equals_a_hand_computed_eip712_hash() -> None:
     struct_hash = keccak(
         encode(
             ["bytes32", "address", "address", "bytes32", "uint128", "uint64", "uint64", "uint256", "uint64"],
-            [keccak(offer_type), offer.provider, offer.requestor, resources_hash, offer.rate_per_hour,
-             offer.min_duration, offer.max_duration, offer.nonce, offer.deadline],
+            [
+                keccak(offer_type),
+                offer.provider,
+                offer.requestor,
+                resources_hash,
+                offer.rate_per_hour,
+                offer.min_duration,
+                offer.max_duration,
+                offer.nonce,
+                offer.deadline,
+            ],
         )
-    )  # fmt: skip
+    )
     domain_type = b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
     separator = keccak(
         encode(

@@ -21,14 +21,16 @@ from linq.monitor.targets import Target, from_outputs, split_stack
 from linq.units import format_mib_bytes, kube_cpu_millis, kube_memory_bytes
 
 
-@pytest.mark.parametrize(("text", "millis"), [("250m", 250), ("1.5", 1500), ("2", 2000), ("100u", 1), ("0", 0),
-                                               ("1e3m", 1000)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "millis"), [("250m", 250), ("1.5", 1500), ("2", 2000), ("100u", 1), ("0", 0), ("1e3m", 1000)]
+)
 def test_cpu_quantities(text: str, millis: int) -> None:
     assert kube_cpu_millis(text) == millis
 
 
-@pytest.mark.parametrize(("text", "nbytes"), [("512Mi", 512 * 2**20), ("1G", 10**9), ("1.5Gi", 3 * 2**29),
-                                               ("128974848", 128974848)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "nbytes"), [("512Mi", 512 * 2**20), ("1G", 10**9), ("1.5Gi", 3 * 2**29), ("128974848", 128974848)]
+)
 def test_memory_quantities(text: str, nbytes: int) -> None:
     assert kube_memory_bytes(text) == nbytes
 
@@ -48,10 +50,23 @@ def test_stack_names() -> None:
 
 
 def test_outputs_to_targets_with_escrow_snapshot() -> None:
-    outputs = {"deployments": {"chat": {"namespace": "lq-chat-1", "endpoint": "http://chat:8080", "state": "Running",
-                                        "provider": "0xabc", "escrow": {"id": "0x" + "11" * 32, "status": "Active",
-                                                                       "deposited": "900", "ratePerHour": "300",
-                                                                       "runway": 7200}}}}  # fmt: skip
+    outputs = {
+        "deployments": {
+            "chat": {
+                "namespace": "lq-chat-1",
+                "endpoint": "http://chat:8080",
+                "state": "Running",
+                "provider": "0xabc",
+                "escrow": {
+                    "id": "0x" + "11" * 32,
+                    "status": "Active",
+                    "deposited": "900",
+                    "ratePerHour": "300",
+                    "runway": 7200,
+                },
+            }
+        }
+    }
     (target,) = from_outputs(outputs, "stack apps/dev")
     assert (target.name, target.namespace, target.escrow_id) == ("chat", "lq-chat-1", "0x" + "11" * 32)
     assert target.escrow_snapshot is not None
@@ -62,9 +77,20 @@ def test_outputs_to_targets_with_escrow_snapshot() -> None:
 
 
 def _figures(**changes: int | str) -> EscrowFigures:
-    base = {"escrow_id": "0x" + "22" * 32, "status": "Active", "deposited": 3 * 10**18, "earned": 0, "withdrawn": 0,
-            "remaining": 3 * 10**18, "start": 1000, "end": 1000 + 3 * 3600, "now": 1000, "rate_per_hour": 10**18,
-            "runway": 3 * 3600, "source": "test"}  # fmt: skip
+    base = {
+        "escrow_id": "0x" + "22" * 32,
+        "status": "Active",
+        "deposited": 3 * 10**18,
+        "earned": 0,
+        "withdrawn": 0,
+        "remaining": 3 * 10**18,
+        "start": 1000,
+        "end": 1000 + 3 * 3600,
+        "now": 1000,
+        "rate_per_hour": 10**18,
+        "runway": 3 * 3600,
+        "source": "test",
+    }
     base.update(changes)
     return EscrowFigures(**base)  # type: ignore[arg-type]
 
@@ -83,11 +109,25 @@ def test_runway_bar_fill() -> None:
 
 
 def _pod(container_status: dict, *, phase: str = "Running", conditions: list | None = None) -> dict:
-    return {"metadata": {"name": "web-1", "creationTimestamp": "2026-01-01T00:00:00Z"},
-            "spec": {"nodeName": "n0", "containers": [{"name": "app", "image": "img:1",
-                     "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}}, "readinessProbe": {}}]},
-            "status": {"phase": phase, "conditions": conditions or [],
-                       "containerStatuses": [{"name": "app", **container_status}]}}  # fmt: skip
+    return {
+        "metadata": {"name": "web-1", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {
+            "nodeName": "n0",
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "img:1",
+                    "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}},
+                    "readinessProbe": {},
+                }
+            ],
+        },
+        "status": {
+            "phase": phase,
+            "conditions": conditions or [],
+            "containerStatuses": [{"name": "app", **container_status}],
+        },
+    }
 
 
 def _snapshot(pod: dict, now: dt.datetime) -> Snapshot:
@@ -98,13 +138,23 @@ def _snapshot(pod: dict, now: dt.datetime) -> Snapshot:
 
 def test_rules_on_pod_objects() -> None:
     now = dt.datetime(2026, 1, 1, 1, 0, tzinfo=dt.UTC)
-    clean_restarts = _pod({"restartCount": 4, "ready": True,
-                           "state": {"running": {"startedAt": "2026-01-01T00:59:00Z"}},
-                           "lastState": {"terminated": {"exitCode": 0, "reason": "Completed"}}})  # fmt: skip
+    clean_restarts = _pod(
+        {
+            "restartCount": 4,
+            "ready": True,
+            "state": {"running": {"startedAt": "2026-01-01T00:59:00Z"}},
+            "lastState": {"terminated": {"exitCode": 0, "reason": "Completed"}},
+        }
+    )
     assert find(_snapshot(clean_restarts, now), None) == []  # restarts that exit 0 are not a crash loop
-    old_oom = _pod({"restartCount": 1, "ready": True, "state": {"running": {"startedAt": "2026-01-01T00:10:00Z"}},
-                    "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
-                                                 "finishedAt": "2026-01-01T00:10:00Z"}}})  # fmt: skip
+    old_oom = _pod(
+        {
+            "restartCount": 1,
+            "ready": True,
+            "state": {"running": {"startedAt": "2026-01-01T00:10:00Z"}},
+            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "finishedAt": "2026-01-01T00:10:00Z"}},
+        }
+    )
     assert find(_snapshot(old_oom, now), None) == []  # 50 minutes ago: history, not an issue
     recent = _snapshot(old_oom, dt.datetime(2026, 1, 1, 0, 12, tzinfo=dt.UTC))
     (oom,) = find(recent, None)
@@ -128,7 +178,7 @@ clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:6443/", certificate-
 users: [{{name: u, user: {{token: abc}}}}]
 contexts: [{{name: one, context: {{cluster: c, user: u}}}}]
 current-context: one
-""")  # fmt: skip
+""")
     cluster = Cluster.from_kubeconfig(config)
     assert cluster.server == "https://127.0.0.1:6443" and cluster.token == "abc"
     assert cluster.ca_file is not None and Path(cluster.ca_file).read_bytes() == b"PEM"

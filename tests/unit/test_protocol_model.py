@@ -34,8 +34,17 @@ def test_status_enum_is_the_contracts() -> None:
 
 def test_views_are_decoded_by_field_name() -> None:
     view = named("Escrow", "getEscrow", (b"\x01" * 32, 2, 10, 4, 3, 1, 6, 100, 200))
-    assert view == {"id": b"\x01" * 32, "status": 2, "deposited": 10, "earned": 4, "withdrawn": 3, "withdrawable": 1,
-                    "remaining": 6, "start": 100, "end": 200}  # fmt: skip
+    assert view == {
+        "id": b"\x01" * 32,
+        "status": 2,
+        "deposited": 10,
+        "earned": 4,
+        "withdrawn": 3,
+        "withdrawable": 1,
+        "remaining": 6,
+        "start": 100,
+        "end": 200,
+    }
     provider = ("0x" + "ab" * 20, True, 7, b"r" * 32, b"m" * 32, (1, 2, 3), (0, 1, 0), (4, 5, 6), (1, 0, 0, 9), (1, 2))
     decoded = named("ProviderRegistry", "getProvider", provider)
     assert decoded["registeredAt"] == 7 and decoded["total"] == {"cpuMillis": 1, "memoryMiB": 2, "storageGiB": 3}
@@ -47,8 +56,13 @@ def test_views_are_decoded_by_field_name() -> None:
 
 def test_resources_is_one_validated_struct() -> None:
     assert Resources(1000, 1024, 10).as_tuple() == (1000, 1024, 10, 0, 0)
-    assert Resources(cpu_millis=1).to_json() == {"cpu_millis": 1, "memory_mib": 0, "storage_gib": 0, "gpu_class": 0,
-                                                 "gpu_count": 0}  # fmt: skip
+    assert Resources(cpu_millis=1).to_json() == {
+        "cpu_millis": 1,
+        "memory_mib": 0,
+        "storage_gib": 0,
+        "gpu_class": 0,
+        "gpu_count": 0,
+    }
     with pytest.raises(ValueError):
         Resources(cpu_millis=2**32)  # the contract's uint32
 
@@ -67,6 +81,10 @@ def test_deposit_runway_and_accrual_agree(rate: int, seconds: int, start: int) -
 
 
 def test_one_ceil_div_in_the_product_code() -> None:
-    copies = [p.relative_to(ROOT).as_posix() for pkg in ("linq", "components", "lpstack")
-              for p in (ROOT / pkg).rglob("*.py") if re.search(r"-\(-", p.read_text())]  # fmt: skip
+    copies = [
+        p.relative_to(ROOT).as_posix()
+        for pkg in ("linq", "components", "lpstack")
+        for p in (ROOT / pkg).rglob("*.py")
+        if re.search(r"-\(-", p.read_text())
+    ]
     assert copies == ["linq/protocol/money.py"]

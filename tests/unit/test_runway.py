@@ -46,10 +46,12 @@ def test_ledger_survives_a_restart(tmp_path) -> None:
 
 @pytest.mark.parametrize(
     ("policy", "message"),
-    [({"below": "soon", "amount": "1 LNQ", "cap": "2 LNQ"}, "autoTopUp.below"),
-     ({"below": "6h", "amount": "3 LNQ", "cap": "2 LNQ"}, "at most cap"),
-     ({"below": "6h", "amount": 0.5, "cap": "2 LNQ"}, "never a float")],
-)  # fmt: skip
+    [
+        ({"below": "soon", "amount": "1 LNQ", "cap": "2 LNQ"}, "autoTopUp.below"),
+        ({"below": "6h", "amount": "3 LNQ", "cap": "2 LNQ"}, "at most cap"),
+        ({"below": "6h", "amount": 0.5, "cap": "2 LNQ"}, "never a float"),
+    ],
+)
 def test_bad_policies_fail_at_preview_naming_the_field(policy: dict, message: str) -> None:
     deployment = {"name": "chat", "template": "open-webui", "duration": "24h", "autoTopUp": policy}
     with pytest.raises(ConfigError, match=message):

@@ -24,12 +24,14 @@ WORKLOAD = {
     "endpoint": {"port": "http", "kind": "http"},
     "command": ["/bin/wiki"],
     "args": ["--listen", ":8080"],
-    "volumes": [{"name": "data", "mountPath": "/var/lib/wiki", "sizeGiB": 5},
-                {"name": "cache", "mountPath": "/var/cache/wiki"}],
+    "volumes": [
+        {"name": "data", "mountPath": "/var/lib/wiki", "sizeGiB": 5},
+        {"name": "cache", "mountPath": "/var/cache/wiki"},
+    ],
     "configFiles": [{"mountPath": "/etc/wiki/wiki.toml", "content": "[server]\nport = 8080\n"}],
     "health": {"http": {"path": "/healthz", "port": "http"}, "startupSeconds": 300},
     "security": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000, "addCapabilities": ["NET_BIND_SERVICE"]},
-}  # fmt: skip
+}
 SECRET = "wiki-" + "s3cr3t"
 
 
@@ -50,8 +52,9 @@ def test_every_catalog_workload_field_is_a_stack_field() -> None:
 
 def test_stack_with_volumes_config_files_health_and_security_renders_as_the_catalog_spec() -> None:
     from_stack = review(stack_values())["wiki"]
-    from_catalog = render(DeploymentSpec.model_validate({"name": "wiki", "secrets": {"WIKI_TOKEN": SECRET},
-                                                         **WORKLOAD}), load_catalog())  # fmt: skip
+    from_catalog = render(
+        DeploymentSpec.model_validate({"name": "wiki", "secrets": {"WIKI_TOKEN": SECRET}, **WORKLOAD}), load_catalog()
+    )
     # The stack's lifecycle step always gives the pod template an annotations map (empty when unused).
     for manifest in from_catalog:
         if manifest["kind"] == "StatefulSet":
@@ -63,8 +66,10 @@ def test_stack_with_volumes_config_files_health_and_security_renders_as_the_cata
     workload = one(from_stack, "StatefulSet")  # volumes make it a StatefulSet
     pod = workload["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    claims = {c["metadata"]["name"]: c["spec"]["resources"]["requests"]["storage"]
-              for c in workload["spec"]["volumeClaimTemplates"]}  # fmt: skip
+    claims = {
+        c["metadata"]["name"]: c["spec"]["resources"]["requests"]["storage"]
+        for c in workload["spec"]["volumeClaimTemplates"]
+    }
     assert set(claims) == {"data", "cache"}
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert {"/var/lib/wiki", "/var/cache/wiki", "/etc/wiki/wiki.toml"} <= mounts
@@ -84,12 +89,14 @@ def test_stack_lifecycle_fields_apply_on_top_of_the_same_render() -> None:
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"template": "open-webui"}, "exactly one of template, image or vm"),
-     ({"image": None, "template": "open-webui"}, "volumes, config_files, health, security apply to custom images"),
-     ({"health": {"http": {"path": "/healthz", "port": "http"}, "tcp": "http"}}, "exactly one of http or tcp"),
-     ({"security": {"addCapabilities": ["SYS_ADMIN"]}}, "linq:deployments.0.security.addCapabilities.0"),
-     ({"volumes": [{"name": "data", "mountPath": "relative"}]}, "linq:deployments.0.volumes.0.mountPath")],
-)  # fmt: skip
+    [
+        ({"template": "open-webui"}, "exactly one of template, image or vm"),
+        ({"image": None, "template": "open-webui"}, "volumes, config_files, health, security apply to custom images"),
+        ({"health": {"http": {"path": "/healthz", "port": "http"}, "tcp": "http"}}, "exactly one of http or tcp"),
+        ({"security": {"addCapabilities": ["SYS_ADMIN"]}}, "linq:deployments.0.security.addCapabilities.0"),
+        ({"volumes": [{"name": "data", "mountPath": "relative"}]}, "linq:deployments.0.volumes.0.mountPath"),
+    ],
+)
 def test_bad_workload_fields_fail_at_load_naming_the_field(change: dict, message: str) -> None:
     declared = {"name": "wiki", "duration": "24h", **WORKLOAD, **change}
     with pytest.raises(ConfigError, match=message):
@@ -131,10 +138,12 @@ def test_gateway_split_gives_the_provider_the_isolation_objects_and_the_requesto
 def test_providers_entries_are_optional_and_shape_matching() -> None:
     from linq.placement import requirements_for
 
-    config = load_stack_config({
-        "providers": {P1: {"clusterId": "prod", "kubeconfigSecret": "kube"}, P2: {"deny": True}, P3: {}},
-        "deployments": [{"name": "kuma", "template": "uptime-kuma", "duration": "1h"}],
-    })  # fmt: skip
+    config = load_stack_config(
+        {
+            "providers": {P1: {"clusterId": "prod", "kubeconfigSecret": "kube"}, P2: {"deny": True}, P3: {}},
+            "deployments": [{"name": "kuma", "template": "uptime-kuma", "duration": "1h"}],
+        }
+    )
     assert list(config.direct_access()) == [P1]
     req = requirements_for(config.deployments[0], config.providers)
     assert req.require_gateway and req.direct == (P1,) and req.deny == (P2,) and req.allow == ()
@@ -143,12 +152,15 @@ def test_providers_entries_are_optional_and_shape_matching() -> None:
     assert requirements_for(config.deployments[0]).require_gateway  # no linq:providers at all
 
 
-@pytest.mark.parametrize(("entry", "message"), [
-    ({"kubeconfigSecret": "k"}, "needs clusterId"),
-    ({"clusterId": "c", "kubeconfigSecret": "k", "devnet": True}, "at most one of kubeconfigSecret"),
-    ({"deny": True, "allow": True}, "deny: true cannot be combined"),
-    ({"clusterId": "c", "devnet": True, "deny": True}, "deny: true cannot be combined"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"kubeconfigSecret": "k"}, "needs clusterId"),
+        ({"clusterId": "c", "kubeconfigSecret": "k", "devnet": True}, "at most one of kubeconfigSecret"),
+        ({"deny": True, "allow": True}, "deny: true cannot be combined"),
+        ({"clusterId": "c", "devnet": True, "deny": True}, "deny: true cannot be combined"),
+    ],
+)
 def test_bad_provider_entries_name_the_fix(entry: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_stack_config({"providers": {P1: entry}})

@@ -110,8 +110,12 @@ def _expected(parse: Callable[..., int], text: str) -> Outcome:
 
 
 def _stack(deployment: dict[str, Any]) -> Outcome:
-    base = {"name": "web", "image": "nginx:1.27.0", "duration": "24h",
-            "resources": {"cpu": "1", "memory": "1Gi", "storage": "1Gi"}}  # fmt: skip
+    base = {
+        "name": "web",
+        "image": "nginx:1.27.0",
+        "duration": "24h",
+        "resources": {"cpu": "1", "memory": "1Gi", "storage": "1Gi"},
+    }
     try:
         # the unit grammar is under test, not the stack's sanity ceiling (linq:limits), raised explicitly here
         limits = {"maxDuration": "100000d", "maxDeposit": f"{2**96} wei"}
@@ -122,8 +126,13 @@ def _stack(deployment: dict[str, Any]) -> Outcome:
 
 
 def _escrow(change: dict[str, Any], pick: Callable[[dict[str, Any]], Any], field: str) -> Outcome:
-    raw = {"provider": PROVIDER, "resources": {"cpu": "1", "memory": "1Gi"}, "duration": "1h", "salt_seed": "s",
-           **change}  # fmt: skip
+    raw = {
+        "provider": PROVIDER,
+        "resources": {"cpu": "1", "memory": "1Gi"},
+        "duration": "1h",
+        "salt_seed": "s",
+        **change,
+    }
     norm, failures = normalise(raw)
     hit = [f.reason for f in failures if f.field.startswith(field)]
     return ("refused", hit[0]) if hit else ("value", int(pick(norm)))
@@ -134,8 +143,25 @@ def _cli(args: list[str], env: dict[str, str] | None = None) -> Any:
 
 
 def _offer(*flags: str) -> Outcome:
-    out = _cli(["offer", "sign", "--chain-id", "31337", "--escrow", ESCROW, "--rate", "1 LNQ/h", "--cpu", "1",
-                "--memory", "1Gi", "--storage", "1Gi", *flags])  # fmt: skip
+    out = _cli(
+        [
+            "offer",
+            "sign",
+            "--chain-id",
+            "31337",
+            "--escrow",
+            ESCROW,
+            "--rate",
+            "1 LNQ/h",
+            "--cpu",
+            "1",
+            "--memory",
+            "1Gi",
+            "--storage",
+            "1Gi",
+            *flags,
+        ]
+    )
     if out.exit_code != 0:
         return ("refused", out.output)
     return ("value", json.loads(out.output)["offer"])
@@ -178,8 +204,22 @@ def _guard(*flags: str) -> Outcome:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runway_cli, "chain_client", lambda *a, **k: object())
         mp.setattr(runway_cli, "guard_once", lambda _c, policies, _l: seen.append(policies) or [])
-        out = _cli(["runway", "guard", "--escrow", "0x" + "ab" * 32, "--once", "--below", "1h", "--amount", "1 LNQ",
-                    "--cap", "100000000000 LNQ", *flags])  # fmt: skip
+        out = _cli(
+            [
+                "runway",
+                "guard",
+                "--escrow",
+                "0x" + "ab" * 32,
+                "--once",
+                "--below",
+                "1h",
+                "--amount",
+                "1 LNQ",
+                "--cap",
+                "100000000000 LNQ",
+                *flags,
+            ]
+        )
     return ("value", next(iter(seen[0].values()))) if seen else ("refused", out.output)
 
 
@@ -193,8 +233,16 @@ def _register(flag: str, text: str, key: str) -> Outcome:
         seen.append(kwargs)
         raise SystemExit(9)
 
-    flags = {"--cpu": "16", "--memory": "64Gi", "--storage": "500Gi", "--price-cpu": "1 wei/h",
-             "--price-memory": "1 wei/h", "--price-storage": "1 wei/h", "--region": "eu", "--meta": "m"}  # fmt: skip
+    flags = {
+        "--cpu": "16",
+        "--memory": "64Gi",
+        "--storage": "500Gi",
+        "--price-cpu": "1 wei/h",
+        "--price-memory": "1 wei/h",
+        "--price-storage": "1 wei/h",
+        "--region": "eu",
+        "--meta": "m",
+    }
     flags[flag] = text
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(provider_cli.reg, "spec", spy)
@@ -209,8 +257,21 @@ def _render(kind: str, text: str) -> Outcome:
     from linq.units import kube_cpu_millis, kube_memory_bytes
 
     sizes = {"cpu": "1", "memory": "1Gi", kind: text}
-    out = _cli(["render", "--image", "ghcr.io/example/api:1.4.2", "--port", "http:8000", "--name", "api",
-                "--cpu", sizes["cpu"], "--memory", sizes["memory"]])  # fmt: skip
+    out = _cli(
+        [
+            "render",
+            "--image",
+            "ghcr.io/example/api:1.4.2",
+            "--port",
+            "http:8000",
+            "--name",
+            "api",
+            "--cpu",
+            sizes["cpu"],
+            "--memory",
+            sizes["memory"],
+        ]
+    )
     if out.exit_code != 0:
         return ("refused", out.output)
     hard = next(d for d in yaml.safe_load_all(out.output) if d["kind"] == "ResourceQuota")["spec"]["hard"]
@@ -225,8 +286,20 @@ def _agent(*flags: str, tmp: Path) -> Outcome:
     return ("refused", out.output) if out.exit_code == 2 else ("value", out.exit_code)
 
 
-AMOUNTS = ["1.5 LNQ", "1500 wei", "2LNQ", "0.000000000000000001 LNQ", "123456789.123456789123456789 lnq",
-           "1000", "1.5", "1e18", "1.5 wei", "0.1234567890123456789 LNQ", "-3 LNQ", "1 LNQ/h"]  # fmt: skip
+AMOUNTS = [
+    "1.5 LNQ",
+    "1500 wei",
+    "2LNQ",
+    "0.000000000000000001 LNQ",
+    "123456789.123456789123456789 lnq",
+    "1000",
+    "1.5",
+    "1e18",
+    "1.5 wei",
+    "0.1234567890123456789 LNQ",
+    "-3 LNQ",
+    "1 LNQ/h",
+]
 RATES = ["0.01 LNQ/h", "0.01 LNQ", "10 wei/h", "10 wei per hour", "2 LNQ/hour", "1000", "0.5", "cheap"]
 DURATIONS = ["90m", "1h30m", "24h", "7d", "3600", "1d 12h", "soon", "1y", "-1h", "1.5h"]
 CPUS = ["0.5", "500m", "2", "2 cores", "1500", "1.5m", "two"]
@@ -307,8 +380,9 @@ def test_sizes_read_the_same_everywhere(kind: str, text: str) -> None:
     want = _expected(parse, text)
     stack = _stack({"resources": {"cpu": "1", "memory": "1Gi", "storage": "1Gi", kind: text}})
     _same(want, ("value", getattr(stack[1].resources, exact)) if stack[0] == "value" else stack, f"stack {kind}")
-    escrow = _escrow({"resources": {"cpu": "1", "memory": "1Gi", kind: text}}, lambda n: n["resources"][exact],
-                     f"resources.{kind}")  # fmt: skip
+    escrow = _escrow(
+        {"resources": {"cpu": "1", "memory": "1Gi", kind: text}}, lambda n: n["resources"][exact], f"resources.{kind}"
+    )
     _same(want, escrow, f"Escrow resources.{kind}")
     match = _match(f"--{kind}", text)
     _same(want, ("value", getattr(match[1], exact)) if match[0] == "value" else match, f"match --{kind}")

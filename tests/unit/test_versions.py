@@ -37,9 +37,10 @@ def test_npm_pins_match() -> None:
 
 def test_lock_file_agrees_with_pyproject() -> None:
     locked = dict(
-        line.split("==", 1) for line in (ROOT / "requirements.lock").read_text().splitlines()
+        line.split("==", 1)
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
         if "==" in line and not line.startswith(("#", " "))
-    )  # fmt: skip
+    )
     for name, version in _pins().items():
         base = name.split("[", 1)[0]
         assert locked.get(base) == version, f"{base}: pyproject {version}, lock {locked.get(base)}"
