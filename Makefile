@@ -19,7 +19,7 @@ test: setup lint  ## the whole suite: unit, integration on the real devnet, cont
 unit: setup       ## fast tests only (no servers)
 	$(PY) -m pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
-stress: setup     ## on demand, not in CI: the integration suite beside 2 busy processes (bench/stress.py)
+stress: setup     ## on demand, not in CI: the integration suite beside 2 busy processes (bench/stress.py; --ci for all of .ci/run)
 	$(PY) bench/stress.py --busy 2
 
 demo: setup       ## the main job end to end on the embedded devnet

@@ -4,6 +4,7 @@ not on a quiet machine.
     .venv/bin/python bench/stress.py                          # integration suite under 2 busy processes
     .venv/bin/python bench/stress.py --busy 4 -- tests/integration/test_escrow_lifecycle.py
     .venv/bin/python bench/stress.py --busy 0                 # the same selection on a quiet machine
+    .venv/bin/python bench/stress.py --ci                     # the whole CI (.ci/run) under 2 busy processes
 
 Each busy process spins on the CPU (niceness 0, like a neighbour's build) and stops itself after --limit
 seconds, or when this script ends, whichever is first. The table gives the load, the wall time and pytest's
@@ -31,10 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--busy", type=int, default=2, help="busy processes to run beside the tests (default 2)")
     parser.add_argument("--limit", type=int, default=5400, help="seconds after which a busy process stops itself")
+    parser.add_argument("--ci", action="store_true", help="run .ci/run (setup, lint, every test) instead of pytest")
     parser.add_argument("pytest_args", nargs="*", default=["tests/integration"], help="what pytest runs")
     args = parser.parse_args(argv)
     if args.busy < 0:
         parser.error(f"--busy {args.busy}: must be 0 or more")
+    if args.ci and args.pytest_args != parser.get_default("pytest_args"):
+        parser.error("--ci runs the whole CI; it takes no pytest arguments")
+    command = ["bash", ".ci/run"] if args.ci else [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
 
     busy = [subprocess.Popen([sys.executable, "-c", SPIN, str(args.limit)]) for _ in range(args.busy)]
     load_before = os.getloadavg()[0]
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     lines: list[str] = []
     try:
         pytest = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args.pytest_args],
+            command if args.ci else [*command, *args.pytest_args],
             cwd=ROOT,
             text=True,
             stdout=subprocess.PIPE,
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     counted = [line for line in lines if re.search(r"\d+ (passed|failed)", line)]
     summary = counted[-1] if counted else f"pytest exited {returncode}"
 
-    table = Table(title="test suite under artificial CPU load")
+    table = Table(title=(".ci/run" if args.ci else "test suite") + " under artificial CPU load")
     for column in ("busy processes", "cores", "load avg (start → 1/5/15 min at end)", "wall", "pytest"):
         table.add_column(column)
     load = f"{load_before:.1f} → {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f}"
