@@ -37,27 +37,38 @@ def _jsonable(value: Any) -> Any:
 
 
 def payload(error: BaseException) -> tuple[int, dict[str, Any]] | None:
-    """(HTTP status, JSON body) for a user-facing error, or None for a bug (the caller answers 500)."""
+    """(HTTP status, JSON body) for a user-facing error, or None for a bug (the caller answers 500).
+
+    A FieldError is the caller's value: 400 (the API's own refusals carry their status). Other errors take
+    the status of their exit code; their field comes from a FieldError they wrap (PlanError wraps the
+    catalog's) or from pydantic's location."""
     if isinstance(error, ApiError):
         return error.status, _body(error.code, error)
     code = exit_code_for(error)
     if code is None:
         return None
-    status = STATUS_FOR_EXIT.get(code, 400)
     name = type(error).__name__
     if isinstance(error, FieldError):
-        field = api_field(error.field)
-        renamed = type(error).__new__(type(error))
-        FieldError.__init__(renamed, field, error.value, error.problem, error.fix)
-        return status, _body(name, renamed)
-    return status, {
-        "error": name,
-        "field": None,
-        "value": None,
-        "problem": None,
-        "fix": None,
-        "message": _message(error),
-    }
+        return 400, _body(name, _renamed(error))
+    status = STATUS_FOR_EXIT.get(code, 400)
+    body: dict[str, Any] = {"error": name, "field": None, "value": None, "problem": None, "fix": None}
+    inner = error.__context__
+    if isinstance(inner, FieldError):
+        body.update(_body(name, _renamed(inner)))
+    errors = getattr(error, "errors", None)
+    if name == "ValidationError" and callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        body.update(field=where, value=_jsonable(first.get("input")), problem=first["msg"], fix=f"correct {where}")
+    body["message"] = _message(error)
+    return status, body
+
+
+def _renamed(error: FieldError) -> FieldError:
+    """The same error with its field named as the API names it (the class keeps its own sentence)."""
+    renamed = type(error).__new__(type(error))
+    FieldError.__init__(renamed, api_field(error.field), error.value, error.problem, error.fix)
+    return renamed
 
 
 def _body(code: str, error: FieldError) -> dict[str, Any]:

@@ -12,12 +12,13 @@ from starlette.datastructures import QueryParams
 from linq.api.context import ApiContext
 from linq.api.errors import ApiError
 from linq.catalog import DeploymentSpec, RenderOptions, generate_secrets, mask_secrets, render
+from linq.catalog.errors import UnknownTemplate
 from linq.chain import escrows as ops
 from linq.cli.escrow import _terms as escrow_terms
 from linq.cli.escrow import state_json
 from linq.cli.matching import _requirements
 from linq.contracts.terms import Terms
-from linq.market.encoding import checksum
+from linq.market.encoding import EncodingError, checksum
 from linq.market.match import match
 from linq.market.models import ProviderRecord, Requirements
 from linq.protocol.money import deposit_for, end_time, runway_seconds
@@ -25,6 +26,16 @@ from linq.protocol.status import EscrowStatus
 from linq.units import UnitError, format_duration, format_lnq, format_rate, parse_amount
 
 MAX_PAGE = 1000
+
+
+def address(value: Any, field: str) -> str:
+    """A checksummed address, or a refusal naming the field (linq.market.encoding.checksum decides)."""
+    try:
+        return checksum(value, field=field)
+    except EncodingError:
+        raise ApiError(
+            400, "bad_address", field, value, "is not an Ethereum address", "give 0x followed by 40 hex digits"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,7 @@ def providers_list(ctx: ApiContext, call: Call) -> dict[str, Any]:
 
 
 def _provider(ctx: ApiContext, call: Call) -> tuple[ProviderRecord, dict[str, Any]]:
-    wanted = checksum(call.path["address"], field="address")
+    wanted = address(call.path["address"], "address")
     view = ctx.view()
     record = view.by_address.get(wanted)
     if record is None:
@@ -219,7 +230,10 @@ def templates_list(ctx: ApiContext, call: Call) -> dict[str, Any]:
 
 
 def template_show(ctx: ApiContext, call: Call) -> dict[str, Any]:
-    t = ctx.catalog.get(call.path["template_id"], field="template_id")
+    try:
+        t = ctx.catalog.get(call.path["template_id"], field="template_id")
+    except UnknownTemplate as err:
+        raise ApiError(404, "not_found", err.field, err.value, err.problem, err.fix) from None
     return {"template": t.model_dump(mode="json", by_alias=True, exclude_none=True)}
 
 
@@ -285,7 +299,7 @@ def estimate(ctx: ApiContext, call: Call) -> dict[str, Any]:
     view = ctx.view()
     provider = call.query.get("provider")
     if provider:
-        wanted = checksum(provider, field="provider")
+        wanted = address(provider, "provider")
         result = match(view.compiled, req.model_copy(update={"allow": (wanted,), "deny": ()}))
         if not result.candidate_count:
             rejection = result.rejection(wanted)
@@ -349,7 +363,7 @@ def fund_preview(ctx: ApiContext, call: Call) -> dict[str, Any]:
     if text is None:
         raise ApiError(400, "missing_parameter", "amount", None, "is missing", "give amount='1.5 LNQ' or '42 wei'")
     amount = parse_amount(text, field="amount")
-    payer = checksum(call.query.get("from") or terms.requestor, field="from")
+    payer = address(call.query.get("from") or terms.requestor, "from")
     state = ops.read_state(ctx.chain, terms)
     balance, allowance = ctx.chain.lnq_balance(payer), ctx.chain.allowance(payer)
     rate = terms.rate_per_hour

@@ -25,14 +25,13 @@ from web3.logs import DISCARD
 
 from linq.api.context import ApiContext
 from linq.api.errors import ApiError
-from linq.api.reads import Call, requirements, terms_of
+from linq.api.reads import Call, address, requirements, terms_of
 from linq.chain import escrows as ops
 from linq.chain.decode import decode_revert, revert_data
 from linq.chain.errors import TxReverted
 from linq.chain.signers import Signer
 from linq.chain.tx import GAS_MARGIN_PERCENT, Transactor
 from linq.contracts.terms import Terms
-from linq.market.encoding import checksum
 from linq.market.match import match
 from linq.market.offers import OfferError, SignedOffer, verify_offer
 from linq.protocol.money import deposit_for, offer_deposit_bounds, runway_seconds
@@ -156,7 +155,7 @@ class Builder:
 
 
 def _sender(body: dict[str, Any]) -> str:
-    return checksum(_text(body, "from") or "", field="from")
+    return address(_text(body, "from"), "from")
 
 
 def _salt(body: dict[str, Any]) -> bytes:
@@ -245,7 +244,7 @@ def create(ctx: ApiContext, call: Call) -> dict[str, Any]:
         }
         for name in query:
             _text(body, name)
-        provider = checksum(body["provider"], field="provider")
+        provider = address(body["provider"], "provider")
         from starlette.datastructures import QueryParams
 
         req = requirements(QueryParams({**query, "allow": provider}))
@@ -306,7 +305,7 @@ def fund(ctx: ApiContext, call: Call) -> dict[str, Any]:
 def update_provider(ctx: ApiContext, call: Call) -> dict[str, Any]:
     body = _body(call, {"from", "provider", "max_price"}, {"from", "provider", "max_price"})
     sender = _sender(body)
-    provider = checksum(_text(body, "provider") or "", field="provider")
+    provider = address(_text(body, "provider"), "provider")
     max_rate = parse_rate(_text(body, "max_price") or "", field="max_price")
     terms = terms_of(ctx, call.path["escrow_id"])
     builder = Builder(ctx, sender)

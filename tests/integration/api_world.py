@@ -129,6 +129,22 @@ class World:
         store.revoke(revoked.id)
         self.server = ApiServer(url, self.book_file, self.keys_file, tmp / "api.log", "--rate", "0")
 
+    def escrow(self) -> str:
+        """A Created escrow of the requestor, made with the library (as the CLI would)."""
+        from linq.chain import escrows as ops
+        from linq.chain.escrows import CreatePlan, salt_for
+        from linq.market.models import Resources
+
+        plan = CreatePlan(
+            provider=self.provider.address,
+            resources=Resources(cpu_millis=500, memory_mib=512, storage_gib=5),
+            deposit=LNQ,
+            salt=salt_for(f"api-tests-{self.url}"),
+            max_rate_per_hour=10**18,
+        )
+        terms, _ = ops.create(self.requestor, plan)
+        return "0x" + terms.escrow_id.hex()
+
     def get(self, path: str, **kw: Any) -> Reply:
         return http(self.server.base, "GET", path, **kw)
 
