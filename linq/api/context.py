@@ -4,6 +4,7 @@ compiled columns and the JSON rows of the current snapshot (made once per snapsh
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -91,6 +92,11 @@ class ApiContext:
         self._lock = threading.Lock()
         self._view: View | None = None
         self._checked = 0.0
+
+    @functools.cached_property
+    def min_prepaid_seconds(self) -> int:
+        """The Escrow's minimum prepaid time: an immutable of the contract, read once."""
+        return self.chain.min_prepaid_seconds()
 
     def view(self) -> View:
         """The index, brought up to the chain's head if the last check is older than index_max_age."""

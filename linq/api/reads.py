@@ -4,28 +4,49 @@ the CLI's own readers where the CLI composes them (requirements, escrow ids, the
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from linq.api.context import ApiContext
+from linq.api.context import ApiContext, View
 from linq.api.errors import ApiError
 from linq.catalog import DeploymentSpec, RenderOptions, generate_secrets, mask_secrets, render
 from linq.catalog.errors import UnknownTemplate
 from linq.chain import escrows as ops
+from linq.cli.catalog import _template_row
 from linq.cli.escrow import _terms as escrow_terms
 from linq.cli.escrow import state_json
 from linq.cli.matching import _requirements
 from linq.contracts.terms import Terms
 from linq.market.encoding import EncodingError, checksum
 from linq.market.match import match
-from linq.market.models import ProviderRecord, Requirements
+from linq.market.models import Candidate, ProviderRecord, Requirements
 from linq.protocol.money import deposit_for, end_time, runway_seconds
 from linq.protocol.status import EscrowStatus
 from linq.units import UnitError, format_duration, format_lnq, format_rate, parse_amount
 
 MAX_PAGE = 1000
+REJECTED_PAGE = ("rejected_offset", "rejected_limit")
+# The query parameters of /match and /estimate (and the resource fields of /escrow/create): the CLI's
+# requirement flags, named as parameters.
+REQUIREMENT_PARAMS = (
+    "plan",
+    "cpu",
+    "memory",
+    "storage",
+    "gpu",
+    "duration",
+    "max_price",
+    "max_total",
+    "region",
+    "min_reputation",
+    "allow",
+    "deny",
+    "weights",
+    "limit",
+)
 
 
 def address(value: Any, field: str) -> str:
@@ -66,26 +87,10 @@ def _bool(query: QueryParams, name: str) -> bool:
     return text in ("true", "1")
 
 
-def requirements(query: QueryParams) -> Requirements:
+def requirements(query: QueryParams, extra: tuple[str, ...] = ()) -> Requirements:
     """Requirements from query parameters named like the CLI's flags (cpu, max_price, region, …), read by the
     CLI's own reader, so both refuse the same inputs with the same sentences."""
-    known = {
-        "plan",
-        "cpu",
-        "memory",
-        "storage",
-        "gpu",
-        "duration",
-        "max_price",
-        "max_total",
-        "region",
-        "min_reputation",
-        "allow",
-        "deny",
-        "weights",
-        "limit",
-        "provider",
-    }
+    known = {*REQUIREMENT_PARAMS, "provider", *extra}
     for name in query:
         if name not in known:
             raise ApiError(
@@ -194,20 +199,6 @@ def provider_gpu_class(ctx: ApiContext, call: Call) -> dict[str, Any]:
 
 
 # ---- catalog -----------------------------------------------------------------------------------------
-def _template_row(t: Any) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "name": t.name,
-        "category": t.category,
-        "version": t.version,
-        "image": t.image,
-        "minPlan": t.min_plan,
-        "gpu": t.gpu.count if t.gpu else 0,
-        "endpoint": t.endpoint.kind,
-        "description": t.description,
-    }
-
-
 def templates_list(ctx: ApiContext, call: Call) -> dict[str, Any]:
     category, text = call.query.get("category"), (call.query.get("q") or "").lower()
     chosen = [
@@ -285,12 +276,25 @@ def render_manifests(ctx: ApiContext, call: Call) -> dict[str, Any]:
 
 # ---- market ------------------------------------------------------------------------------------------
 def match_providers(ctx: ApiContext, call: Call) -> dict[str, Any]:
-    req = requirements(call.query)
+    """Every candidate ranked; the rejected providers a page at a time (each with all its reasons), and how
+    many were rejected for each reason."""
+    req = requirements(call.query, REJECTED_PAGE)
+    offset = _int(call.query, "rejected_offset", 0, 0, 10**9)
+    limit = _int(call.query, "rejected_limit", 100, 1, 10_000)
     view = ctx.view()
     result = match(view.compiled, req)
-    data = result.model_dump(mode="json")
-    data["index"] = view.meta()
-    return data
+    rejected = result.rejected
+    counts = Counter(code.value for r in rejected for code in r.codes)
+    return {
+        "index": view.meta(),
+        "requirements": req.model_dump(mode="json"),
+        "considered": result.considered,
+        "candidates": [c.model_dump(mode="json") for c in result.candidates],
+        "rejected_total": len(rejected),
+        "rejection_counts": dict(counts.most_common()),
+        "rejected_offset": offset,
+        "rejected": [r.model_dump(mode="json") for r in rejected[offset : offset + limit]],
+    }
 
 
 def estimate(ctx: ApiContext, call: Call) -> dict[str, Any]:
@@ -298,20 +302,9 @@ def estimate(ctx: ApiContext, call: Call) -> dict[str, Any]:
     req = requirements(call.query)
     view = ctx.view()
     provider = call.query.get("provider")
+    best: Candidate | None
     if provider:
-        wanted = address(provider, "provider")
-        result = match(view.compiled, req.model_copy(update={"allow": (wanted,), "deny": ()}))
-        if not result.candidate_count:
-            rejection = result.rejection(wanted)
-            why = "; ".join(r.message for r in rejection.reasons) if rejection else "it is not registered"
-            raise ApiError(
-                409,
-                "no_match",
-                "provider",
-                wanted,
-                f"cannot run this: {why}",
-                "choose another provider (GET /api/v1/match)",
-            )
+        best = at_provider(view, req, address(provider, "provider"))
     else:
         result = match(view.compiled, req)
         if not result.candidate_count:
@@ -323,10 +316,10 @@ def estimate(ctx: ApiContext, call: Call) -> dict[str, Any]:
                 f"match no provider ({len(result.rejected)} rejected)",
                 "GET /api/v1/match with the same parameters lists every reason",
             )
-    best = result.best
+        best = result.best
     assert best is not None
     rate, deposit = best.rate_per_hour, best.total_cost
-    min_prepaid = ctx.chain.min_prepaid_seconds()
+    min_prepaid = ctx.min_prepaid_seconds
     return {
         "index": view.meta(),
         "provider": best.provider,
@@ -341,6 +334,24 @@ def estimate(ctx: ApiContext, call: Call) -> dict[str, Any]:
         "rate_per_hour": format_rate(rate),
         "deposit": format_lnq(deposit),
     }
+
+
+def at_provider(view: View, req: Requirements, provider: str) -> Candidate:
+    """The requirements priced at one provider, or a refusal with every reason it cannot run them."""
+    result = match(view.compiled, req.model_copy(update={"allow": (provider,), "deny": ()}))
+    best = result.best
+    if best is None:
+        rejection = result.rejection(provider)
+        why = "; ".join(r.message for r in rejection.reasons) if rejection else "it is not registered"
+        raise ApiError(
+            409,
+            "no_match",
+            "provider",
+            provider,
+            f"cannot run this: {why}",
+            "choose another provider (GET /api/v1/match)",
+        )
+    return best
 
 
 # ---- escrows -----------------------------------------------------------------------------------------

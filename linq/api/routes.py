@@ -11,22 +11,7 @@ from linq.api import reads, txs
 
 PREFIX = "/api/v1"
 
-REQ = [
-    "plan",
-    "cpu",
-    "memory",
-    "storage",
-    "gpu",
-    "duration",
-    "max_price",
-    "max_total",
-    "region",
-    "min_reputation",
-    "allow",
-    "deny",
-    "weights",
-    "limit",
-]
+REQ = reads.REQUIREMENT_PARAMS
 PARAM_HELP = {
     "plan": "plan name (GET /plans)",
     "cpu": "cores (2, 0.5) or millicores (1500m)",
@@ -45,6 +30,8 @@ PARAM_HELP = {
     "provider": "price at this provider (default: the best match)",
     "full": "true: every field of every record",
     "offset": "first row (default 0)",
+    "rejected_offset": "first rejected provider listed (default 0)",
+    "rejected_limit": "rejected providers listed (default 100, at most 10,000)",
     "category": "only this category",
     "q": "search in id, name and description",
     "amount": "'1.5 LNQ' or '42 wei'",
@@ -83,40 +70,67 @@ class Endpoint:
 
 
 ESCROW = "/escrow/{escrow_id}"
+
+
+def _read(path: str, handler: Callable[..., dict[str, Any]], summary: str, tag: str, *query: str) -> Endpoint:
+    return Endpoint("GET", path, handler, summary, query=query, tag=tag)
+
+
+def _build(
+    path: str,
+    handler: Callable[..., dict[str, Any]],
+    summary: str,
+    body: tuple[str, ...] = ("from",),
+    required: tuple[str, ...] | None = None,
+) -> Endpoint:
+    """A transaction builder (or the relay): POST, a key needed."""
+    return Endpoint(
+        "POST",
+        path,
+        handler,
+        summary,
+        auth=True,
+        body=body,
+        required=body if required is None else required,
+        tag="transactions",
+    )
+
+
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint(
-        "GET",
+    _read(
         "/registry/providers",
         reads.providers_list,
         "Registered providers (a page)",
-        query=("full", "offset", "limit"),
-        tag="registry",
+        "registry",
+        "full",
+        "offset",
+        "limit",
     ),
-    Endpoint("GET", "/registry/providers/{address}", reads.provider_show, "One provider in full", tag="registry"),
-    Endpoint(
-        "GET",
+    _read("/registry/providers/{address}", reads.provider_show, "One provider in full", "registry"),
+    _read(
         "/registry/providers/{address}/used",
         reads.provider_used,
         "A provider's used and free capacity, open escrows",
-        tag="registry",
+        "registry",
     ),
-    Endpoint(
-        "GET",
+    _read(
         "/registry/providers/{address}/gpu-classes/{class_id}",
         reads.provider_gpu_class,
         "One GPU class of a provider",
-        tag="registry",
+        "registry",
     ),
-    Endpoint("GET", "/templates", reads.templates_list, "The app catalog", query=("category", "q"), tag="catalog"),
-    Endpoint("GET", "/templates/{template_id}", reads.template_show, "One template", tag="catalog"),
-    Endpoint("GET", "/plans", reads.plans_list, "Resource plans, smallest first", tag="catalog"),
-    Endpoint(
-        "GET",
+    _read("/templates", reads.templates_list, "The app catalog", "catalog", "category", "q"),
+    _read("/templates/{template_id}", reads.template_show, "One template", "catalog"),
+    _read("/plans", reads.plans_list, "Resource plans, smallest first", "catalog"),
+    _read(
         "/render",
         reads.render_manifests,
         "The exact manifests of a template deployment (no secrets given)",
-        query=("template", "plan", "name", "env"),
-        tag="catalog",
+        "catalog",
+        "template",
+        "plan",
+        "name",
+        "env",
     ),
     Endpoint(
         "POST",
@@ -127,30 +141,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         required=("template",),
         tag="catalog",
     ),
-    Endpoint(
-        "GET",
-        "/estimate",
-        reads.estimate,
-        "Exact wei for plan x provider x duration",
-        query=(*REQ, "provider"),
-        tag="market",
+    _read(
+        "/estimate", reads.estimate, "Exact wei for resources at a provider for a duration", "market", *REQ, "provider"
     ),
-    Endpoint(
-        "GET",
+    _read(
         "/match",
         reads.match_providers,
-        "Ranked candidates and every rejection reason",
-        query=tuple(REQ),
-        tag="market",
+        "Ranked candidates; rejected providers with every reason, a page at a time",
+        "market",
+        *REQ,
+        *reads.REJECTED_PAGE,
     ),
-    Endpoint("GET", ESCROW, reads.escrow_show, "Every figure of one escrow, read from the chain now", tag="escrow"),
-    Endpoint(
-        "GET",
+    _read(ESCROW, reads.escrow_show, "Every figure of one escrow, read from the chain now", "escrow"),
+    _read(
         ESCROW + "/fund/preview",
         reads.fund_preview,
         "Balance, allowance and runway of a top-up",
-        query=("amount", "from"),
-        tag="escrow",
+        "escrow",
+        "amount",
+        "from",
     ),
     Endpoint(
         "POST",
@@ -161,99 +170,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         required=("offer",),
         tag="escrow",
     ),
-    Endpoint(
-        "POST",
+    _build(
         "/escrow/create",
         txs.create,
         "Build [approve +] create (registry prices or an offer)",
-        auth=True,
-        body=(
-            "from",
-            "provider",
-            "plan",
-            "cpu",
-            "memory",
-            "storage",
-            "gpu",
-            "duration",
-            "deposit",
-            "max_price",
-            "salt",
-            "offer",
-        ),
-        required=("from",),
-        tag="transactions",
+        txs.CREATE_FIELDS,
+        ("from",),
     ),
-    Endpoint(
-        "POST",
-        ESCROW + "/fund",
-        txs.fund,
-        "Build [approve +] top-up",
-        auth=True,
-        body=("from", "amount"),
-        required=("from", "amount"),
-        tag="transactions",
+    _build(ESCROW + "/fund", txs.fund, "Build [approve +] top-up", ("from", "amount")),
+    _build(
+        ESCROW + "/provider/update", txs.update_provider, "Build a provider change", ("from", "provider", "max_price")
     ),
-    Endpoint(
-        "POST",
-        ESCROW + "/provider/update",
-        txs.update_provider,
-        "Build a provider change",
-        auth=True,
-        body=("from", "provider", "max_price"),
-        required=("from", "provider", "max_price"),
-        tag="transactions",
-    ),
-    Endpoint(
-        "POST",
-        ESCROW + "/start",
-        txs.start,
-        "Build start (the provider)",
-        auth=True,
-        body=("from",),
-        required=("from",),
-        tag="transactions",
-    ),
-    Endpoint(
-        "POST",
-        ESCROW + "/withdraw",
-        txs.withdraw,
-        "Build withdraw (anyone)",
-        auth=True,
-        body=("from",),
-        required=("from",),
-        tag="transactions",
-    ),
-    Endpoint(
-        "POST",
-        ESCROW + "/stop",
-        txs.stop,
-        "Build stop (the requestor)",
-        auth=True,
-        body=("from",),
-        required=("from",),
-        tag="transactions",
-    ),
-    Endpoint(
-        "POST",
-        ESCROW + "/finalize",
-        txs.finalize,
-        "Build finalize (anyone, once ended)",
-        auth=True,
-        body=("from",),
-        required=("from",),
-        tag="transactions",
-    ),
-    Endpoint(
-        "POST",
-        "/tx/submit",
-        txs.submit,
-        "Relay a signed transaction; the receipt with decoded events or revert",
-        auth=True,
-        body=("raw",),
-        required=("raw",),
-        tag="transactions",
-    ),
+    _build(ESCROW + "/start", txs.start, "Build start (the provider)"),
+    _build(ESCROW + "/withdraw", txs.withdraw, "Build withdraw (anyone)"),
+    _build(ESCROW + "/stop", txs.stop, "Build stop (the requestor)"),
+    _build(ESCROW + "/finalize", txs.finalize, "Build finalize (anyone, once ended)"),
+    _build("/tx/submit", txs.submit, "Relay a signed transaction; the receipt with decoded events or revert", ("raw",)),
 )
 
 ERROR_SCHEMA = {
@@ -289,6 +221,24 @@ TX_SCHEMA = {
 }
 
 
+ERRORS = {
+    "400": "a value is wrong: field, value, problem and fix in the body",
+    "401": "missing, unknown or revoked API key",
+    "404": "no such provider, GPU class, template or route",
+    "409": "the chain refuses (a decoded revert, no provider can run it, the balance is short)",
+    "413": "body over the limit",
+    "429": "rate limited (Retry-After)",
+    "503": "the chain is unreachable",
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
 def _path_params(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
@@ -311,16 +261,6 @@ def openapi(version: str) -> dict[str, Any]:
                     "description": PARAM_HELP.get(q, q),
                 }
             )
-        errors = {
-            "400": {
-                "description": "bad input",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            },
-            "429": {
-                "description": "rate limited",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            },
-        }
         op: dict[str, Any] = {
             "operationId": f"{ep.method.lower()}_{ep.handler.__name__}",
             "summary": ep.summary,
@@ -328,7 +268,7 @@ def openapi(version: str) -> dict[str, Any]:
             "parameters": params,
             "responses": {
                 "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-                **errors,
+                **{status: _error(text) for status, text in ERRORS.items() if status != "401" or ep.auth},
             },
         }
         if ep.tag == "transactions" and ep.path != "/tx/submit":
@@ -369,10 +309,6 @@ def openapi(version: str) -> dict[str, Any]:
             }
         if ep.auth:
             op["security"] = [{"bearer": []}]
-            op["responses"]["401"] = {
-                "description": "missing, unknown or revoked API key",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
         paths.setdefault(PREFIX + ep.path, {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",

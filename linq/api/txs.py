@@ -25,14 +25,13 @@ from web3.logs import DISCARD
 
 from linq.api.context import ApiContext
 from linq.api.errors import ApiError
-from linq.api.reads import Call, address, requirements, terms_of
+from linq.api.reads import REQUIREMENT_PARAMS, Call, address, at_provider, requirements, terms_of
 from linq.chain import escrows as ops
 from linq.chain.decode import decode_revert, revert_data
 from linq.chain.errors import TxReverted
 from linq.chain.signers import Signer
 from linq.chain.tx import GAS_MARGIN_PERCENT, Transactor
 from linq.contracts.terms import Terms
-from linq.market.match import match
 from linq.market.offers import OfferError, SignedOffer, verify_offer
 from linq.protocol.money import deposit_for, offer_deposit_bounds, runway_seconds
 from linq.units import format_duration, format_lnq, format_rate, parse_amount, parse_duration, parse_rate
@@ -200,27 +199,14 @@ def verify(ctx: ApiContext, call: Call) -> dict[str, Any]:
 
 
 # ---- create and fund -----------------------------------------------------------------------------------
-CREATE_FIELDS = {
-    "from",
-    "provider",
-    "plan",
-    "cpu",
-    "memory",
-    "storage",
-    "gpu",
-    "duration",
-    "deposit",
-    "max_price",
-    "salt",
-    "offer",
-}
+CREATE_FIELDS = ("from", "provider", *REQUIREMENT_PARAMS[:6], "max_price", "deposit", "salt", "offer")
 
 
 def create(ctx: ApiContext, call: Call) -> dict[str, Any]:
     """Create + fund an escrow: at the provider's registry prices (resources as a plan or explicit, the rate
     capped at max_price, default the rate seen now), or from a signed offer. Deposit: given, else for the
     duration."""
-    body = _body(call, CREATE_FIELDS, {"from"})
+    body = _body(call, set(CREATE_FIELDS), {"from"})
     sender, salt = _sender(body), _salt(body)
     builder = Builder(ctx, sender)
     deposit_text = _text(body, "deposit")
@@ -247,20 +233,8 @@ def create(ctx: ApiContext, call: Call) -> dict[str, Any]:
         provider = address(body["provider"], "provider")
         from starlette.datastructures import QueryParams
 
-        req = requirements(QueryParams({**query, "allow": provider}))
-        result = match(ctx.view().compiled, req)
-        best = result.best
-        if best is None:
-            rejection = result.rejection(provider)
-            why = "; ".join(r.message for r in rejection.reasons) if rejection else "it is not registered"
-            raise ApiError(
-                409,
-                "no_match",
-                "provider",
-                provider,
-                f"cannot run this: {why}",
-                "choose another provider (GET /api/v1/match)",
-            )
+        req = requirements(QueryParams(query))
+        best = at_provider(ctx.view(), req, provider)
         rate = best.rate_per_hour
         deposit = parse_amount(deposit_text, field="deposit") if deposit_text is not None else best.total_cost
         max_rate = parse_rate(body["max_price"], field="max_price") if body.get("max_price") else rate

@@ -98,6 +98,10 @@ def test_estimate_is_exact_and_match_explains(world: World) -> None:
 
     matched = world.get(f"{PREFIX}/match?cpu=4&memory=8Gi&duration=1h").body
     assert [c["provider"] for c in matched["candidates"]] == [world.provider.address]
+    assert matched["rejected_total"] == 1 and matched["rejection_counts"] == {
+        "insufficient_cpu": 1,
+        "insufficient_memory": 1,
+    }
     rejected = {r["provider"]: r for r in matched["rejected"]}
     reasons = [reason["message"] for reason in rejected[world.provider2.address]["reasons"]]
     assert any("CPU" in m for m in reasons), reasons
