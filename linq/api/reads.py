@@ -4,7 +4,6 @@ the CLI's own readers where the CLI composes them (requirements, escrow ids, the
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,17 +282,16 @@ def match_providers(ctx: ApiContext, call: Call) -> dict[str, Any]:
     limit = _int(call.query, "rejected_limit", 100, 1, 10_000)
     view = ctx.view()
     result = match(view.compiled, req)
-    rejected = result.rejected
-    counts = Counter(code.value for r in rejected for code in r.codes)
+    counts = sorted(result.rejection_counts().items(), key=lambda item: -item[1])
     return {
         "index": view.meta(),
         "requirements": req.model_dump(mode="json"),
         "considered": result.considered,
         "candidates": [c.model_dump(mode="json") for c in result.candidates],
-        "rejected_total": len(rejected),
-        "rejection_counts": dict(counts.most_common()),
+        "rejected_total": result.rejected_count,
+        "rejection_counts": {code.value: n for code, n in counts},
         "rejected_offset": offset,
-        "rejected": [r.model_dump(mode="json") for r in rejected[offset : offset + limit]],
+        "rejected": [r.model_dump(mode="json") for r in result.rejected_page(offset, limit)],
     }
 
 

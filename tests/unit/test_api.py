@@ -78,3 +78,22 @@ def test_the_openapi_document_validates_and_covers_the_route_table() -> None:
     secured = {(p, m) for p, ops in doc["paths"].items() for m, op in ops.items() if "security" in op}
     assert secured == {(PREFIX + e.path, e.method.lower()) for e in ENDPOINTS if e.auth}
     assert all(e.method == "POST" for e in ENDPOINTS if e.auth)
+
+
+def test_match_pages_rejections_without_making_them_all() -> None:
+    from linq.market.match import match
+    from linq.market.models import ReasonCode, Requirements
+    from tests.unit.test_market_match import provider
+
+    providers = [
+        provider(n, region="us-east" if n % 3 else "eu-west", total=(1000 * (n % 5 + 1), 16384, 100))
+        for n in range(1, 40)
+    ]
+    result = match(providers, Requirements(cpu_millis=3000, regions=("eu",)))
+    every = result.rejected
+    assert result.rejected_count == len(every) > 10
+    assert result.rejected_page(5, 7) == every[5:12]
+    assert result.rejected_page(len(every) - 2, 10) == every[-2:]
+    counts = result.rejection_counts()
+    assert counts[ReasonCode.REGION] == sum(ReasonCode.REGION in r.codes for r in every)
+    assert counts[ReasonCode.CPU] == sum(ReasonCode.CPU in r.codes for r in every)
