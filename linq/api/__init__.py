@@ -7,6 +7,7 @@
     linq/api/app.py       the Starlette app: auth, rate and size limits, CORS (off by default), JSON errors
     linq/api/keys.py      API keys, stored hashed (SQLite by default, behind a small KeyStore interface)
     linq/api/limits.py    the token-bucket rate limiter and the bounded body read
+    linq/api/settings.py  the service's knobs and their defaults
     linq/api/errors.py    library errors -> HTTP status + {error, field, value, problem, fix, message}
 
 The API never holds a user's key: builders return unsigned transactions the user signs elsewhere (a browser

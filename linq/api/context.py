@@ -11,23 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from linq.api.settings import Settings
 from linq.catalog import load_catalog
 from linq.catalog.catalog import Catalog
 from linq.chain import ChainClient, NetworkProfile
 from linq.market.index import IndexSnapshot, RegistryIndex, UpdateStats
 from linq.market.match import CompiledProviders, compile_providers
 from linq.market.models import ProviderRecord
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The service's knobs (`linq api serve` flags)."""
-
-    index_max_age: float = 2.0  # seconds an index read may lag the chain's head
-    rate: float = 20.0  # requests per second per client, sustained (0: no limit)
-    burst: int = 40
-    max_body: int = 64 * 1024
-    cors_origins: tuple[str, ...] = ()  # empty: no CORS headers at all
 
 
 @dataclass(frozen=True)

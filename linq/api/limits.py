@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from linq.api.errors import ApiError
+from linq.api.settings import MAX_BODY
 
-MAX_BODY = 64 * 1024  # bytes; the largest legitimate body is a signed offer or a render request
+MAX_CLIENTS = 100_000  # buckets kept before idle ones are dropped
 
 
 @dataclass
@@ -37,6 +38,8 @@ class RateLimiter:
         with self._lock:
             bucket = self._buckets.get(client)
             if bucket is None:
+                if len(self._buckets) >= MAX_CLIENTS:
+                    self._forget_idle(now)
                 bucket = self._buckets[client] = _Bucket(float(self.burst), now)
             bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
             bucket.at = now
@@ -44,6 +47,12 @@ class RateLimiter:
                 bucket.tokens -= 1
                 return 0.0
             return (1 - bucket.tokens) / self.rate
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop clients whose bucket has refilled: they are indistinguishable from new ones."""
+        full = self.burst / self.rate
+        for client in [c for c, b in self._buckets.items() if now - b.at >= full]:
+            del self._buckets[client]
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:

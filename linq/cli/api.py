@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from linq.api.settings import Settings
 from linq.cli.options import echo_json, json_option, network_options
 
 if TYPE_CHECKING:
     from linq.api.keys import SqliteKeyStore
 
 DEFAULT_KEYS = Path(".linq") / "api-keys.sqlite"
+DEFAULTS = Settings()
 KEYS = click.option(
     "--keys",
     "keys_path",
@@ -45,11 +47,19 @@ def api() -> None:
 @click.option("--port", type=int, default=8700, show_default=True, help="Port to listen on.")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM certificate (TLS).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM key (TLS).")
-@click.option("--rate", type=float, default=20.0, show_default=True, help="Requests/s per client (0: no limit).")
-@click.option("--burst", type=int, default=40, show_default=True, help="Burst per client.")
-@click.option("--max-body", type=int, default=64 * 1024, show_default=True, help="Largest request body, bytes.")
+@click.option(
+    "--rate", type=float, default=DEFAULTS.rate, show_default=True, help="Requests/s per client (0: no limit)."
+)
+@click.option("--burst", type=int, default=DEFAULTS.burst, show_default=True, help="Burst per client.")
+@click.option("--max-body", type=int, default=DEFAULTS.max_body, show_default=True, help="Largest request body, bytes.")
 @click.option("--cors-origin", "cors", multiple=True, help="Allow browser calls from this origin (repeatable; off).")
-@click.option("--index-max-age", type=float, default=2.0, show_default=True, help="Seconds a registry read may lag.")
+@click.option(
+    "--index-max-age",
+    type=float,
+    default=DEFAULTS.index_max_age,
+    show_default=True,
+    help="Seconds a registry read may lag.",
+)
 @click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path), help="Registry index cache.")
 @KEYS
 @network_options
@@ -72,7 +82,7 @@ def serve(
 ) -> None:
     """Serve the API (OpenAPI at /api/v1/openapi.json) until stopped."""
     from linq.api.app import serve as run
-    from linq.api.context import ApiContext, Settings
+    from linq.api.context import ApiContext
     from linq.chain import resolve_profile
 
     if (tls_cert is None) != (tls_key is None):
