@@ -111,7 +111,7 @@ def build_app(ctx: ApiContext, keys: KeyStore) -> Starlette:
                         401,
                         "unauthorized",
                         "Authorization",
-                        None if presented is None else "Bearer …",
+                        "(no header)" if presented is None else "Bearer …",
                         "is missing" if presented is None else "is not a valid, unrevoked API key",
                         "send `Authorization: Bearer <key>` with a key from `linq api keys create`",
                     )

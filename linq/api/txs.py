@@ -177,7 +177,9 @@ def _signed_offer(value: Any) -> SignedOffer:
     try:
         return SignedOffer.from_json(value if isinstance(value, str) else json.dumps(value), source="offer")
     except OfferError as err:
-        raise ApiError(400, "bad_offer", "offer", None, str(err), "give the JSON `linq offer sign` writes") from None
+        problem = str(err).removeprefix("offer: ")
+        shown = value.get("kind") if isinstance(value, dict) else value[:80]
+        raise ApiError(400, "bad_offer", "offer", shown, problem, "give the JSON `linq offer sign` writes") from None
 
 
 def verify(ctx: ApiContext, call: Call) -> dict[str, Any]:
