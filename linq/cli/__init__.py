@@ -6,7 +6,7 @@ exit-code table (linq/cli/errors.py, documented in docs/cli.md).
     linq provider …    linq/cli/provider.py        linq estimate      linq/cli/estimate.py
       (provider agent: linq/cli/agent.py)          linq offer …       linq/cli/offer.py
     linq runway …      linq/cli/runway.py          linq devnet …      linq/cli/devnet.py
-    linq image …       linq/cli/image.py
+    linq image …       linq/cli/image.py           linq api …         linq/cli/api.py
     linq lpstack …     linq/cli/lpstack.py         linq render, templates: linq/cli/catalog.py
     linq status, logs, metrics, issues: linq/cli/monitor.py
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import click
 
-from linq.cli import catalog, devnet, escrow, estimate, image, lpstack, monitor, offer, provider, providers, runway
+from linq.cli import api, catalog, devnet, escrow, estimate, image, lpstack, monitor, offer, provider, providers, runway
 from linq.cli.errors import LinqGroup
 
 COMMANDS: list[click.Command] = [
@@ -34,6 +34,7 @@ COMMANDS: list[click.Command] = [
     monitor.metrics_command,
     monitor.issues_command,
     runway.runway,
+    api.api,
 ]
 
 

@@ -192,19 +192,22 @@ def match(providers: Sequence[ProviderRecord] | CompiledProviders, req: Requirem
     ranked = _rank(c, accepted, rates, chosen, req)
     rejected = sorted(fails.items())
 
-    def render_rejections() -> tuple[Rejection, ...]:
-        return tuple(
-            Rejection.model_construct(
-                provider=c.address[i],
-                reasons=tuple(_reason(code, _data(c, i, code, rates, chosen, req), req) for code in codes),
-            )
-            for i, codes in rejected
+    def render_rejection(k: int) -> Rejection:
+        i, codes = rejected[k]
+        return Rejection.model_construct(
+            provider=c.address[i],
+            reasons=tuple(_reason(code, _data(c, i, code, rates, chosen, req), req) for code in codes),
         )
+
+    def render_rejections() -> tuple[Rejection, ...]:
+        return tuple(render_rejection(k) for k in range(len(rejected)))
 
     result = MatchResult.model_construct(requirements=req, considered=n)
     result._candidate_count = len(ranked.order)
     result._render_candidate = ranked.candidate
     result._render_rejections = render_rejections
+    result._render_rejection = render_rejection
+    result._rejected_codes = tuple((c.address[i], tuple(codes)) for i, codes in rejected)
     return result
 
 

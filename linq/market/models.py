@@ -292,6 +292,9 @@ class MatchResult(BaseModel):
     _candidate_count: int = PrivateAttr(default=0)
     _render_candidate: Callable[[int], Candidate] | None = PrivateAttr(default=None)
     _render_rejections: Callable[[], tuple[Rejection, ...]] = PrivateAttr(default=tuple)
+    # (provider, reason codes) of every rejected provider, and one Rejection made on demand by position.
+    _rejected_codes: tuple[tuple[str, tuple[ReasonCode, ...]], ...] = PrivateAttr(default=())
+    _render_rejection: Callable[[int], Rejection] | None = PrivateAttr(default=None)
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
@@ -303,6 +306,26 @@ class MatchResult(BaseModel):
     @cached_property
     def rejected(self) -> tuple[Rejection, ...]:
         return self._render_rejections()
+
+    @property
+    def rejected_count(self) -> int:
+        return len(self._rejected_codes) if self._render_rejection else len(self.rejected)
+
+    def rejection_counts(self) -> dict[ReasonCode, int]:
+        """How many providers each reason rejected (a provider counts once per reason it fails), no sentences made."""
+        counts: dict[ReasonCode, int] = {}
+        codes = self._rejected_codes if self._render_rejection else tuple((r.provider, r.codes) for r in self.rejected)
+        for _provider, provider_codes in codes:
+            for code in provider_codes:
+                counts[code] = counts.get(code, 0) + 1
+        return counts
+
+    def rejected_page(self, offset: int, limit: int) -> tuple[Rejection, ...]:
+        """Rejections offset … offset+limit, in the order of `rejected`, making only those objects."""
+        if self._render_rejection is None:
+            return self.rejected[offset : offset + limit]
+        end = min(offset + limit, len(self._rejected_codes))
+        return tuple(self._render_rejection(k) for k in range(offset, end))
 
     @property
     def candidate_count(self) -> int:

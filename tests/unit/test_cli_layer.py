@@ -125,6 +125,7 @@ def test_the_tree_is_composed_in_one_place() -> None:
         "logs",
         "metrics",
         "issues",
+        "api",
     } == set(main.commands)
     provider = main.commands["provider"]
     assert isinstance(provider, click.Group) and "agent" in provider.commands
