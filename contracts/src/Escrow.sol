@@ -258,7 +258,11 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
         emit Stopped(id, uint40(block.timestamp), toProvider, refund);
         // A stop counts against the provider only once the requestor paid the minimum prepaid period; before that
         // only the payment counts (stopping at once costs a requestor gas alone, so it must not move reputation).
-        uint8 outcome = e * 3600 >= uint256(t.ratePerHour) * MIN_PREPAID_SECONDS ? OUTCOME_STOPPED : OUTCOME_PAID_ONLY;
+        uint8 outcome = OUTCOME_PAID_ONLY;
+        unchecked {
+            // e < 2^96 and rate < 2^128, MIN_PREPAID_SECONDS < 2^64: neither product overflows
+            if (e * 3600 >= uint256(t.ratePerHour) * MIN_PREPAID_SECONDS) outcome = OUTCOME_STOPPED;
+        }
         REGISTRY.release(t.provider, t.resources, _rated(t, outcome), e);
         if (toProvider != 0) TOKEN.safeTransfer(t.provider, toProvider);
         TOKEN.safeTransfer(t.requestor, refund);
