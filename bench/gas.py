@@ -108,7 +108,16 @@ class Bench:
 
     def offer(self, who: str, provider: str, nonce: int, deposit: int, label: str) -> Terms:
         rate = 2 * 10**16
-        offer = Offer(self.accounts[provider].address, ZERO, RES, rate, 600, 10**9, nonce, 2**40)
+        offer = Offer(
+            provider=self.accounts[provider].address,
+            requestor=ZERO,
+            resources=RES,
+            rate_per_hour=rate,
+            min_duration=600,
+            max_duration=10**9,
+            nonce=nonce,
+            deadline=2**40,
+        )
         sig = offer.sign(self.accounts[provider].key, self.book.chain_id, self.book.escrow)
         salt = self.next_salt()
         self.tx(who, self.escrow.functions.createFromOffer(offer.as_tuple(), sig, deposit, salt), label)

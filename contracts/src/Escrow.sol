@@ -44,6 +44,7 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
     uint8 internal constant OUTCOME_COMPLETED = 1;
     uint8 internal constant OUTCOME_STOPPED = 2;
     uint8 internal constant OUTCOME_CANCELLED = 3;
+    uint8 internal constant OUTCOME_PAID_ONLY = 4;
 
     bytes32 internal constant RESOURCES_TYPEHASH =
         keccak256("Resources(uint32 cpuMillis,uint32 memoryMiB,uint32 storageGiB,uint16 gpuClass,uint16 gpuCount)");
@@ -230,13 +231,14 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
 
     /// @notice Cancels a not-yet-started escrow for a full refund to the requestor; capacity is released. The
     /// requestor may cancel at any time; anyone may once the start window has passed (stale escrows cannot hold
-    /// a provider's capacity). Neither counts in the provider's reputation.
+    /// a provider's capacity). A cancel inside the window counts nothing; one after it counts as `cancelled` in the
+    /// provider's reputation (it neither started nor declined in time).
     function cancel(Terms calldata t) external nonReentrant {
         _closeUnstarted(t, false);
     }
 
-    /// @notice The provider declines a not-yet-started escrow: full refund to the requestor, capacity released,
-    /// counted as `cancelled` in the provider's reputation (its own choice, so nobody else can raise it).
+    /// @notice The provider declines a not-yet-started escrow: full refund to the requestor, capacity released, no
+    /// reputation change (a requestor can create escrows a provider must refuse, so refusing must cost nothing).
     function decline(Terms calldata t) external nonReentrant {
         _closeUnstarted(t, true);
     }
@@ -254,7 +256,14 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
         uint256 refund = rec.deposited - e;
         _records[id] = _pack(rec.deposited, e, rec.start, STOPPED);
         emit Stopped(id, uint40(block.timestamp), toProvider, refund);
-        REGISTRY.release(t.provider, t.resources, OUTCOME_STOPPED, e);
+        // A stop counts against the provider only once the requestor paid the minimum prepaid period; before that
+        // only the payment counts (stopping at once costs a requestor gas alone, so it must not move reputation).
+        uint8 outcome = OUTCOME_PAID_ONLY;
+        unchecked {
+            // e < 2^96 and rate < 2^128, MIN_PREPAID_SECONDS < 2^64: neither product overflows
+            if (e * 3600 >= uint256(t.ratePerHour) * MIN_PREPAID_SECONDS) outcome = OUTCOME_STOPPED;
+        }
+        REGISTRY.release(t.provider, t.resources, _rated(t, outcome), e);
         if (toProvider != 0) TOKEN.safeTransfer(t.provider, toProvider);
         TOKEN.safeTransfer(t.requestor, refund);
     }
@@ -270,7 +279,7 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
         uint256 toProvider = e - rec.withdrawn;
         _records[id] = _pack(rec.deposited, rec.deposited, rec.start, COMPLETED);
         emit Finalized(id, msg.sender, toProvider, 0);
-        REGISTRY.release(t.provider, t.resources, OUTCOME_COMPLETED, e);
+        REGISTRY.release(t.provider, t.resources, _rated(t, OUTCOME_COMPLETED), e);
         if (toProvider != 0) TOKEN.safeTransfer(t.provider, toProvider);
     }
 
@@ -474,8 +483,10 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
         uint8 outcome = OUTCOME_MOVED;
         if (byProvider) {
             if (msg.sender != t.provider) revert NotProvider(msg.sender, t.provider);
-            outcome = OUTCOME_CANCELLED;
-        } else if (msg.sender != t.requestor && block.timestamp < rec.start + START_WINDOW) {
+        } else if (block.timestamp >= rec.start + START_WINDOW) {
+            // The provider neither started nor declined within the window: that, and only that, is `cancelled`.
+            outcome = _rated(t, OUTCOME_CANCELLED);
+        } else if (msg.sender != t.requestor) {
             revert StartWindowOpen(id, uint40(rec.start + START_WINDOW));
         }
         uint256 refund = rec.deposited;
@@ -483,6 +494,11 @@ contract Escrow is IEscrow, EIP712, ReentrancyGuardTransient {
         emit Cancelled(id, refund);
         REGISTRY.release(t.provider, t.resources, outcome, 0);
         TOKEN.safeTransfer(t.requestor, refund);
+    }
+
+    /// @dev An escrow the provider funded itself moves no reputation (the one self-dealing visible on chain).
+    function _rated(Terms calldata t, uint8 outcome) internal pure returns (uint8) {
+        return t.requestor == t.provider ? OUTCOME_MOVED : outcome;
     }
 
     function _permit(PermitSig calldata p) internal {

@@ -169,14 +169,15 @@ contract ProviderRegistry is IProviderRegistry {
     }
 
     /// @notice Releases `r` on `provider` and records the outcome.
-    /// @param outcome 0 no reputation change (moved to another provider, cancelled by the requestor or after the
-    /// start window), 1 completed, 2 stopped early, 3 declined by the provider (counted as `cancelled`)
+    /// @param outcome 0 no reputation change (moved, cancelled by the requestor inside the start window, declined
+    /// by the provider, or the provider's own escrow), 1 completed, 2 stopped early, 3 not answered within the start
+    /// window (counted as `cancelled`), 4 stopped before the minimum prepaid period (only `totalEarned` counts)
     /// @param providerEarned LNQ wei the provider earned from this escrow in total
     function release(address provider, Resources calldata r, uint8 outcome, uint256 providerEarned)
         external
         onlyEscrow
     {
-        if (outcome > 3) revert InvalidOutcome(outcome);
+        if (outcome > 4) revert InvalidOutcome(outcome);
         uint256 w = _hot[provider];
         // used >= every open reservation (invariant), so these checks never fail for a real release; they keep a
         // borrow from crossing into the neighbouring field if that invariant were ever broken.

@@ -213,9 +213,9 @@ contract ProviderRegistryTest is Fixture {
     }
 
     function test_release_invalidOutcome() public {
-        vm.expectRevert(abi.encodeWithSelector(IProviderRegistry.InvalidOutcome.selector, uint8(4)));
+        vm.expectRevert(abi.encodeWithSelector(IProviderRegistry.InvalidOutcome.selector, uint8(5)));
         vm.prank(address(esc));
-        reg.release(p1, Resources(0, 0, 0, 0, 0), 4, 0);
+        reg.release(p1, Resources(0, 0, 0, 0, 0), 5, 0);
     }
 
     function test_reserve_insufficientCapacity() public {
@@ -250,16 +250,18 @@ contract ProviderRegistryTest is Fixture {
         reg.reserve(p1, r);
         reg.reserve(p1, r);
         reg.reserve(p1, r);
+        reg.reserve(p1, r);
         reg.release(p1, r, 0, 0);
         reg.release(p1, r, 1, 100);
         reg.release(p1, r, 2, 7);
         reg.release(p1, r, 3, 0);
+        reg.release(p1, r, 4, 5);
         vm.stopPrank();
         IProviderRegistry.Reputation memory rep = reg.getProvider(p1).reputation;
         assertEq(rep.completed, 1, "completed");
         assertEq(rep.stoppedEarly, 1, "stopped");
         assertEq(rep.cancelled, 1, "cancelled");
-        assertEq(rep.totalEarned, 107, "earned");
+        assertEq(rep.totalEarned, 112, "earned (outcome 4 counts the payment only)");
         assertEq(reg.usedCapacity(p1).cpuMillis, 0, "all released");
     }
 

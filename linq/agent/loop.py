@@ -23,6 +23,7 @@ def summary(report: PassReport) -> dict[str, object]:
         "chain_time": report.now,
         "discovered": len(report.discovered),
         "started": len(report.started),
+        "declined": len(report.declined),
         "withdrawn": str(sum(report.withdrawn.values())),
         "finalized": len(report.finalized),
         "namespaces_deleted": len(report.reclaimed),
@@ -34,7 +35,13 @@ def summary(report: PassReport) -> dict[str, object]:
 
 def _eventful(report: PassReport) -> bool:
     return bool(
-        report.discovered or report.started or report.withdrawn or report.finalized or report.reclaimed or report.errors
+        report.discovered
+        or report.started
+        or report.declined
+        or report.withdrawn
+        or report.finalized
+        or report.reclaimed
+        or report.errors
     )
 
 

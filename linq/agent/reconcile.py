@@ -45,12 +45,17 @@ class Settings:
     withdraw_every: int = 3600  # seconds of chain time between withdrawals
     min_withdraw: int = 1  # wei: an escrow with less withdrawable is left for a later withdrawal
     state_file: Path | None = None
+    # seconds before an escrow's start deadline at which one that still cannot start is declined (full refund to
+    # the requestor, no reputation change); left unanswered past the deadline it would count as `cancelled`
+    decline_before: int = 3600
 
     def __post_init__(self) -> None:
         if self.withdraw_every < 0:
             raise ValueError(f"--withdraw-every {self.withdraw_every}s is negative; give 0 or more seconds")
         if self.min_withdraw < 0:
             raise ValueError(f"--min-withdraw {self.min_withdraw} wei is negative; give 0 or more")
+        if self.decline_before < 0:
+            raise ValueError(f"decline_before {self.decline_before}s is negative; give 0 or more seconds")
 
 
 @dataclass
@@ -66,6 +71,7 @@ class PassReport:
     finalized: dict[str, str] = field(default_factory=dict)  # escrow id -> tx
     reclaimed: list[str] = field(default_factory=list)  # namespaces deleted
     waiting: dict[str, str] = field(default_factory=dict)  # escrow id -> why not started yet
+    declined: dict[str, str] = field(default_factory=dict)  # escrow id -> tx (could not start before its deadline)
     left_alone: dict[str, str] = field(default_factory=dict)  # namespace -> why the agent does not touch it
     errors: list[str] = field(default_factory=list)
 
@@ -207,35 +213,28 @@ class Agent:
     def _maybe_start(self, eid: str, terms: Terms, namespaces: list[TenantNamespace], report: PassReport) -> None:
         live = [ns for ns in namespaces if not ns.terminating]
         if not live:
-            self._wait(eid, "no tenant namespace annotated with this escrow yet", report)
+            self._wait_or_decline(eid, terms, "no tenant namespace annotated with this escrow yet", report)
             return
         for ns in live:
             workloads = self.cluster.workloads(ns.name)
             if not workloads:
-                self._wait(eid, f"namespace {ns.name} has no workload labelled linq.network/deployment yet", report)
+                self._wait_or_decline(
+                    eid, terms, f"namespace {ns.name} has no workload labelled linq.network/deployment yet", report
+                )
                 return
             not_ready = [w for w in workloads if not w.ready]
             if not_ready:
                 w = not_ready[0]
-                self._wait(eid, f"{w.kind} {ns.name}/{w.name}: {w.detail}", report)
+                self._wait_or_decline(eid, terms, f"{w.kind} {ns.name}/{w.name}: {w.detail}", report)
                 return
         # Re-read right before sending: the pass's snapshot may be seconds old (a cancel, a move, another agent).
         current = EscrowStatus.from_code(self.chain.escrow.functions.statusOf(terms.as_tuple()).call())
         if current != EscrowStatus.CREATED:
             self.log.info("start-skipped", escrow_id=eid, status=current, detail="status changed before sending")
             return
-        try:
-            result = self.chain.send(
-                self.chain.escrow.functions.start(terms.as_tuple()),
-                what=f"start escrow {eid}",
-                context={"provider": self.provider, "action": "start"},
-                step="start",
-            )
-        except TxReverted as err:
-            if err.error_name == "WrongStatus":  # started or cancelled between our read and the estimate
-                self.log.info("start-skipped", escrow_id=eid, detail=err.reason)
-                return
-            raise
+        result = self._send_unless_changed("start", eid, terms)
+        if result is None:
+            return
         started = self.chain.escrow.events.Started().process_receipt(result.receipt, errors=DISCARD)
         end = int(started[0]["args"]["end"]) if started else 0
         report.started[eid] = result.tx_hash
@@ -251,18 +250,9 @@ class Agent:
         checkpoints.checkpoint("agent:after-start")
 
     def _finalize(self, eid: str, terms: Terms, report: PassReport) -> None:
-        try:
-            result = self.chain.send(
-                self.chain.escrow.functions.finalize(terms.as_tuple()),
-                what=f"finalize escrow {eid}",
-                context={"provider": self.provider, "action": "finalize"},
-                step="finalize",
-            )
-        except TxReverted as err:
-            if err.error_name == "WrongStatus":  # someone else finalized it first: anyone may
-                self.log.info("finalize-skipped", escrow_id=eid, detail=err.reason)
-                return
-            raise
+        result = self._send_unless_changed("finalize", eid, terms)  # anyone may finalize: someone may be first
+        if result is None:
+            return
         events = self.chain.escrow.events.Finalized().process_receipt(result.receipt, errors=DISCARD)
         to_provider = int(events[0]["args"]["toProvider"]) if events else 0
         report.finalized[eid] = result.tx_hash
@@ -270,6 +260,22 @@ class Agent:
             "escrow-finalized", escrow_id=eid, tx=result.tx_hash, block=result.block_number, to_provider=to_provider
         )
         checkpoints.checkpoint("agent:after-finalize")
+
+    def _send_unless_changed(self, fn: str, eid: str, terms: Terms) -> TxResult | None:
+        """Send escrow function `fn` for `terms`; None (logged as `<fn>-skipped`) when the escrow changed between our
+        read and the estimate: started, settled or moved by someone else (WrongStatus, UnknownEscrow)."""
+        try:
+            return self.chain.send(
+                getattr(self.chain.escrow.functions, fn)(terms.as_tuple()),
+                what=f"{fn} escrow {eid}",
+                context={"provider": self.provider, "action": fn},
+                step=fn,
+            )
+        except TxReverted as err:
+            if err.error_name in ("WrongStatus", "UnknownEscrow"):
+                self.log.info(f"{fn}-skipped", escrow_id=eid, detail=err.reason)
+                return None
+            raise
 
     def _revoke(self, eid: str, status: str) -> None:
         """Tenant credentials die in the pass that sees the escrow end (before the namespace is reclaimed)."""
@@ -324,10 +330,14 @@ class Agent:
                     context={"provider": self.provider, "action": "withdraw"},
                     step="withdrawMany",
                 )
-            except TxReverted as err:
-                # The contract skips what is not payable, so a batch should never revert; if one does, one
-                # escrow must not hold back the others' earnings: withdraw them one at a time.
-                self.log.warning("withdraw-batch-reverted", escrows=len(chunk), detail=err.reason)
+            except ChainError as err:
+                if isinstance(err, RpcUnavailable):
+                    raise
+                # The contract skips what is not payable, so a batch should not revert; if one does, or the node
+                # refuses it (e.g. more gas than a block holds), one escrow must not hold back the others'
+                # earnings: withdraw them one at a time.
+                detail = err.reason if isinstance(err, TxReverted) else str(err)
+                self.log.warning("withdraw-batch-reverted", escrows=len(chunk), detail=detail)
                 for s in chunk:
                     self._withdraw_one(s, report)
                 continue
@@ -364,6 +374,27 @@ class Agent:
             "withdraw-batch", tx=result.tx_hash, escrows=escrows, total=sum(amounts.values()), block=result.block_number
         )
         checkpoints.checkpoint("agent:after-withdraw")
+
+    def _wait_or_decline(self, eid: str, terms: Terms, reason: str, report: PassReport) -> None:
+        """Not startable yet: wait, unless the start window closes within `decline_before`; then decline, so the
+        requestor gets the deposit back now and the escrow does not count as unanswered (`cancelled`)."""
+        deadline = int(self.chain.escrow.functions.startDeadline(terms.as_tuple()).call())
+        if deadline == 0 or report.now < deadline - self.settings.decline_before:
+            self._wait(eid, reason, report)
+            return
+        result = self._send_unless_changed("decline", eid, terms)
+        if result is None:
+            return
+        report.declined[eid] = result.tx_hash
+        self._reported.pop(f"wait:{eid}", None)
+        self.log.info(
+            "escrow-declined",
+            escrow_id=eid,
+            tx=result.tx_hash,
+            block=result.block_number,
+            reason=reason,
+            deadline=deadline,
+        )
 
     # ---- reporting -----------------------------------------------------------------------------------------
     def _wait(self, eid: str, reason: str, report: PassReport) -> None:

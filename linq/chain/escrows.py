@@ -329,6 +329,11 @@ def cancel(client: ChainClient, terms: Terms) -> str:
     return _simple(client, "cancel", terms, "cancel")
 
 
+def decline(client: ChainClient, terms: Terms) -> str:
+    """The provider refuses an escrow it has not started: full refund to the requestor, no reputation change."""
+    return _simple(client, "decline", terms, "decline")
+
+
 def finalize(client: ChainClient, terms: Terms) -> str:
     return _simple(client, "finalize", terms, "finalize")
 

@@ -74,6 +74,13 @@ def _duration(text: str, field: str, minimum: int) -> int:
     help="Leave an escrow's earnings for later while below this (e.g. 0.5 LNQ, 1000 wei).",
 )
 @click.option(
+    "--decline-before",
+    default="1h",
+    show_default=True,
+    help="Decline an escrow that still cannot start this long before its start window closes (full refund to "
+    "the requestor, no reputation change; unanswered past the window it counts as cancelled).",
+)
+@click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -93,6 +100,7 @@ def agent(
     once,
     withdraw_every,
     min_withdraw,
+    decline_before,
     state_file,
 ) -> None:
     """Run the provider agent: start escrows when their workload is ready, withdraw, finalize, reclaim.
@@ -113,6 +121,7 @@ def agent(
         once,
         withdraw_every,
         min_withdraw,
+        decline_before,
         state_file,
     )
 
@@ -131,6 +140,7 @@ def _run(
     once,
     withdraw_every,
     min_withdraw,
+    decline_before,
     state_file,
 ) -> None:
     from linq.agent import ActionLog, Agent, Cluster, ClusterError, Settings, run_forever, run_once
@@ -140,6 +150,7 @@ def _run(
     withdraw_field = "--withdraw-every" if withdraw_every else f"${ENV_WITHDRAW_INTERVAL}"
     every = _duration(withdraw_text, withdraw_field, 0)
     floor = parse_amount(min_withdraw, field="--min-withdraw")
+    before = _duration(decline_before, "--decline-before", 0)
 
     profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
     signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)
@@ -159,6 +170,7 @@ def _run(
     settings = Settings(
         withdraw_every=every,
         min_withdraw=floor,
+        decline_before=before,
         state_file=state_file or _default_state_file(profile.devnet_dir, profile.chain_id, signer.address),
     )
     log = ActionLog()

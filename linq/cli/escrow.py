@@ -178,6 +178,12 @@ escrow.command("withdraw", help="Pay the provider what it has earned (anyone may
 escrow.command(
     "stop", help="Stop a running escrow (requestor): the provider keeps its earnings, the rest is refunded."
 )(_write(ops.stop, "stop"))
+escrow.command(
+    "decline",
+    help="Refuse an escrow not started yet (its provider): the requestor gets the whole deposit back, capacity is "
+    "freed, reputation is unchanged. Do it within the start window: an escrow left unanswered past it counts "
+    "as cancelled.",
+)(_write(ops.decline, "decline"))
 escrow.command("finalize", help="Settle an ended escrow (anyone): pays the provider's remainder.")(
     _write(ops.finalize, "finalize")
 )

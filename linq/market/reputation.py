@@ -1,10 +1,13 @@
 """The reputation score of a provider, in [0, 1], from the counters the escrow contract records.
 
-Outcomes: `completed` (ran to its end: worth 1), `stoppedEarly` (the requestor stopped it: worth ½ —
-a stop can be the requestor's choice as much as the provider's fault), `cancelled` (never started by
-the provider: worth 0). The score is the mean of these outcomes under a Beta-style prior of
-PRIOR_WEIGHT pseudo-outcomes at PRIOR_MEAN, so a new provider scores exactly PRIOR_MEAN (0.5), one
-good escrow moves it a little, and no finite history reaches 0 or 1:
+Outcomes, as the contracts count them (docs/contracts.md, Market rules): `completed` (ran to its end:
+worth 1), `stoppedEarly` (the requestor stopped it after paying at least the minimum prepaid period:
+worth ½ — a stop can be the requestor's choice as much as the provider's fault), `cancelled` (the
+provider neither started nor declined it within the start window: worth 0). Declines, a requestor's
+cancel inside the window and escrows a provider funded itself are not outcomes. The score is the
+mean of these outcomes under a Beta-style prior of PRIOR_WEIGHT pseudo-outcomes at PRIOR_MEAN, so a
+new provider scores exactly PRIOR_MEAN (0.5), one good escrow moves it a little, and no finite
+history reaches 0 or 1:
 
     score = (successes + PRIOR_WEIGHT * PRIOR_MEAN) / (outcomes + PRIOR_WEIGHT)
     successes = completed + stoppedEarly / 2,   outcomes = completed + stoppedEarly + cancelled

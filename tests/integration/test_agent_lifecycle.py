@@ -246,3 +246,67 @@ def test_withdraw_batches_and_skips_small_amounts(bank: ChainClient, api: KubeAP
     finally:
         for ns in spaces:
             lab.delete_namespace(api, ns)
+
+
+def test_declines_what_it_cannot_start_before_the_window_closes(
+    bank: ChainClient, api: KubeAPI, make_agent: AgentFactory
+) -> None:
+    """An escrow whose deployment never shows up is declined `decline_before` seconds before its start deadline:
+    the requestor gets the deposit back and the provider's reputation does not count it as unanswered."""
+    provider, requestor = new_provider(bank), new_requestor(bank)
+    terms = lab.fund_escrow(requestor, provider.address, seconds=3600)
+    eid = key(terms)
+    deposited = ops.read_state(bank, terms).deposited
+    agent, out = make_agent(provider)  # decline_before: one hour of a one-day window
+    report = agent.reconcile_once()
+    assert "no tenant namespace" in report.waiting[eid] and not report.declined
+    assert ops.read_state(bank, terms).status == "Created"
+
+    window = int(bank.escrow.functions.START_WINDOW().call())
+    agent.settings = Settings(decline_before=window, state_file=agent.settings.state_file)
+    before = bank.lnq_balance(requestor.address)
+    report = agent.reconcile_once()
+    assert list(report.declined) == [eid] and not report.errors
+    assert ops.read_state(bank, terms).status == "Cancelled"
+    assert bank.lnq_balance(requestor.address) - before == deposited
+    assert tuple(bank.registry.functions.getProvider(provider.address).call()[8]) == (0, 0, 0, 0)
+    declined = [x for x in json_lines(out) if x["event"] == "escrow-declined"]
+    assert [x["escrow_id"] for x in declined] == [eid] and declined[0]["tx"] == report.declined[eid]
+    assert not agent.reconcile_once().declined  # settled now: nothing more to do
+
+
+def test_withdraws_singly_when_the_batch_is_refused(bank: ChainClient, make_agent: AgentFactory) -> None:
+    """A withdrawMany the node refuses (here: more gas than a block holds, with the block gas limit lowered between
+    what one withdrawal and what the batch needs) does not hold back the earnings: the agent withdraws each escrow
+    on its own, to the wei."""
+    provider, requestor = new_provider(bank), new_requestor(bank)
+    escrows = [lab.fund_escrow(requestor, provider.address, seconds=7200) for _ in range(5)]
+    for t in escrows:
+        provider.send(provider.escrow.functions.start(t.as_tuple()), what="start")
+    advance(bank, 1200)
+    agent, out = make_agent(provider, withdraw_every=0)
+    w3 = bank.w3
+    original = int(w3.eth.get_block("latest")["gasLimit"])
+    sender = {"from": provider.address}
+    batch_gas = int(provider.escrow.functions.withdrawMany([t.as_tuple() for t in escrows]).estimate_gas(sender))
+    single_gas = int(provider.escrow.functions.withdraw(escrows[0].as_tuple()).estimate_gas(sender))
+    limit = (
+        single_gas * 6 // 5 + batch_gas
+    ) // 2  # a single withdrawal with the agent's 20 % margin fits; the batch not
+    assert single_gas * 6 // 5 < limit < batch_gas
+    before = bank.lnq_balance(provider.address)
+    try:
+        w3.provider.make_request("anvil_setBlockGasLimit", [hex(limit)])  # type: ignore[arg-type]
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        report = agent.reconcile_once()
+    finally:
+        w3.provider.make_request("anvil_setBlockGasLimit", [hex(original)])  # type: ignore[arg-type]
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert not report.errors, report.errors
+    assert set(report.withdrawn) == {key(t) for t in escrows}
+    assert len(report.withdraw_txs) == len(escrows)  # one withdraw per escrow
+    assert bank.lnq_balance(provider.address) - before == sum(report.withdrawn.values())
+    for t in escrows:
+        state = ops.read_state(bank, t)
+        assert state.withdrawn == report.withdrawn[key(t)] > 0
+    assert [x["escrows"] for x in json_lines(out) if x["event"] == "withdraw-batch-reverted"] == [len(escrows)]

@@ -19,6 +19,7 @@ from linq.chain.deploy import deploy_all
 from linq.cli import main as linq_cli
 from linq.contracts import AddressBook, contract
 from linq.devnet.anvil import LocalAnvil
+from linq.devnet.localchain import increase_time
 from linq.devnet.seed import ProviderSpec, random_specs, rpc_batch, seed_registry
 from linq.market.encoding import region_to_bytes32, text_to_bytes32
 from linq.market.index import RegistryIndex
@@ -264,15 +265,17 @@ def test_index_equals_the_registry_and_follows_every_kind_of_change(chain: Chain
     send(chain, f, reg.updateMeta(b"\x77" * 32))
     newcomers = random_specs(2, seed=12, gpu_share=1.0)
     seed_registry(chain.url, chain.registry, newcomers)
-    # g gets two escrows; g declines one (capacity back, counted as cancelled), the other stays (capacity used).
+    # g gets three escrows: it declines one (capacity back, no reputation change), leaves one unanswered past the
+    # start window (cancelled then: counted as cancelled), and the third stays (capacity used).
     units = (500, 1024, 5, 0, 0)
     rate = chain.registry.functions.quote(g, units).call()
     deposit = rate  # an hour
-    send(chain, REQUESTOR, chain.lnq.functions.approve(chain.book.escrow, 2 * deposit))
-    for salt in (b"\x0a" * 32, b"\x0b" * 32):
+    send(chain, REQUESTOR, chain.lnq.functions.approve(chain.book.escrow, 3 * deposit))
+    for salt in (b"\x0a" * 32, b"\x0b" * 32, b"\x0c" * 32):
         send(chain, REQUESTOR, chain.escrow.functions.create(g, units, deposit, rate, salt))
-    terms = (REQUESTOR, g, units, rate, b"\x0a" * 32)
-    send(chain, g, chain.escrow.functions.decline(terms))
+    send(chain, g, chain.escrow.functions.decline((REQUESTOR, g, units, rate, b"\x0a" * 32)))
+    increase_time(chain.w3, chain.escrow.functions.START_WINDOW().call())
+    send(chain, REQUESTOR, chain.escrow.functions.cancel((REQUESTOR, g, units, rate, b"\x0c" * 32)))
 
     head_before = chain.w3.eth.block_number
     assert index.staleness().blocks_behind == head_before - index.snapshot.block_number > 0  # type: ignore[union-attr]

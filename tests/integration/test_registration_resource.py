@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +16,7 @@ from linq.chain import ChainClient
 from linq.chain import escrows as ops
 from linq.chain import registration as reg
 from linq.cli import main
-from linq.contracts.terms import Resources
+from linq.contracts.terms import Resources, Terms
 from linq.devnet import Devnet
 from linq.devnet.accounts import advance, deployer, fresh_wallet, register_provider
 from linq.engine import inline_stack
@@ -132,7 +132,23 @@ def test_cli_provider_register_is_idempotent_and_update_changes_only_what_differ
     assert down.exit_code == 3 and "http://127.0.0.1:9" in down.output
 
 
-def test_cli_escrow_commands(devnet: Devnet) -> None:
+class CliEscrow(NamedTuple):
+    bank: ChainClient
+    provider: ChainClient
+    pkey: str
+    requestor: ChainClient
+    rkey: str
+    terms: Terms
+    rate: int
+    deposit: int
+
+    @property
+    def escrow_id(self) -> str:
+        return "0x" + self.terms.escrow_id.hex()
+
+
+def _cli_escrow(devnet: Devnet, seed: str) -> CliEscrow:
+    """A fresh provider (4 CPUs) and requestor, and a Created escrow between them funded for 15 minutes."""
     bank = deployer(devnet.state_dir)
     pkey, psigner = fresh_wallet(bank, lnq=0)
     provider = ChainClient(bank.profile, psigner)
@@ -142,8 +158,14 @@ def test_cli_escrow_commands(devnet: Devnet) -> None:
     res = Resources(1000, 1024, 10)
     rate = int(bank.registry.functions.quote(provider.address, res.as_tuple()).call())
     deposit = deposit_for(rate, 900)
-    terms, _ = ops.create(requestor, ops.CreatePlan(provider.address, res, deposit, ops.salt_for("cli"), rate))
-    escrow_id = "0x" + terms.escrow_id.hex()
+    terms, _ = ops.create(requestor, ops.CreatePlan(provider.address, res, deposit, ops.salt_for(seed), rate))
+    return CliEscrow(bank, provider, pkey, requestor, rkey, terms, rate, deposit)
+
+
+def test_cli_escrow_commands(devnet: Devnet) -> None:
+    x = _cli_escrow(devnet, "cli")
+    bank, provider, pkey, rkey, terms, rate, deposit = x.bank, x.provider, x.pkey, x.rkey, x.terms, x.rate, x.deposit
+    escrow_id = x.escrow_id
     net = ["--devnet-dir", str(devnet.state_dir)]
 
     listed = json.loads(_run(["escrow", "list", "--json", *net], rkey).output)["escrows"]
@@ -169,3 +191,29 @@ def test_cli_escrow_commands(devnet: Devnet) -> None:
     table = _run(["escrow", "status", escrow_id, *net])
     assert table.exit_code == 0 and "Stopped" in table.output
     assert _run(["escrow", "status", "0x" + "00" * 32, *net]).exit_code == 2
+
+
+def test_cli_escrow_decline(devnet: Devnet) -> None:
+    """`linq escrow decline` (the provider refuses an escrow it has not started): the requestor gets the whole
+    deposit back, capacity is free again, and the provider's reputation does not move; nobody else may decline."""
+    x = _cli_escrow(devnet, "decline")
+    bank, provider, pkey, requestor, rkey, deposit = x.bank, x.provider, x.pkey, x.requestor, x.rkey, x.deposit
+    escrow_id = x.escrow_id
+    net = ["--devnet-dir", str(devnet.state_dir)]
+    assert bank.registry.functions.usedCapacity(provider.address).call()[0] == 1000
+    before = requestor.lnq_balance(requestor.address)
+
+    by_requestor = _run(["escrow", "decline", escrow_id, *net], rkey)
+    assert by_requestor.exit_code == 1 and f"only the provider {provider.address}" in by_requestor.output
+
+    declined = _run(["escrow", "decline", escrow_id, "--json", *net], pkey)
+    assert declined.exit_code == 0, declined.output
+    shown = json.loads(declined.output)
+    assert shown["action"] == "decline" and shown["escrow"]["status"] == "Cancelled"
+    assert requestor.lnq_balance(requestor.address) - before == deposit
+    assert bank.registry.functions.usedCapacity(provider.address).call()[0] == 0
+    reputation = bank.registry.functions.getProvider(provider.address).call()[8]
+    assert tuple(reputation) == (0, 0, 0, 0)  # completed, stoppedEarly, cancelled, totalEarned
+
+    again = _run(["escrow", "decline", escrow_id, *net], pkey)
+    assert again.exit_code == 1 and "Cancelled" in again.output

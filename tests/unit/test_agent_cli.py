@@ -94,6 +94,7 @@ def test_agent_is_a_provider_subcommand() -> None:
         (["--withdraw-every", "1 fortnight"], "--withdraw-every", "1 fortnight", "use s, m, h, d or w"),
         (["--min-withdraw", "-3"], "--min-withdraw", "-3", "use e.g. 1.5"),
         (["--min-withdraw", "0.0000000000000000001"], "--min-withdraw", "0.0000000000000000001", "give wei"),
+        (["--decline-before", "later"], "--decline-before", "later", "use e.g. 3600, 90s"),
     ],
 )
 def test_bad_durations_and_amounts_exit_2_naming_the_field(

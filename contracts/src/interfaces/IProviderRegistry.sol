@@ -29,8 +29,11 @@ interface IProviderRegistry {
         uint128 pricePerHour;
     }
 
-    /// @notice Escrow outcomes counted at release; `totalEarned` is LNQ wei paid to the provider. `cancelled`
-    /// counts escrows the provider declined (cancellations by the requestor or after the start window do not count).
+    /// @notice Escrow outcomes counted at release, never for an escrow whose requestor is the provider itself.
+    /// `completed`: ran to its end; `stoppedEarly`: stopped by the requestor after paying at least the minimum
+    /// prepaid period; `cancelled`: neither started nor declined by the provider within the start window;
+    /// `totalEarned`: LNQ wei paid to the provider by completed and stopped escrows. A requestor's cancel inside
+    /// the window, a provider's decline and a move to another provider count nothing.
     struct Reputation {
         uint32 completed;
         uint32 stoppedEarly;
@@ -79,7 +82,8 @@ interface IProviderRegistry {
     error NotDeployer(address caller);
     /// @notice The escrow address must be non-zero.
     error ZeroEscrow();
-    /// @notice Release outcome must be 0 (no reputation change), 1 (completed), 2 (stopped early) or 3 (declined).
+    /// @notice Release outcome must be 0 (no reputation change), 1 (completed), 2 (stopped early), 3 (not answered
+    /// within the start window) or 4 (stopped before the minimum prepaid period: only `totalEarned` counts).
     error InvalidOutcome(uint8 outcome);
     /// @notice A published metadata document is empty or longer than `max` bytes.
     error InvalidMeta(uint256 length, uint256 max);

@@ -66,7 +66,7 @@ contract CancelTest is EscrowBase {
         assertEq(lnq.balanceOf(r1) - r1Before, _day(), "refund to the requestor");
         assertEq(lnq.balanceOf(anyone), anyoneBefore, "not to the caller");
         assertEq(reg.usedCapacity(p1).cpuMillis, 0, "capacity free");
-        assertEq(reg.getProvider(p1).reputation.cancelled, 0, "not counted against the provider");
+        assertEq(reg.getProvider(p1).reputation.cancelled, 1, "the provider did not answer in time: counted");
         assertEq(esc.startDeadline(t), 0, "no deadline once closed");
     }
 

@@ -19,7 +19,7 @@ contract DeclineTest is EscrowBase {
         esc.decline(t);
         assertEq(lnq.balanceOf(r1) - before, _day(), "full refund to the requestor");
         assertEq(reg.usedCapacity(p1).cpuMillis, 0, "capacity free");
-        assertEq(reg.getProvider(p1).reputation.cancelled, 1, "the provider's own decline counts");
+        assertEq(reg.getProvider(p1).reputation.cancelled, 0, "refusing costs the provider nothing");
         assertEq(_status(t), uint256(IEscrow.Status.Cancelled), "Cancelled");
         vm.expectRevert(abi.encodeWithSelector(IEscrow.WrongStatus.selector, id, IEscrow.Status.Cancelled));
         vm.prank(p1);

@@ -44,8 +44,13 @@ contract EscrowHandler is Test {
     bool public withdrawManyMispaid;
     bool public idReused;
     bool public topUpAboveBound;
-    /// @dev Successful declines per provider: the only thing that may raise its `cancelled` reputation.
-    mapping(address provider => uint256 n) public declines;
+    /// @dev The reputation each provider should have under the rules (issue 19): escrows the provider funded itself
+    /// never count; `cancelled` only for cancels after the start window; `stoppedEarly` only for stops after the
+    /// minimum prepaid period; `totalEarned` what stops and finalizes paid.
+    mapping(address provider => uint256 n) public expCompleted;
+    mapping(address provider => uint256 n) public expStopped;
+    mapping(address provider => uint256 n) public expCancelled;
+    mapping(address provider => uint256 wei_) public expEarned;
 
     // call counters, and successful transitions (coverage: the properties are only as good as the paths taken)
     mapping(bytes32 => uint256) public calls;
@@ -79,8 +84,9 @@ contract EscrowHandler is Test {
     function create(uint256 who, uint256 prov, uint256 size, uint256 deposit) external {
         if (_escrows.length >= MAX_ESCROWS) return;
         calls["create"]++;
-        address requestor = requestors[who % 2];
         address provider = providers[prov % 2];
+        // a third of the registry escrows are self-dealt: the provider funds its own escrow
+        address requestor = who % 3 == 2 ? provider : requestors[who % 2];
         Resources memory r = _resources(size);
         uint128 rate = reg.quote(provider, r);
         uint256 minDeposit = (uint256(rate) * esc.minPrepaidSeconds() + 3599) / 3600;
@@ -208,6 +214,7 @@ contract EscrowHandler is Test {
                 succeeded["staleCancel"]++;
             }
             if (lnq.balanceOf(t.requestor) - before != deposited) settlementMismatch = true;
+            if (vm.getBlockTimestamp() >= deadline && t.requestor != t.provider) expCancelled[t.provider]++;
         } catch {}
     }
 
@@ -223,9 +230,16 @@ contract EscrowHandler is Test {
         try esc.stop(t) {
             succeeded["stop"]++;
             if (who != t.requestor) strangerStoppedOrCancelled = true;
+            if (t.requestor == t.provider) {
+                // self-dealt: everything still in the escrow comes back to the one address, and nothing counts
+                if (lnq.balanceOf(t.provider) - provBefore != deposited - withdrawnBefore) settlementMismatch = true;
+                return;
+            }
             uint256 providerTotal = withdrawnBefore + lnq.balanceOf(t.provider) - provBefore;
             uint256 refund = lnq.balanceOf(t.requestor) - reqBefore;
             if (providerTotal + refund != deposited) settlementMismatch = true;
+            expEarned[t.provider] += providerTotal;
+            if (providerTotal * 3600 >= uint256(t.ratePerHour) * esc.minPrepaidSeconds()) expStopped[t.provider]++;
         } catch {}
     }
 
@@ -249,7 +263,6 @@ contract EscrowHandler is Test {
         vm.prank(who);
         try esc.decline(t) {
             succeeded["decline"]++;
-            declines[t.provider]++;
             if (who != t.provider) strangerStoppedOrCancelled = true;
             if (lnq.balanceOf(t.requestor) - before != deposited) settlementMismatch = true;
         } catch {}
@@ -310,8 +323,14 @@ contract EscrowHandler is Test {
         try esc.finalize(t) {
             succeeded["finalize"]++;
             uint256 providerTotal = withdrawnBefore + lnq.balanceOf(t.provider) - provBefore;
+            if (t.requestor == t.provider) {
+                if (providerTotal != deposited) settlementMismatch = true;
+                return;
+            }
             uint256 refund = lnq.balanceOf(t.requestor) - reqBefore;
             if (providerTotal + refund != deposited) settlementMismatch = true;
+            expCompleted[t.provider]++;
+            expEarned[t.provider] += providerTotal;
         } catch {
             if (ended) finalizeRevertedWhenEnded = true;
         }

@@ -35,7 +35,9 @@ contract EscrowInvariantTest is Test {
             reg.updateGpuClass(1, bytes32("nvidia-h100"), 8, 1e18);
             vm.stopPrank();
         }
-        address[3] memory payers = [handler.requestors(0), handler.requestors(1), handler.THIRD()];
+        address[5] memory payers = [
+            handler.requestors(0), handler.requestors(1), handler.THIRD(), handler.providers(0), handler.providers(1)
+        ];
         for (uint256 i = 0; i < payers.length; ++i) {
             require(lnq.transfer(payers[i], 10_000_000 ether), "fund");
             vm.prank(payers[i]);
@@ -123,12 +125,18 @@ contract EscrowInvariantTest is Test {
         assertTrue(!handler.topUpAboveBound(), "a top-up exceeded the escrow's duration bound");
     }
 
-    /// A provider's `cancelled` reputation counts exactly its own declines: requestors' cancels, cancels after the
-    /// start window and moves never change it.
-    function invariant_cancelledCountsOnlyDeclines() public view {
+    /// Reputation follows the rules: self-dealt escrows never count; `cancelled` counts only escrows cancelled
+    /// after the start window; `stoppedEarly` only stops after the minimum prepaid period; `completed` every
+    /// finalize; `totalEarned` exactly what stops and finalizes paid. Declines, moves and in-window cancels count
+    /// nothing.
+    function invariant_reputationFollowsRules() public view {
         for (uint256 p = 0; p < 2; ++p) {
             address provider = handler.providers(p);
-            assertEq(reg.getProvider(provider).reputation.cancelled, handler.declines(provider), "cancelled");
+            IProviderRegistry.Reputation memory rep = reg.getProvider(provider).reputation;
+            assertEq(rep.completed, handler.expCompleted(provider), "completed");
+            assertEq(rep.stoppedEarly, handler.expStopped(provider), "stoppedEarly");
+            assertEq(rep.cancelled, handler.expCancelled(provider), "cancelled");
+            assertEq(rep.totalEarned, handler.expEarned(provider), "totalEarned");
         }
     }
 
