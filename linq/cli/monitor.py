@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -161,22 +162,14 @@ def _targets(
     return targets.tenants(cluster)
 
 
-def _placed(
-    deployment: str | None,
-    namespace: str | None,
-    stack: str | None,
-    project: str | None,
-    escrow_id: str | None,
-    where: tuple[Path | None, str | None, Path | None],  # --devnet-dir, --rpc, --addresses
-    kubeconfig: Path | None,
-    context: str | None,
-    via_gateway: bool,
-    keystore: Path | None,
-    password_file: Path | None,
-) -> list[tuple[targets.Target, Cluster]]:
+def _placed(params: dict[str, Any]) -> list[tuple[targets.Target, Cluster]]:
     """Each chosen deployment with the cluster to read it from: the kubeconfig's, or its lease through the
-    provider's gateway (--via-gateway)."""
-    devnet_dir, rpc, addresses = where
+    provider's gateway (--via-gateway). `params`: the command's own (status and logs name them alike)."""
+    deployment, namespace, stack, project = (params[k] for k in ("deployment", "namespace", "stack", "project"))
+    escrow_id, devnet_dir, kubeconfig, context = (
+        params[k] for k in ("escrow_id", "devnet_dir", "kubeconfig", "context")
+    )
+    via_gateway = params["via_gateway"]
     if not via_gateway:
         cluster = _cluster(kubeconfig, context, devnet_dir)
         return [(t, cluster) for t in _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)]
@@ -206,10 +199,10 @@ def _placed(
         view = access.through_gateway(
             target.escrow_id,
             devnet_dir=devnet_dir,
-            rpc_url=rpc,
-            addresses=addresses,
-            keystore=keystore,
-            password_file=password_file,
+            rpc_url=params["rpc"],
+            addresses=params["addresses"],
+            keystore=params["keystore"],
+            password_file=params["password_file"],
         )
         lease = replace(target, namespace=view.namespace, provider=target.provider or view.provider)
         placed.append((lease, view.cluster))
@@ -252,19 +245,7 @@ def status_command(
       linq status chat --escrow 0x… --via-gateway   # the requestor's key alone ($LINQ_PRIVATE_KEY)
     """
     threshold = _threshold(runway_threshold)
-    placed = _placed(
-        deployment,
-        namespace,
-        stack,
-        project,
-        escrow_id,
-        (devnet_dir, rpc, addresses),
-        kubeconfig,
-        context,
-        via_gateway,
-        keystore,
-        password_file,
-    )
+    placed = _placed(click.get_current_context().params)
     reader = _escrow_reader(devnet_dir, rpc, addresses)
     rows = [
         status.collect(cluster, t, read_live=reader, runway_threshold=threshold, prometheus=prometheus)
@@ -389,19 +370,7 @@ def logs_command(
         raise InputError("DEPLOYMENT", "", "is missing", "name one deployment (or pass --namespace)")
     if escrow_id and not via_gateway:
         raise InputError("--escrow", escrow_id, "is only used with --via-gateway", "add --via-gateway or drop it")
-    target, cluster = _placed(
-        deployment,
-        namespace,
-        stack,
-        project,
-        escrow_id,
-        (devnet_dir, rpc, addresses),
-        kubeconfig,
-        context,
-        via_gateway,
-        keystore,
-        password_file,
-    )[0]
+    target, cluster = _placed(click.get_current_context().params)[0]
     snap = snapshot.take(cluster, target)
     multi = len(log_reader.streams(snap, container)) > 1
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from linq.kube import Kube
 from linq.monitor.cluster import Cluster
-from linq.monitor.errors import InputError, SourceUnavailable
-from linq.monitor.escrow import parse_id
+from linq.monitor.errors import SourceUnavailable
+from linq.monitor.escrow import current_terms, parse_id
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,10 @@ def through_gateway(
     password_file: Path | None = None,
 ) -> LeaseView:
     from linq.chain import ChainClient, ChainError, resolve_profile, resolve_signer
-    from linq.chain import escrows as ops
     from linq.chain.signers import from_keystore
     from linq.gateway.client import proxy_access
 
-    raw_id = parse_id(escrow_id)
+    parse_id(escrow_id)
     try:
         profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc_url, addresses=addresses)
         signer = (
@@ -51,15 +50,7 @@ def through_gateway(
             else resolve_signer(devnet_dir=profile.devnet_dir)
         )
         client = ChainClient(profile, signer)
-        terms = ops.find_by_id(client, raw_id)
-        if terms is None:
-            raise InputError(
-                "--escrow",
-                escrow_id,
-                f"is not an escrow of {client.escrow.address} on chain {client.chain_id}",
-                "check the id and the network (--devnet-dir / --rpc)",
-            )
-        current = ops.follow(client, terms)
+        current = current_terms(client, escrow_id)
     except ChainError as err:
         raise SourceUnavailable(f"escrow {escrow_id}: {err}") from None
     current_id = "0x" + current.escrow_id.hex()
