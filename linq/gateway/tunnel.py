@@ -79,7 +79,7 @@ class Tunnel(asyncio.Protocol):
     def eof_received(self) -> bool | None:
         if self.upstream is not None and self.upstream.can_write_eof():
             self.upstream.write_eof()
-        return True  # keep the transport open for the answer
+        return None  # TLS cannot half-close: the connection ends (SPDY clients close, they do not half-close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.upstream is not None:
