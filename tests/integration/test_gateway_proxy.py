@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import select
 import ssl
 import subprocess
 import sys
@@ -320,6 +321,18 @@ def test_status_and_logs_with_the_requestors_key_alone(devnet: Devnet, pw: Proxy
         timeout=60,
     )
     assert "hello from the real node" in logs
+    # --follow: the stream stays open through the gateway and delivers the line
+    follow = subprocess.Popen(
+        [*linq, "logs", "web", *where, "--follow"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert follow.stdout is not None
+        assert select.select([follow.stdout], [], [], 60)[0], "no line from `linq logs --follow` within 60 s"
+        assert "hello from the real node" in follow.stdout.readline()
+        assert follow.poll() is None  # still streaming
+    finally:
+        follow.terminate()
+        follow.wait(timeout=30)
     # another requestor's key gets no lease for this escrow: a one-line refusal, exit 1 by the table
     other = dict(env, LINQ_PRIVATE_KEY=party(pw.bank, provider=False).key)
     refused = subprocess.run([*linq, "logs", "web", *where], env=other, capture_output=True, text=True, timeout=120)
