@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.dynamic import client_from, settings_from
+from linq.errors import FieldError
 from linq.gateway import bundle
 from linq.gateway.client import obtain_lease
 
@@ -23,7 +24,10 @@ from linq.gateway.client import obtain_lease
 def _kubeconfig(args: list[str]) -> str:
     escrow_id, provider = args
     chain = client_from(settings_from(pulumi.runtime.get_config))
-    lease = obtain_lease(chain, escrow_id, provider)
+    try:
+        lease = obtain_lease(chain, escrow_id, provider)
+    except FieldError as err:  # the gateway's refusal in house style: one line, no traceback
+        raise pulumi.RunError(f"lease access for escrow {escrow_id}: {err}") from None
     pulumi.log.info(f"lease access to {lease.namespace} on {provider} until {lease.expires_at}")
     return lease.kubeconfig
 

@@ -28,6 +28,8 @@ EXIT_CODES: tuple[tuple[str, str, int], ...] = (
     ("linq.chain.errors", "RpcUnavailable", EXIT_UNREACHABLE),
     ("linq.chain.errors", "NetworkConfigError", EXIT_UNREACHABLE),
     ("linq.monitor.errors", "SourceUnavailable", EXIT_SOURCE),
+    ("linq.gateway.client", "GatewayUnreachable", EXIT_UNREACHABLE),
+    ("linq.gateway.client", "GatewayError", EXIT_FAILED),  # the provider's gateway refused (its sentence says why)
     ("linq.chain.errors", "InputError", EXIT_INPUT),
     ("linq.units", "UnitError", EXIT_INPUT),
     ("linq.monitor.errors", "InputError", EXIT_INPUT),

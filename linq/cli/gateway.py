@@ -37,6 +37,24 @@ def _listen(text: str) -> tuple[str, int]:
     default=None,
     help="Kubernetes API URL written into tenant kubeconfigs (default: the gateway's own API server).",
 )
+@click.option(
+    "--tenant-access",
+    type=click.Choice(["direct", "gateway"]),
+    default="direct",
+    show_default=True,
+    help="What tenant kubeconfigs point at: the API server itself, or this gateway's /k8s proxy (expose one port).",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    help="The gateway's https URL as tenants reach it (for --tenant-access gateway; default: first --tls-host).",
+)
+@click.option(
+    "--kube-proxy/--no-kube-proxy",
+    default=True,
+    show_default=True,
+    help="Serve the Kubernetes API reverse proxy under /k8s (the API server checks the tenant's token).",
+)
 def gateway(
     devnet_dir,
     rpc,
@@ -49,6 +67,9 @@ def gateway(
     listen,
     tls_hosts,
     tenant_server,
+    tenant_access,
+    public_url,
+    kube_proxy,
 ) -> None:
     """Serve lease access: EIP-712 signed requests in, namespace-scoped kubeconfigs out. TLS always; the
     certificate is made at first start and kept in the cluster; publish its pin with
@@ -65,6 +86,19 @@ def gateway(
     cluster = Cluster.connect(kubeconfig, None)  # ClusterConfigError: exit 5 by the table
     conf = cluster.kube.configuration
     ca_data = base64.b64encode(Path(conf.ssl_ca_cert).read_bytes()).decode() if conf.ssl_ca_cert else None
-    config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data)
+    if tenant_access == "gateway" and not kube_proxy:
+        raise InputError("--tenant-access", tenant_access, "needs the proxy", "drop --no-kube-proxy")
+    if public_url is not None:
+        from linq.gateway.meta import normalise_url
+
+        public_url = normalise_url(public_url, field="--public-url")
+    config = GatewayConfig(
+        tenant_server=tenant_server or conf.host,
+        ca_data=ca_data,
+        upstream=conf.host if kube_proxy else None,
+        upstream_ca_file=conf.ssl_ca_cert or None,
+        via_gateway=tenant_access == "gateway",
+        public_url=public_url,
+    )
     worker = Gateway(ChainClient(profile, signer), cluster.kube, config)
     serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104

@@ -3,8 +3,10 @@
 Where to look: --stack [PROJECT/]STACK reads the stack's `deployments` output from its Pulumi backend (the
 devnet's with --devnet-dir or $LINQ_DEVNET_DIR, else $PULUMI_BACKEND_URL); or name one deployment (its
 namespace follows the catalog's naming) or pass --namespace. The cluster: --kubeconfig, --devnet-dir's
-kubeconfig, $KUBECONFIG, the default devnet's, ~/.kube/config. Escrows are read live from the chain
-(--devnet-dir, or --rpc and --addresses) when reachable.
+kubeconfig, $KUBECONFIG, the default devnet's, ~/.kube/config; or, for `status` and `logs` with
+--via-gateway, the requestor's key alone: each deployment's escrow names its provider, whose gateway (found on
+chain) issues a fresh namespace-scoped token read through its /k8s proxy (linq.monitor.access). Escrows are
+read live from the chain (--devnet-dir, or --rpc and --addresses) when reachable.
 
 Exit codes (the one table: linq/cli/errors.py, docs/cli.md): 0 ok; 1 problems found (an issue, a deployment
 not Running/Stopped, no log line matched); 2 bad usage, or a source (cluster, chain, Prometheus, Pulumi
@@ -16,17 +18,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from linq.cli.errors import EXIT_FAILED as EXIT_PROBLEMS
 from linq.cli.errors import EXIT_OK, EXIT_SOURCE, CliError
-from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, RPC, F, echo_json
+from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, KEYSTORE, PASSWORD_FILE, RPC, F, echo_json
+from linq.monitor import access, render, snapshot, status, targets
 from linq.monitor import logs as log_reader
 from linq.monitor import metrics as metric_reader
-from linq.monitor import render, snapshot, status, targets
 from linq.monitor.cluster import Cluster, default_kubeconfig
 from linq.monitor.errors import InputError
 from linq.monitor.escrow import parse_id, read_live
@@ -82,6 +86,23 @@ def chain_options(fn: F) -> F:
     )
 
 
+def gateway_options(fn: F) -> F:
+    """--via-gateway and the requestor's key (`status`, `logs`)."""
+    return _options(
+        fn,
+        [
+            click.option(
+                "--via-gateway",
+                is_flag=True,
+                help="Reach each deployment with the requestor's key alone: a fresh lease token from its "
+                "provider's gateway (found on chain), read through the gateway. Needs --escrow or --stack.",
+            ),
+            KEYSTORE,
+            PASSWORD_FILE,
+        ],
+    )
+
+
 def _cluster(kubeconfig: Path | None, context: str | None, devnet_dir: Path | None) -> Cluster:
     return Cluster.from_kubeconfig(kubeconfig or default_kubeconfig(devnet_dir), context)
 
@@ -104,7 +125,7 @@ def _targets(
     project: str | None,
     escrow_id: str | None,
     devnet_dir: Path | None,
-    cluster: Cluster,
+    cluster: Cluster | None,
 ) -> list[targets.Target]:
     if stack:
         if namespace:
@@ -136,7 +157,56 @@ def _targets(
         return [targets.one(deployment, namespace, escrow_id)]
     if escrow_id:
         raise InputError("--escrow", escrow_id, "needs one deployment", "name the DEPLOYMENT or pass --namespace")
+    if cluster is None:
+        raise InputError("DEPLOYMENT", "", "is missing", "name the deployment with --escrow 0x…, or pass --stack")
     return targets.tenants(cluster)
+
+
+def _placed(params: dict[str, Any]) -> list[tuple[targets.Target, Cluster]]:
+    """Each chosen deployment with the cluster to read it from: the kubeconfig's, or its lease through the
+    provider's gateway (--via-gateway). `params`: the command's own (status and logs name them alike)."""
+    deployment, namespace, stack, project = (params[k] for k in ("deployment", "namespace", "stack", "project"))
+    escrow_id, devnet_dir, kubeconfig, context = (
+        params[k] for k in ("escrow_id", "devnet_dir", "kubeconfig", "context")
+    )
+    via_gateway = params["via_gateway"]
+    if not via_gateway:
+        cluster = _cluster(kubeconfig, context, devnet_dir)
+        return [(t, cluster) for t in _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)]
+    if kubeconfig or context or namespace:
+        raise InputError(
+            "--via-gateway",
+            "on",
+            "cannot be combined with --kubeconfig, --context or --namespace",
+            "drop them: the gateway issues the credential and names the lease namespace",
+        )
+    if stack or not escrow_id:
+        chosen = _targets(deployment, None, stack, project, escrow_id, devnet_dir, None)
+    else:
+        parse_id(escrow_id)
+        chosen = [
+            targets.Target(name=deployment or escrow_id[:10], namespace="", escrow_id=escrow_id, source="gateway")
+        ]
+    placed = []
+    for target in chosen:
+        if not target.escrow_id:
+            raise InputError(
+                "DEPLOYMENT",
+                target.name,
+                "has no escrow id to ask a gateway about",
+                "pass --escrow 0x… (or use --kubeconfig for a provider you reach directly)",
+            )
+        view = access.through_gateway(
+            target.escrow_id,
+            devnet_dir=devnet_dir,
+            rpc_url=params["rpc"],
+            addresses=params["addresses"],
+            keystore=params["keystore"],
+            password_file=params["password_file"],
+        )
+        lease = replace(target, namespace=view.namespace, provider=target.provider or view.provider)
+        placed.append((lease, view.cluster))
+    return placed
 
 
 # ---- status ----------------------------------------------------------------------------------------------
@@ -145,6 +215,7 @@ def _targets(
 @where_options
 @chain_options
 @click.option("--prometheus", default=None, help="Prometheus URL of the provider's LPStack, for resource use.")
+@gateway_options
 def status_command(
     deployment,
     namespace,
@@ -159,6 +230,9 @@ def status_command(
     addresses,
     runway_threshold,
     prometheus,
+    via_gateway,
+    keystore,
+    password_file,
 ) -> None:
     """Every deployment of a stack (or one): state computed live from the cluster, endpoint, provider,
     resource use against the plan, escrow remaining and runway.
@@ -168,13 +242,14 @@ def status_command(
       linq status --stack apps/dev
       linq status chat --escrow 0x…          # one deployment by name, escrow read live
       linq status -n lq-chat-1a2b3c4d --kubeconfig provider.yaml --json
+      linq status chat --escrow 0x… --via-gateway   # the requestor's key alone ($LINQ_PRIVATE_KEY)
     """
     threshold = _threshold(runway_threshold)
-    cluster = _cluster(kubeconfig, context, devnet_dir)
-    chosen = _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)
+    placed = _placed(click.get_current_context().params)
     reader = _escrow_reader(devnet_dir, rpc, addresses)
     rows = [
-        status.collect(cluster, t, read_live=reader, runway_threshold=threshold, prometheus=prometheus) for t in chosen
+        status.collect(cluster, t, read_live=reader, runway_threshold=threshold, prometheus=prometheus)
+        for t, cluster in placed
     ]
     healthy = all(r.healthy for r in rows)
     if as_json:
@@ -250,6 +325,10 @@ def issues_command(
 @click.option("--tail", type=click.IntRange(min=0), default=None, help="Only the last N lines (after --grep).")
 @click.option("--previous", is_flag=True, help="The previous (crashed) instance of each container.")
 @click.option("--timestamps", is_flag=True, help="Show each line's time.")
+@click.option("--escrow", "escrow_id", default=None, help="The deployment's escrow id (for --via-gateway).")
+@RPC
+@ADDRESSES
+@gateway_options
 def logs_command(
     deployment,
     namespace,
@@ -266,9 +345,16 @@ def logs_command(
     tail,
     previous,
     timestamps,
+    escrow_id,
+    rpc,
+    addresses,
+    via_gateway,
+    keystore,
+    password_file,
 ) -> None:
     """Container logs of a deployment from the Kubernetes API (pods/log). --json prints one JSON object
-    per line (pod, container, time, text). Exit 1 when --grep matched nothing."""
+    per line (pod, container, time, text). Exit 1 when --grep matched nothing. With --via-gateway (and
+    --escrow or --stack) the requestor's key alone: the logs stream through the provider's gateway."""
     since_seconds = parse_duration(since, field="--since") if since else None
     if since_seconds == 0:
         raise InputError("--since", since, "must be longer than zero", "use e.g. 10m")
@@ -280,11 +366,12 @@ def logs_command(
         follow=follow,
         previous=previous,
     )
-    if not (deployment or namespace):
+    if not (deployment or namespace or (via_gateway and escrow_id)):
         raise InputError("DEPLOYMENT", "", "is missing", "name one deployment (or pass --namespace)")
-    cluster = _cluster(kubeconfig, context, devnet_dir)
-    chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster)
-    snap = snapshot.take(cluster, chosen[0])
+    if escrow_id and not via_gateway:
+        raise InputError("--escrow", escrow_id, "is only used with --via-gateway", "add --via-gateway or drop it")
+    target, cluster = _placed(click.get_current_context().params)[0]
+    snap = snapshot.take(cluster, target)
     multi = len(log_reader.streams(snap, container)) > 1
 
     def show(line: log_reader.LogLine) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
+from linq.errors import FieldError
 from linq.gateway import message
 from linq.gateway.meta import GatewayInfo, spki_pin
 
@@ -24,13 +25,23 @@ if TYPE_CHECKING:
     from linq.chain.client import ChainClient
 
 
-class GatewayError(RuntimeError):
-    """The gateway refused (status and code from its answer) or could not be reached safely."""
+class GatewayError(FieldError):
+    """The gateway refused (its HTTP status and code), or could not be reached safely. House style (linq.errors):
+    the field is what the user chose (the gateway URL, the provider), the problem and the fix are the
+    gateway's own sentence (`<problem>; <fix>`), so a CLI or `pulumi up` shows one line, never a traceback."""
 
-    def __init__(self, status: int, code: str, message_: str) -> None:
-        super().__init__(message_)
+    def __init__(self, status: int, code: str, message_: str, *, field: str = "gateway", value: str = "") -> None:
         self.status = status
         self.code = code
+        problem, _, fix = message_.rpartition("; ")
+        if not problem:
+            problem, fix = message_, "retry, or ask the provider"
+        where = f" ({status} {code})" if status else f" ({code})"
+        super().__init__(field, value, f"refused{where}: {problem}" if status else f"failed{where}: {problem}", fix)
+
+
+class GatewayUnreachable(GatewayError):
+    """No TLS connection to the gateway (exit code 3 by the table, like any unreachable source)."""
 
 
 class PinMismatch(GatewayError):
@@ -38,10 +49,25 @@ class PinMismatch(GatewayError):
         super().__init__(
             0,
             "tls_pin_mismatch",
-            f"{url} served a TLS key with SPKI sha256 {got}, but the chain pins "
-            f"{expected}; nothing was sent (a different server, or the provider rotated its key "
-            "without publishing it)",
+            f"it served a TLS key with SPKI sha256 {got}, but the chain pins {expected}, so nothing was sent "
+            "(a different server, or the provider rotated its key without publishing it); "
+            "check the network (--rpc/--addresses) and ask the provider to publish its pin "
+            "(`linq provider update --gateway URL`)",
+            value=url,
         )
+
+
+def served_certificate(info: GatewayInfo, *, timeout: float = 30.0) -> bytes:
+    """The PEM certificate the gateway serves, after its key matched the on-chain pin (for clients that verify
+    TLS with a CA file: the pinned self-signed certificate is then the one trusted root)."""
+    conn = _connect(info, timeout)
+    try:
+        der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
+    finally:
+        conn.close()
+    if not der:
+        raise GatewayUnreachable(0, "no_certificate", "served no certificate; check the gateway's TLS", value=info.url)
+    return ssl.DER_cert_to_PEM_cert(der).encode()
 
 
 def _connect(info: GatewayInfo, timeout: float) -> http.client.HTTPSConnection:
@@ -54,7 +80,9 @@ def _connect(info: GatewayInfo, timeout: float) -> http.client.HTTPSConnection:
     try:
         conn.connect()
     except OSError as err:
-        raise GatewayError(0, "unreachable", f"{info.url} is unreachable ({err}); is the gateway up?") from None
+        raise GatewayUnreachable(
+            0, "unreachable", f"no connection ({err}); check that the provider's gateway is up", value=info.url
+        ) from None
     der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
     got = spki_pin(der) if der else ""
     if not hmac.compare_digest(got, info.tls_spki_sha256):
@@ -78,6 +106,14 @@ def call(
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         raw = response.read()
+    except (OSError, http.client.HTTPException) as err:
+        raise GatewayUnreachable(
+            0,
+            "connection_lost",
+            f"the connection broke before an answer ({err.__class__.__name__}); retry: a new request converges "
+            "on the same namespace",
+            value=info.url,
+        ) from None
     finally:
         conn.close()
     try:
@@ -85,7 +121,7 @@ def call(
     except ValueError:
         data = {"error": "not_json", "message": raw[:200].decode(errors="replace")}
     if response.status >= 300:
-        raise GatewayError(response.status, str(data.get("error", "")), str(data.get("message", data)))
+        raise GatewayError(response.status, str(data.get("error", "")), str(data.get("message", data)), value=info.url)
     return data if isinstance(data, dict) else {"value": data}
 
 
@@ -129,17 +165,48 @@ def gateway_of(chain: ChainClient, provider: str) -> GatewayInfo:
         raise GatewayError(
             0,
             "not_registered",
-            f"provider {provider} is not registered in the ProviderRegistry; "
-            "pick a registered provider (`linq providers list`)",
+            "is not registered in the ProviderRegistry; pick a registered provider (`linq providers list`)",
+            field="provider",
+            value=provider,
         )
     if record.gateway is None:
         raise GatewayError(
             0,
             "no_gateway",
-            f"provider {provider} published no gateway on chain; reach it with "
-            "a kubeconfig under linq:providers, or ask it to run `linq provider update --gateway URL`",
+            "published no gateway on chain; reach it with a kubeconfig under linq:providers, "
+            "or ask it to run `linq provider update --gateway URL`",
+            field="provider",
+            value=provider,
         )
     return record.gateway
+
+
+@dataclass(frozen=True)
+class ProxyAccess:
+    """The Kubernetes API of one lease through the gateway's /k8s proxy: server URL, bearer token (secret), the
+    gateway's pinned certificate as the CA. Works whichever URL the provider writes into kubeconfigs."""
+
+    namespace: str
+    server: str
+    token: str = field(repr=False)
+    ca_pem: bytes = field(repr=False)
+    expires_at: str = ""
+
+
+def proxy_access(chain: ChainClient, escrow_id: str, provider: str, *, timeout: float = 60.0) -> ProxyAccess:
+    """Lease access (a fresh signed request) reached through the provider's gateway rather than its API server."""
+    from linq.gateway.proxy import kubeconfig_server
+
+    info = gateway_of(chain, provider)
+    lease = obtain_lease(chain, escrow_id, provider, gateway=info, timeout=timeout)
+    token = json.loads(lease.kubeconfig)["users"][0]["user"]["token"]
+    return ProxyAccess(
+        namespace=lease.namespace,
+        server=kubeconfig_server(info.url),
+        token=str(token),
+        ca_pem=served_certificate(info, timeout=timeout),
+        expires_at=lease.expires_at,
+    )
 
 
 def obtain_lease(

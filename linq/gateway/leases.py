@@ -28,6 +28,7 @@ from linq.catalog.spec import RenderOptions
 from linq.chain import escrows as ops
 from linq.chain.client import ChainClient
 from linq.chain.errors import ChainError, TxReverted
+from linq.checkpoints import checkpoint
 from linq.gateway import bundle, kubeapi, message
 from linq.gateway.message import RequestRefused
 from linq.gateway.nonces import NonceStore
@@ -49,6 +50,10 @@ class GatewayConfig:
     audiences: tuple[str, ...] = (API_AUDIENCE,)
     options: RenderOptions = field(default_factory=RenderOptions)
     start_on_lease: bool = True
+    upstream: str | None = None  # the API server the /k8s proxy forwards to (None: no proxy)
+    upstream_ca_file: str | None = None
+    via_gateway: bool = False  # tenant kubeconfigs point at the gateway's /k8s proxy, not at the API server
+    public_url: str | None = None  # the gateway's own https URL (for via_gateway; default: first TLS host)
 
 
 class Gateway:
@@ -190,6 +195,7 @@ class Gateway:
         eid = state.escrow_id
         for obj in bundle.objects(state.terms, self.config.options, self.config.namespace):
             kubeapi.apply(self.api, obj)
+            checkpoint(f"gateway:applied:{obj['kind']}")  # inert unless a test installed a hook
         left = state.end - state.now if state.end else MAX_TOKEN_SECONDS
         seconds = max(min(MAX_TOKEN_SECONDS, left), MIN_TOKEN_SECONDS)
         token, expires = kubeapi.token_request(

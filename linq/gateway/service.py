@@ -4,6 +4,7 @@
     GET  /v1/info                 provider, chain id, Escrow contract, EIP-712 domain, API server URL
     POST /v1/leases               a signed lease request -> namespace-scoped kubeconfig (application/json)
     GET  /v1/leases/{escrowId}    the lease's public state (chain status, namespace, credentials valid/revoked)
+    *    /k8s/...                 the Kubernetes API reverse proxy, HTTP and WebSocket (linq.gateway.proxy)
 
 Every answer is JSON; a refusal is {"error": code, "message": sentence naming the field and the fix} with
 the HTTP status of the failure. One structured log line per request (JSON on stderr): method, path, status,
@@ -22,11 +23,12 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from linq.gateway import kubeapi
 from linq.gateway.leases import Gateway
 from linq.gateway.message import MAX_BODY, RequestRefused
+from linq.gateway.proxy import PREFIX, KubeProxy
 
 log = logging.getLogger("linq.gateway")
 
@@ -47,7 +49,7 @@ def _refusal(err: RequestRefused) -> JSONResponse:
     return JSONResponse({"error": err.code, "message": str(err)}, status_code=err.status)
 
 
-def build_app(gateway: Gateway) -> Starlette:
+def build_app(gateway: Gateway, proxy: KubeProxy | None = None) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         try:
             await run_in_threadpool(kubeapi.call, gateway.api, "GET", "/version")
@@ -109,14 +111,15 @@ def build_app(gateway: Gateway) -> Starlette:
             return _refusal(err)
         return JSONResponse(data)
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/v1/info", info, methods=["GET"]),
-            Route("/v1/leases", create_lease, methods=["POST"]),
-            Route("/v1/leases/{escrow_id}", lease_status, methods=["GET"]),
-        ]
-    )
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/v1/info", info, methods=["GET"]),
+        Route("/v1/leases", create_lease, methods=["POST"]),
+        Route("/v1/leases/{escrow_id}", lease_status, methods=["GET"]),
+    ]
+    if proxy is not None:
+        routes.append(Mount(PREFIX, app=proxy))
+    return Starlette(routes=routes)
 
 
 def _client(request: Request) -> str | None:

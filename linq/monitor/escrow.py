@@ -21,6 +21,22 @@ def parse_id(text: str, field: str = "--escrow") -> bytes:
     return bytes.fromhex(clean[2:])
 
 
+def current_terms(client: Any, escrow_id: str) -> Any:
+    """The escrow's current Terms (after any provider change); InputError when the chain has no such escrow.
+    ChainError passes through (the caller words the unreachable chain)."""
+    from linq.chain import escrows as ops
+
+    terms = ops.find_by_id(client, parse_id(escrow_id))
+    if terms is None:
+        raise InputError(
+            "escrow id",
+            escrow_id,
+            f"is not an escrow of {client.escrow.address} on chain {client.chain_id}",
+            "check the id and the network (--devnet-dir / --rpc)",
+        )
+    return ops.follow(client, terms)
+
+
 def read_live(
     escrow_id: str, *, devnet_dir: Path | None = None, rpc_url: str | None = None, addresses: Path | None = None
 ) -> EscrowFigures:
@@ -28,19 +44,11 @@ def read_live(
     from linq.chain import ChainClient, ChainError, resolve_profile
     from linq.chain import escrows as ops
 
-    raw_id = parse_id(escrow_id)
+    parse_id(escrow_id)
     try:
         profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc_url, addresses=addresses)
         client = ChainClient(profile)
-        terms = ops.find_by_id(client, raw_id)
-        if terms is None:
-            raise InputError(
-                "escrow id",
-                escrow_id,
-                f"is not an escrow of {client.escrow.address} on chain {client.chain_id}",
-                "check the id and the network (--devnet-dir / --rpc)",
-            )
-        state = ops.read_state(client, ops.follow(client, terms))
+        state = ops.read_state(client, current_terms(client, escrow_id))
     except ChainError as err:
         raise SourceUnavailable(f"escrow {escrow_id}: {err}") from None
     return replace(state, source=f"chain {profile.rpc_url}")

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from linq.monitor.cluster import Cluster
+from linq.monitor.cluster import ApiError, Cluster
 from linq.monitor.targets import Target
 from linq.units import kube_cpu_millis, kube_memory_bytes
 
@@ -199,7 +199,12 @@ def _event(obj: dict[str, Any]) -> Event:
 
 def take(cluster: Cluster, target: Target) -> Snapshot:
     ns = target.namespace
-    namespace = cluster.get_optional(f"/api/v1/namespaces/{ns}")
+    try:
+        namespace = cluster.get_optional(f"/api/v1/namespaces/{ns}")
+    except ApiError as error:  # a lease token (through the gateway) reads inside its namespace, not the object
+        if error.status != 403:
+            raise
+        namespace = {"metadata": {}}
     if namespace is None:
         return Snapshot(target, namespace_exists=False)
     snap = Snapshot(target, namespace_exists=True, annotations=dict(namespace["metadata"].get("annotations", {})))

@@ -74,8 +74,10 @@ def party(bank: ChainClient, *, provider: bool) -> Party:
     return Party(key, client)
 
 
-def start_gateway(devnet: Devnet, provider: Party, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, LINQ_PRIVATE_KEY=provider.key)
+def start_gateway(
+    devnet: Devnet, provider: Party, port: int, log: Path, *extra: str, env_extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, LINQ_PRIVATE_KEY=provider.key, **(env_extra or {}))
     env.pop("KUBECONFIG", None)
     cmd = [
         str(Path(sys.executable).parent / "linq"),
@@ -87,6 +89,7 @@ def start_gateway(devnet: Devnet, provider: Party, port: int, log: Path) -> subp
         f"127.0.0.1:{port}",
         "--tls-host",
         "127.0.0.1",
+        *extra,
     ]
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
@@ -636,6 +639,60 @@ def test_partial_bundle_converges(world: World) -> None:
     policies = w.admin.get(f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies")["items"]
     assert len(policies) == len([o for o in objs if o["kind"] == "NetworkPolicy"])
     assert _tenant_namespaces(w.admin).count(ns) == 1
+
+
+def test_gateway_killed_mid_creation_converges_after_restart(world: World, tmp_path: Path) -> None:
+    """A real gateway process SIGKILLed after it applied the namespace and the quota (a test-installed checkpoint
+    hook), restarted: the next request yields one namespace with one bundle, and the lost request stays spent."""
+    from tests.faultsite.linq_fault_hooks import fault_env
+
+    w = world
+    terms = fund(w.b, w.p1)
+    ns = bundle.namespace_name(eid(terms))
+    port = free_port()
+    info = GatewayInfo(url=f"https://127.0.0.1:{port}", tls_spki_sha256=w.info.tls_spki_sha256)
+    faulty = start_gateway(
+        w.devnet,
+        w.p1,
+        port,
+        tmp_path / "killed.log",
+        env_extra=fault_env(os.environ, kill_at="gateway:applied:ResourceQuota"),
+    )
+    try:
+        wait_for(lambda: _healthy(info), what="the faulty gateway healthy", timeout=90)
+        signed = _signed(w, w.b, terms)
+        with pytest.raises(GatewayError) as caught:
+            call(info, "POST", "/v1/leases", message.body(signed))
+        assert caught.value.code == "connection_lost"
+        assert faulty.wait(timeout=30) == -9  # SIGKILL, as a crash would
+    finally:
+        if faulty.poll() is None:
+            faulty.kill()
+    assert ns in _tenant_namespaces(w.admin)  # half made: namespace and quota, nothing after
+    assert w.admin.get(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings")["items"] == []
+    restarted = start_gateway(w.devnet, w.p1, port, tmp_path / "restarted.log")
+    try:
+        wait_for(lambda: _healthy(info), what="the restarted gateway healthy", timeout=90)
+        with pytest.raises(GatewayError) as replay:
+            call(info, "POST", "/v1/leases", message.body(signed))
+        assert replay.value.code == "replayed_nonce"  # the killed request's nonce was consumed before the crash
+        got = lease(w, w.b, terms, info)
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=30)
+    assert got["namespace"] == ns and got["status"] == "Active"
+    assert _tenant_namespaces(w.admin).count(ns) == 1
+    objs = bundle.objects(terms, bundle_options())
+    kinds = {
+        "ResourceQuota": f"/api/v1/namespaces/{ns}/resourcequotas",
+        "LimitRange": f"/api/v1/namespaces/{ns}/limitranges",
+        "NetworkPolicy": f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
+        "RoleBinding": f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+    }
+    for kind, url in kinds.items():
+        want = sorted(o["metadata"]["name"] for o in objs if o["kind"] == kind)
+        assert sorted(i["metadata"]["name"] for i in w.admin.get(url)["items"]) == want, kind
+    assert status_of(tenant_api(got), "GET", f"/api/v1/namespaces/{ns}/pods") == 200
 
 
 def bundle_options() -> Any:

@@ -7,6 +7,7 @@ by updating only the cluster provider; `pulumi destroy` settles."""
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class Market:
     provider: Party
     requestor: Party
     region: str
+    gateway: subprocess.Popen[bytes]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def market(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             catch_exceptions=False,
         )
         assert result.exit_code == 0, result.output
-        yield Market(devnet, provider, requestor, region)
+        yield Market(devnet, provider, requestor, region, proc)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -134,6 +136,16 @@ def test_stack_without_kubeconfig_deploys_through_the_matched_gateway(market: Ma
     assert again.summary.resource_changes.get("create", 0) == 0
     assert again.summary.resource_changes.get("update", 0) >= 1
     assert admin.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")["metadata"]["uid"] == uid
+
+    # The gateway gone: `up` fails with the house-style sentence (field, value, fix), not a Python traceback.
+    m.gateway.terminate()
+    m.gateway.wait(timeout=30)
+    with pytest.raises(auto.errors.CommandError) as failed:
+        stack.up()
+    text = str(failed.value)
+    assert f"lease access for escrow {escrow_id}: gateway: 'https://127.0.0.1:" in text, text[-3000:]
+    assert "failed (unreachable)" in text and "check that the provider's gateway is up" in text, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
 
     destroyed = stack.destroy()
     assert destroyed.summary.result == "succeeded"
