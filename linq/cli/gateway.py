@@ -37,6 +37,12 @@ def _listen(text: str) -> tuple[str, int]:
     default=None,
     help="Kubernetes API URL written into tenant kubeconfigs (default: the gateway's own API server).",
 )
+@click.option(
+    "--prometheus",
+    default=None,
+    help="The provider's Prometheus URL, for tenant metrics (POST /v1/metrics; e.g. the LPStack's "
+    "http://kps-prometheus.<monitoring>.svc:9090). Without it /v1/metrics answers 501.",
+)
 def gateway(
     devnet_dir,
     rpc,
@@ -49,6 +55,7 @@ def gateway(
     listen,
     tls_hosts,
     tenant_server,
+    prometheus,
 ) -> None:
     """Serve lease access: EIP-712 signed requests in, namespace-scoped kubeconfigs out. TLS always; the
     certificate is made at first start and kept in the cluster; publish its pin with
@@ -65,6 +72,10 @@ def gateway(
     cluster = Cluster.connect(kubeconfig, None)  # ClusterConfigError: exit 5 by the table
     conf = cluster.kube.configuration
     ca_data = base64.b64encode(Path(conf.ssl_ca_cert).read_bytes()).decode() if conf.ssl_ca_cert else None
-    config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data)
+    if prometheus:
+        from linq.monitor.metrics import Prometheus
+
+        Prometheus(prometheus)  # an URL that is not HTTP(S) is refused now, naming the flag
+    config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data, prometheus=prometheus)
     worker = Gateway(ChainClient(profile, signer), cluster.kube, config)
     serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104

@@ -4,6 +4,7 @@
     GET  /v1/info                 provider, chain id, Escrow contract, EIP-712 domain, API server URL
     POST /v1/leases               a signed lease request -> namespace-scoped kubeconfig (application/json)
     GET  /v1/leases/{escrowId}    the lease's public state (chain status, namespace, credentials valid/revoked)
+    POST /v1/metrics[?window=2m]  a signed request (action "metrics") -> the escrow's usage (linq.gateway.metrics)
 
 Every answer is JSON; a refusal is {"error": code, "message": sentence naming the field and the fix} with
 the HTTP status of the failure. One structured log line per request (JSON on stderr): method, path, status,
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from linq.gateway import kubeapi
+from linq.gateway import kubeapi, metrics
 from linq.gateway.leases import Gateway
 from linq.gateway.message import MAX_BODY, RequestRefused
 
@@ -60,20 +61,9 @@ def build_app(gateway: Gateway) -> Starlette:
 
     async def create_lease(request: Request) -> JSONResponse:
         started = time.perf_counter()
-        declared = request.headers.get("content-length")
         escrow = None
         try:
-            if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-                raise RequestRefused(
-                    413, "too_large", f"body of {declared} bytes is over {MAX_BODY}; send only {{request, signature}}"
-                )
-            raw = b""
-            async for chunk in request.stream():  # bounded read: never buffer an oversized body
-                raw += chunk
-                if len(raw) > MAX_BODY:
-                    raise RequestRefused(
-                        413, "too_large", f"body is over {MAX_BODY} bytes; send only {{request, signature}}"
-                    )
+            raw = await _read_body(request)
             result = await run_in_threadpool(gateway.lease, raw, request.headers.get("content-type", ""))
             escrow = result["escrowId"]
         except RequestRefused as err:
@@ -109,14 +99,55 @@ def build_app(gateway: Gateway) -> Starlette:
             return _refusal(err)
         return JSONResponse(data)
 
+    async def tenant_metrics(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        try:
+            raw = await _read_body(request)
+            window = request.query_params.get("window", metrics.DEFAULT_WINDOW)
+            content_type = request.headers.get("content-type", "")
+            result = await run_in_threadpool(metrics.tenant_metrics, gateway, raw, content_type, window)
+        except RequestRefused as err:
+            event(
+                "metrics-refused",
+                code=err.code,
+                status=err.status,
+                detail=str(err),
+                client=_client(request),
+                ms=_ms(started),
+            )
+            return _refusal(err)
+        except kubeapi.KubeError as err:
+            event("metrics-failed", status=502, detail=str(err), ms=_ms(started))
+            return JSONResponse(
+                {"error": "cluster", "message": f"the provider's cluster refused: {err}; retry"}, status_code=502
+            )
+        event("metrics-served", escrow_id=result["escrowId"], client=_client(request), ms=_ms(started))
+        return JSONResponse(result)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/v1/info", info, methods=["GET"]),
             Route("/v1/leases", create_lease, methods=["POST"]),
             Route("/v1/leases/{escrow_id}", lease_status, methods=["GET"]),
+            Route("/v1/metrics", tenant_metrics, methods=["POST"]),
         ]
     )
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body of a signed request, refused (413) past MAX_BODY without ever buffering more than that."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise RequestRefused(
+            413, "too_large", f"body of {declared} bytes is over {MAX_BODY}; send only {{request, signature}}"
+        )
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise RequestRefused(413, "too_large", f"body is over {MAX_BODY} bytes; send only {{request, signature}}")
+    return raw
 
 
 def _client(request: Request) -> str | None:
