@@ -50,3 +50,31 @@ def test_usage_json_round_trip() -> None:
     usage.per_pod = {"web-0": {"cpu_millis": 250, "memory_bytes": 2**26}}
     data = {"escrowId": "0x" + "00" * 32, "window": "2m", **usage.to_json()}
     assert metrics.Usage.from_json(data) == usage
+
+
+@pytest.mark.parametrize(
+    ("extra", "flag"),
+    [
+        (["--prometheus", "http://127.0.0.1:9"], "--prometheus"),
+        (["--kubeconfig", "/nonexistent"], "--kubeconfig"),
+        (["-n", "lq-x"], "--namespace"),
+    ],
+)
+def test_linq_metrics_through_the_gateway_refuses_provider_flags(extra: list[str], flag: str) -> None:
+    from click.testing import CliRunner
+
+    from linq.cli import main
+
+    result = CliRunner().invoke(main, ["metrics", "--escrow", "0x" + "ab" * 32, *extra])
+    assert result.exit_code == 2, result.output
+    assert flag in result.output and "--escrow" in result.output
+
+
+def test_linq_metrics_gateway_flag_needs_an_escrow() -> None:
+    from click.testing import CliRunner
+
+    from linq.cli import main
+
+    result = CliRunner().invoke(main, ["metrics", "--gateway"])
+    assert result.exit_code == 2, result.output
+    assert "--escrow ID" in result.output
