@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -61,29 +62,12 @@ def build_app(gateway: Gateway) -> Starlette:
 
     async def create_lease(request: Request) -> JSONResponse:
         started = time.perf_counter()
-        escrow = None
-        try:
-            raw = await _read_body(request)
-            result = await run_in_threadpool(gateway.lease, raw, request.headers.get("content-type", ""))
-            escrow = result["escrowId"]
-        except RequestRefused as err:
-            event(
-                "lease-refused",
-                code=err.code,
-                status=err.status,
-                detail=str(err),
-                client=_client(request),
-                ms=_ms(started),
-            )
-            return _refusal(err)
-        except kubeapi.KubeError as err:
-            event("lease-failed", status=502, detail=str(err), ms=_ms(started))
-            return JSONResponse(
-                {"error": "cluster", "message": f"the provider's cluster refused: {err}; retry"}, status_code=502
-            )
+        result = await _admit(request, "lease", gateway.lease)
+        if isinstance(result, JSONResponse):
+            return result
         event(
             "lease-granted",
-            escrow_id=escrow,
+            escrow_id=result["escrowId"],
             namespace=result["namespace"],
             status=result["status"],
             expires_at=result["expiresAt"],
@@ -101,26 +85,10 @@ def build_app(gateway: Gateway) -> Starlette:
 
     async def tenant_metrics(request: Request) -> JSONResponse:
         started = time.perf_counter()
-        try:
-            raw = await _read_body(request)
-            window = request.query_params.get("window", metrics.DEFAULT_WINDOW)
-            content_type = request.headers.get("content-type", "")
-            result = await run_in_threadpool(metrics.tenant_metrics, gateway, raw, content_type, window)
-        except RequestRefused as err:
-            event(
-                "metrics-refused",
-                code=err.code,
-                status=err.status,
-                detail=str(err),
-                client=_client(request),
-                ms=_ms(started),
-            )
-            return _refusal(err)
-        except kubeapi.KubeError as err:
-            event("metrics-failed", status=502, detail=str(err), ms=_ms(started))
-            return JSONResponse(
-                {"error": "cluster", "message": f"the provider's cluster refused: {err}; retry"}, status_code=502
-            )
+        window = request.query_params.get("window", metrics.DEFAULT_WINDOW)
+        result = await _admit(request, "metrics", lambda raw, ct: metrics.tenant_metrics(gateway, raw, ct, window))
+        if isinstance(result, JSONResponse):
+            return result
         event("metrics-served", escrow_id=result["escrowId"], client=_client(request), ms=_ms(started))
         return JSONResponse(result)
 
@@ -133,6 +101,33 @@ def build_app(gateway: Gateway) -> Starlette:
             Route("/v1/metrics", tenant_metrics, methods=["POST"]),
         ]
     )
+
+
+async def _admit(
+    request: Request, name: str, work: Callable[[bytes, str], dict[str, Any]]
+) -> dict[str, Any] | JSONResponse:
+    """A signed request's common path: the bounded body read, then `work(body, content type)` in the thread pool
+    (it runs Gateway.authorize first). A refusal or a cluster failure becomes its JSON answer and one log line
+    (`<name>-refused`, `<name>-failed`); otherwise `work`'s result."""
+    started = time.perf_counter()
+    try:
+        raw = await _read_body(request)
+        return await run_in_threadpool(work, raw, request.headers.get("content-type", ""))
+    except RequestRefused as err:
+        event(
+            f"{name}-refused",
+            code=err.code,
+            status=err.status,
+            detail=str(err),
+            client=_client(request),
+            ms=_ms(started),
+        )
+        return _refusal(err)
+    except kubeapi.KubeError as err:
+        event(f"{name}-failed", status=502, detail=str(err), ms=_ms(started))
+        return JSONResponse(
+            {"error": "cluster", "message": f"the provider's cluster refused: {err}; retry"}, status_code=502
+        )
 
 
 async def _read_body(request: Request) -> bytes:
