@@ -1,9 +1,11 @@
-"""CPU, memory and request rate of a deployment: from Prometheus's HTTP API when the provider's LPStack
-serves one (--prometheus URL), else from the Kubernetes API (metrics.k8s.io when served; requests, limits
-and pod status always).
+"""CPU, memory, network and request rate of a deployment: from Prometheus's HTTP API when the provider's LPStack
+serves one (--prometheus URL; the provider gateway's /v1/metrics uses the same templates for a tenant, see
+linq.gateway.metrics), else from the Kubernetes API (metrics.k8s.io when served; requests, limits and pod
+status always).
 
-Prometheus series are the ones the LPStack's kube-prometheus-stack and Istio export: cAdvisor's
-container_cpu_usage_seconds_total and container_memory_working_set_bytes, and istio_requests_total.
+Prometheus series are the ones the LPStack's kube-prometheus-stack, the devnet's Prometheus
+(linq.devnet.prometheus) and Istio export: cAdvisor's container_cpu_usage_seconds_total,
+container_memory_working_set_bytes and container_network_*_bytes_total, and istio_requests_total.
 """
 
 from __future__ import annotations
