@@ -55,6 +55,12 @@ def _listen(text: str) -> tuple[str, int]:
     show_default=True,
     help="Serve the Kubernetes API reverse proxy under /k8s (the API server checks the tenant's token).",
 )
+@click.option(
+    "--prometheus",
+    default=None,
+    help="The provider's Prometheus URL, for tenant metrics (POST /v1/metrics; e.g. the LPStack's "
+    "http://kps-prometheus.<monitoring>.svc:9090). Without it /v1/metrics answers 501.",
+)
 def gateway(
     devnet_dir,
     rpc,
@@ -70,6 +76,7 @@ def gateway(
     tenant_access,
     public_url,
     kube_proxy,
+    prometheus,
 ) -> None:
     """Serve lease access: EIP-712 signed requests in, namespace-scoped kubeconfigs out. TLS always; the
     certificate is made at first start and kept in the cluster; publish its pin with
@@ -86,6 +93,10 @@ def gateway(
     cluster = Cluster.connect(kubeconfig, None)  # ClusterConfigError: exit 5 by the table
     conf = cluster.kube.configuration
     ca_data = base64.b64encode(Path(conf.ssl_ca_cert).read_bytes()).decode() if conf.ssl_ca_cert else None
+    if prometheus:
+        from linq.monitor.metrics import Prometheus
+
+        Prometheus(prometheus)  # an URL that is not HTTP(S) is refused now, naming the flag
     if tenant_access == "gateway" and not kube_proxy:
         raise InputError("--tenant-access", tenant_access, "needs the proxy", "drop --no-kube-proxy")
     if public_url is not None:
@@ -99,6 +110,7 @@ def gateway(
         upstream_ca_file=conf.ssl_ca_cert or None,
         via_gateway=tenant_access == "gateway",
         public_url=public_url,
+        prometheus=prometheus,
     )
     worker = Gateway(ChainClient(profile, signer), cluster.kube, config)
     serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104

@@ -27,7 +27,7 @@ from rich.console import Console
 
 from linq.cli.errors import EXIT_FAILED as EXIT_PROBLEMS
 from linq.cli.errors import EXIT_OK, EXIT_SOURCE, CliError
-from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, KEYSTORE, PASSWORD_FILE, RPC, F, echo_json
+from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, KEYSTORE, PASSWORD_FILE, RPC, F, chain_client, echo_json
 from linq.monitor import access, render, snapshot, status, targets
 from linq.monitor import logs as log_reader
 from linq.monitor import metrics as metric_reader
@@ -410,7 +410,7 @@ def logs_command(
 @click.command("metrics")
 @click.argument("deployment", required=False)
 @where_options
-@click.option("--stack", default=None, help="[PROJECT/]STACK to find DEPLOYMENT's namespace in.")
+@click.option("--stack", default=None, help="[PROJECT/]STACK to find DEPLOYMENT's namespace (and escrow) in.")
 @click.option("--project", default=None, help="Pulumi project of --stack.")
 @click.option(
     "--prometheus",
@@ -419,25 +419,78 @@ def logs_command(
     "metrics.k8s.io when served).",
 )
 @click.option("--window", default="2m", show_default=True, help="Rate window for CPU and requests (PromQL).")
+@click.option(
+    "--escrow",
+    "escrow_id",
+    default=None,
+    help="Ask this escrow's provider's gateway (found on chain), signing with the requestor's key: no kubeconfig.",
+)
+@click.option(
+    "--gateway", "via_gateway", is_flag=True, help="With --stack: ask the gateway for the deployment's escrow."
+)
+@RPC
+@ADDRESSES
+@KEYSTORE
+@PASSWORD_FILE
 def metrics_command(
-    deployment, namespace, kubeconfig, context, devnet_dir, as_json, stack, project, prometheus, window
+    deployment,
+    namespace,
+    kubeconfig,
+    context,
+    devnet_dir,
+    as_json,
+    stack,
+    project,
+    prometheus,
+    window,
+    escrow_id,
+    via_gateway,
+    rpc,
+    addresses,
+    keystore,
+    password_file,
 ) -> None:
     """CPU, memory and request rate of a deployment, against what its plan requests and limits.
+
+    \b
+    Sources:
+      --escrow ID (or --stack S --gateway)  the provider's gateway, with the requestor's key alone
+      --prometheus URL                      the provider's Prometheus (the provider's view)
+      neither                               the Kubernetes API (requests, limits, metrics.k8s.io)
     Exit 1 when the deployment has no running pod to measure."""
     window = metric_reader.check_window(window)
-    if not (deployment or namespace):
-        raise InputError("DEPLOYMENT", "", "is missing", "name one deployment (or pass --namespace)")
-    cluster = _cluster(kubeconfig, context, devnet_dir)
-    chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster)
-    snap = snapshot.take(cluster, chosen[0])
-    if not snap.namespace_exists:
-        raise InputError(
-            "DEPLOYMENT",
-            chosen[0].name or chosen[0].namespace,
-            f"has no namespace {chosen[0].namespace} on the cluster",
-            "check the name (`linq status`), --namespace, or --kubeconfig",
+    if escrow_id or via_gateway:
+        usage = _metrics_through_gateway(
+            deployment,
+            namespace,
+            kubeconfig,
+            prometheus,
+            stack,
+            project,
+            escrow_id,
+            window,
+            devnet_dir,
+            rpc,
+            addresses,
+            keystore,
+            password_file,
         )
-    usage = metric_reader.collect(cluster, snap, prometheus, window)
+    else:
+        if not (deployment or namespace):
+            raise InputError(
+                "DEPLOYMENT", "", "is missing", "name one deployment (or pass --namespace, or --escrow ID)"
+            )
+        cluster = _cluster(kubeconfig, context, devnet_dir)
+        chosen = _targets(deployment, namespace, stack, project, None, devnet_dir, cluster)
+        snap = snapshot.take(cluster, chosen[0])
+        if not snap.namespace_exists:
+            raise InputError(
+                "DEPLOYMENT",
+                chosen[0].name or chosen[0].namespace,
+                f"has no namespace {chosen[0].namespace} on the cluster",
+                "check the name (`linq status`), --namespace, or --kubeconfig",
+            )
+        usage = metric_reader.collect(cluster, snap, prometheus, window)
     running = any(p["phase"] == "Running" for p in usage.pods)
     if as_json:
         echo_json(usage.to_json())
@@ -449,3 +502,60 @@ def metrics_command(
         for note in usage.notes:
             console.print(f"• {note}", highlight=False)
     sys.exit(EXIT_OK if running else EXIT_PROBLEMS)
+
+
+def _metrics_through_gateway(
+    deployment: str | None,
+    namespace: str | None,
+    kubeconfig: Path | None,
+    prometheus: str | None,
+    stack: str | None,
+    project: str | None,
+    escrow_id: str | None,
+    window: str,
+    devnet_dir: Path | None,
+    rpc: str | None,
+    addresses: Path | None,
+    keystore: Path | None,
+    password_file: Path | None,
+) -> metric_reader.Usage:
+    """The escrow's provider from the chain, its gateway from the registry, a request signed by the requestor."""
+    from linq.chain import escrows as chain_escrows
+    from linq.gateway.client import GatewayError, obtain_metrics
+
+    for flag, value, why in (
+        ("--prometheus", prometheus, "reads the provider's own Prometheus"),
+        ("--kubeconfig", kubeconfig, "reads a cluster directly"),
+        ("--namespace", namespace, "names a namespace; the gateway serves the escrow's own"),
+    ):
+        if value:
+            raise InputError(flag, str(value), f"cannot be combined with --escrow/--gateway ({flag} {why})", "drop one")
+    name = deployment
+    if escrow_id is None:
+        if not stack:
+            raise InputError("--gateway", "", "needs the escrow", "pass --escrow ID, or --stack with DEPLOYMENT")
+        found = targets.from_outputs(
+            targets.read_stack_outputs(stack, project=project, devnet_dir=devnet_dir), f"stack {stack}"
+        )
+        found = [t for t in found if t.name == deployment] if deployment else found
+        if len(found) != 1 or not found[0].escrow_id:
+            raise InputError(
+                "DEPLOYMENT",
+                deployment or "",
+                f"does not name one deployment with an escrow in stack {stack}",
+                "name it (see `linq status --stack`), or pass --escrow ID",
+            )
+        escrow_id, name = found[0].escrow_id, found[0].name
+    escrow = parse_id(escrow_id)
+    client = chain_client(devnet_dir, rpc, None, addresses, keystore=keystore, password_file=password_file, signer=True)
+    terms = chain_escrows.find_by_id(client, escrow)
+    if terms is None:
+        raise InputError("--escrow", escrow_id, "is not an escrow on this chain", "check the id and --rpc/--devnet-dir")
+    try:
+        answer = obtain_metrics(client, "0x" + escrow.hex(), terms.provider, window=window)
+    except GatewayError as err:
+        code = EXIT_SOURCE if err.status == 0 or err.status >= 500 else EXIT_PROBLEMS
+        raise CliError(f"the provider's gateway refused ({err.code or err.status}): {err}", code) from None
+    usage = metric_reader.Usage.from_json(answer)
+    usage.deployment = name or usage.namespace
+    return usage

@@ -48,6 +48,7 @@ class Endpoints:
     pulumi_backend: str = ""
     addresses: str = ""
     gateway: str = ""  # the local provider's gateway (published on chain)
+    prometheus: str = ""  # loopback Prometheus scraping the real node's kubelet (only with a real node)
 
 
 @dataclass
@@ -171,11 +172,17 @@ class Devnet:
                             kubeconfig,
                         )
                     )
+                    from linq.devnet import prometheus
+
+                    progress("starting Prometheus (scrapes the real node's kubelet)")
+                    records.append(prometheus.start(self.state_dir, self.log_dir, kubeconfig))
+                    endpoints.prometheus = prometheus.url_of(records[-1])
+                    self._write(records, endpoints, deadline)
             if with_kube and with_contracts:
                 from linq.devnet import gateway
 
                 progress("starting the local provider's gateway (TLS) and publishing it on chain")
-                records.append(gateway.start(self.state_dir, self.log_dir))
+                records.append(gateway.start(self.state_dir, self.log_dir, prometheus=endpoints.prometheus or None))
                 self._write(records, endpoints, deadline)
                 endpoints.gateway = gateway.publish(self.state_dir, records[-1])
             progress("preparing the file:// Pulumi backend")
@@ -303,6 +310,10 @@ class Devnet:
                 return kube._https_ok(
                     f"{endpoints.kube_server}/readyz", self.state_dir / "kube" / "pki" / "ca.crt", token
                 )
+            if record.name == "prometheus":
+                from linq.devnet import prometheus
+
+                return prometheus.ready(endpoints.prometheus)
             if record.name == "etcd":
                 return kube._http_ok(f"http://127.0.0.1:{record.ports['client']}/health")
         except Exception:

@@ -16,8 +16,9 @@ NAME = "gateway"
 START_TIMEOUT = 90.0
 
 
-def start(state_dir: Path, log_dir: Path) -> process.ProcessRecord:
-    """Start the local provider's gateway (its key is the dev account's, read from the devnet's mnemonic)."""
+def start(state_dir: Path, log_dir: Path, *, prometheus: str | None = None) -> process.ProcessRecord:
+    """Start the local provider's gateway (its key is the dev account's, read from the devnet's mnemonic); with
+    `prometheus`, it serves tenant metrics from that Prometheus (the devnet's, scraping the real node)."""
     port = process.free_port()
     linq = Path(sys.executable).parent / "linq"
     argv = [
@@ -35,6 +36,7 @@ def start(state_dir: Path, log_dir: Path) -> process.ProcessRecord:
         f"127.0.0.1:{port}",
         "--tls-host",
         "127.0.0.1",
+        *(["--prometheus", prometheus] if prometheus else []),
     ]
     env = {k: v for k, v in os.environ.items() if k not in ("LINQ_PRIVATE_KEY", "LINQ_KEYSTORE", "KUBECONFIG")}
     return process.start(NAME, argv, log_dir, env=env, ports={"https": port})

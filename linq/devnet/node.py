@@ -208,6 +208,10 @@ def start(
                     node.node_ip,
                     "--node-labels",
                     f"{REAL_NODE_LABEL}=true,type=real",
+                    # cAdvisor's own containerd client (per-container series at /metrics/cadvisor): its default
+                    # is the host's /run/containerd socket, which is not this node's containerd
+                    "--containerd",
+                    str(node.containerd_socket),
                     "--v",
                     "1",
                 ],

@@ -12,6 +12,7 @@ import hmac
 import http.client
 import json
 import ssl
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -227,3 +228,22 @@ def obtain_lease(
         kubeconfig=json.dumps(answer["kubeconfig"]),
         quota=dict(answer.get("quota") or {}),
     )
+
+
+def obtain_metrics(
+    chain: ChainClient,
+    escrow_id: str,
+    provider: str,
+    *,
+    window: str = "2m",
+    gateway: GatewayInfo | None = None,
+    timeout: float = 60.0,
+) -> dict[str, Any]:
+    """The escrow's usage from its provider's gateway (POST /v1/metrics), signed with the chain client's signer
+    (the escrow's requestor): linq.monitor.metrics.Usage as JSON, plus escrowId and window."""
+    info = gateway or gateway_of(chain, provider)
+    signed = message.sign_by(
+        message.new_request(escrow_id, provider, action="metrics"), chain.signer, chain.chain_id, chain.escrow.address
+    )
+    query = urllib.parse.urlencode({"window": window})
+    return call(info, "POST", f"/v1/metrics?{query}", message.body(signed), timeout=timeout)

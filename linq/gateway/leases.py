@@ -54,6 +54,7 @@ class GatewayConfig:
     upstream_ca_file: str | None = None
     via_gateway: bool = False  # tenant kubeconfigs point at the gateway's /k8s proxy, not at the API server
     public_url: str | None = None  # the gateway's own https URL (for via_gateway; default: first TLS host)
+    prometheus: str | None = None  # the provider's Prometheus, for tenant metrics (linq.gateway.metrics)
 
 
 class Gateway:
@@ -102,10 +103,20 @@ class Gateway:
                 raise
 
     # ---- POST /v1/leases ---------------------------------------------------------------------------------
-    def verify(self, raw: bytes, content_type: str) -> tuple[message.SignedRequest, ops.EscrowState]:
-        """Every check but the nonce; RequestRefused names the first that fails."""
+    def verify(
+        self, raw: bytes, content_type: str, action: str = "lease"
+    ) -> tuple[message.SignedRequest, ops.EscrowState]:
+        """Every check but the nonce; RequestRefused names the first that fails. `action` is the endpoint's:
+        a request signed for another action (a lease request sent to /v1/metrics) is refused."""
         signed = message.parse(raw, content_type)
         req = signed.request
+        if req.action != action:
+            raise RequestRefused(
+                400,
+                "wrong_action",
+                f"request.action {req.action!r} is not {action!r}, the action of this endpoint; sign a request "
+                f"with action {action!r}",
+            )
         message.check_window(req, int(time.time()))
         if req.provider != self.provider:
             raise RequestRefused(
@@ -152,8 +163,11 @@ class Gateway:
             raise RequestRefused(402, "unfunded", f"escrow {req.escrowId} holds no deposit; top it up")
         return signed, state
 
-    def lease(self, raw: bytes, content_type: str) -> dict[str, Any]:
-        signed, state = self.verify(raw, content_type)
+    def authorize(
+        self, raw: bytes, content_type: str, action: str = "lease"
+    ) -> tuple[message.SignedRequest, ops.EscrowState]:
+        """`verify`, then the nonce consumed (last, atomically): the one way any signed endpoint admits a request."""
+        signed, state = self.verify(raw, content_type, action)
         req = signed.request
         if not self.nonces.consume(req.nonce, req.expiresAt, req.escrowId):
             raise RequestRefused(
@@ -161,6 +175,10 @@ class Gateway:
                 "replayed_nonce",
                 f"nonce {req.nonce} was already used; sign a new request (each request carries a fresh random nonce)",
             )
+        return signed, state
+
+    def lease(self, raw: bytes, content_type: str) -> dict[str, Any]:
+        _signed, state = self.authorize(raw, content_type, "lease")
         if state.status == EscrowStatus.CREATED and self.config.start_on_lease:
             state = self._start(state)
         return self._provision(state)

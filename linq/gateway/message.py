@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 DOMAIN_NAME = "LinqGateway"
 DOMAIN_VERSION = "1"
-ACTIONS = ("lease",)
+ACTIONS = ("lease", "metrics")  # what the signer asks for; each endpoint accepts only its own
 MAX_WINDOW = 300  # seconds a request may be valid for (expiresAt - issuedAt)
 MAX_SKEW = 60  # seconds a requestor's clock may run ahead of the gateway's
 MAX_BODY = 4096  # bytes; a well-formed request is ≈ 500
@@ -65,7 +65,7 @@ class LeaseRequest(BaseModel):
 
     escrowId: str = Field(pattern=_HEX32)
     provider: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
-    action: Literal["lease"]
+    action: Literal["lease", "metrics"]
     nonce: str = Field(pattern=_HEX32)
     issuedAt: int = Field(ge=0, lt=2**64)
     expiresAt: int = Field(ge=0, lt=2**64)
@@ -108,12 +108,14 @@ class SignedRequest(BaseModel):
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
 
-def new_request(escrow_id: str, provider: str, *, now: int | None = None, ttl: int = 120) -> LeaseRequest:
+def new_request(
+    escrow_id: str, provider: str, *, now: int | None = None, ttl: int = 120, action: str = "lease"
+) -> LeaseRequest:
     issued = int(time.time()) if now is None else now
     return LeaseRequest(
         escrowId=escrow_id.lower(),
         provider=to_checksum_address(provider),
-        action="lease",
+        action=action,  # type: ignore[arg-type]  # validated by the model (ACTIONS)
         nonce="0x" + secrets.token_hex(32),
         issuedAt=issued,
         expiresAt=issued + ttl,

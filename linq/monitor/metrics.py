@@ -1,14 +1,17 @@
-"""CPU, memory and request rate of a deployment: from Prometheus's HTTP API when the provider's LPStack
-serves one (--prometheus URL), else from the Kubernetes API (metrics.k8s.io when served; requests, limits
-and pod status always).
+"""CPU, memory, network and request rate of a deployment: from Prometheus's HTTP API when the provider's LPStack
+serves one (--prometheus URL; the provider gateway's /v1/metrics uses the same templates for a tenant, see
+linq.gateway.metrics), else from the Kubernetes API (metrics.k8s.io when served; requests, limits and pod
+status always).
 
-Prometheus series are the ones the LPStack's kube-prometheus-stack and Istio export: cAdvisor's
-container_cpu_usage_seconds_total and container_memory_working_set_bytes, and istio_requests_total.
+Prometheus series are the ones the LPStack's kube-prometheus-stack, the devnet's Prometheus
+(linq.devnet.prometheus) and Istio export: cAdvisor's container_cpu_usage_seconds_total,
+container_memory_working_set_bytes and container_network_*_bytes_total, and istio_requests_total.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,14 +23,24 @@ from linq.monitor.errors import InputError, SourceUnavailable
 from linq.monitor.snapshot import Snapshot
 from linq.units import kube_cpu_millis, kube_memory_bytes
 
-# {ns} and {window} are filled in by plain replacement (PromQL itself is full of braces).
-CONTAINERS = 'namespace="{ns}",container!="",container!="POD"'
+# The fixed query templates: the only PromQL this toolkit sends, for `linq metrics --prometheus` and for the
+# provider gateway's tenant metrics (linq.gateway.metrics), which fills them with the namespace it owns for the
+# escrow and never accepts PromQL from a requestor. {ns} and {window} are filled by `fill` (plain replacement of
+# checked values: PromQL itself is full of braces). The kubelet's /metrics/resource repeats cAdvisor's container
+# CPU and memory under the same names; kube-prometheus-stack (and the devnet's Prometheus) label each series with
+# its metrics_path, so those copies are excluded and nothing is counted twice.
+CADVISOR = 'namespace="{ns}",metrics_path!="/metrics/resource"'
+CONTAINERS = CADVISOR + ',container!="",container!="POD"'
 QUERIES = {
     "cpu": "sum by (pod) (rate(container_cpu_usage_seconds_total{" + CONTAINERS + "}[{window}]))",
     "memory": "sum by (pod) (container_memory_working_set_bytes{" + CONTAINERS + "})",
     "requests": 'sum(rate(istio_requests_total{destination_workload_namespace="{ns}",'
     'reporter="destination"}[{window}]))',
+    "network_receive": "sum(rate(container_network_receive_bytes_total{" + CADVISOR + "}[{window}]))",
+    "network_transmit": "sum(rate(container_network_transmit_bytes_total{" + CADVISOR + "}[{window}]))",
 }
+NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a Kubernetes namespace name (DNS label)
+WINDOW = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")  # a PromQL range duration
 LPSTACK_PROMETHEUS = "http://kps-prometheus.<monitoring namespace>.svc:9090"
 
 
@@ -39,6 +52,8 @@ class Usage:
     cpu_millis: int | None = None
     memory_bytes: int | None = None
     requests_per_second: float | None = None
+    network_receive_bytes_per_second: float | None = None
+    network_transmit_bytes_per_second: float | None = None
     per_pod: dict[str, dict[str, int]] = field(default_factory=dict)
     plan: dict[str, int] = field(default_factory=dict)
     pods: list[dict[str, Any]] = field(default_factory=list)
@@ -52,11 +67,19 @@ class Usage:
             "cpu_millis": self.cpu_millis,
             "memory_bytes": self.memory_bytes,
             "requests_per_second": self.requests_per_second,
+            "network_receive_bytes_per_second": self.network_receive_bytes_per_second,
+            "network_transmit_bytes_per_second": self.network_transmit_bytes_per_second,
             "per_pod": self.per_pod,
             "plan": self.plan,
             "pods": self.pods,
             "notes": self.notes,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Usage:
+        """The inverse of to_json (a gateway's answer); unknown keys (escrowId, window) are ignored."""
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 class Prometheus:
@@ -107,12 +130,22 @@ def _pod_rows(snap: Snapshot) -> list[dict[str, Any]]:
     ]
 
 
-def from_prometheus(prom: Prometheus, snap: Snapshot, window: str) -> Usage:
+def fill(name: str, namespace: str, window: str) -> str:
+    """Template `name` for one namespace and window; both are checked here, whoever the caller is, so no value
+    can close the matcher's quotes or add a selector."""
+    if not NAMESPACE.fullmatch(namespace):
+        raise InputError("namespace", namespace, "is not a Kubernetes namespace name", "give a DNS label")
+    return QUERIES[name].replace("{ns}", namespace).replace("{window}", check_window(window))
+
+
+def from_prometheus(prom: Prometheus, snap: Snapshot, window: str, source: str | None = None) -> Usage:
     ns = snap.target.namespace
-    usage = Usage(snap.target.name, ns, f"prometheus {prom.url}", plan=snap.plan(), pods=_pod_rows(snap))
-    cpu = prom.query(QUERIES["cpu"].replace("{ns}", ns).replace("{window}", window))
-    memory = prom.query(QUERIES["memory"].replace("{ns}", ns))
-    requests = prom.query(QUERIES["requests"].replace("{ns}", ns).replace("{window}", window))
+    usage = Usage(snap.target.name, ns, source or f"prometheus {prom.url}", plan=snap.plan(), pods=_pod_rows(snap))
+    cpu = prom.query(fill("cpu", ns, window))
+    memory = prom.query(fill("memory", ns, window))
+    requests = prom.query(fill("requests", ns, window))
+    received = prom.query(fill("network_receive", ns, window))
+    sent = prom.query(fill("network_transmit", ns, window))
     for row in cpu:
         usage.per_pod.setdefault(row["metric"].get("pod", ""), {})["cpu_millis"] = round(float(row["value"][1]) * 1000)
     for row in memory:
@@ -129,6 +162,10 @@ def from_prometheus(prom: Prometheus, snap: Snapshot, window: str) -> Usage:
         usage.requests_per_second = round(float(requests[0]["value"][1]), 3)
     else:
         usage.notes.append("no request series (istio_requests_total): the app had no traffic through the mesh")
+    if received:
+        usage.network_receive_bytes_per_second = round(float(received[0]["value"][1]), 1)
+    if sent:
+        usage.network_transmit_bytes_per_second = round(float(sent[0]["value"][1]), 1)
     return usage
 
 
@@ -164,8 +201,6 @@ def collect(cluster: Cluster, snap: Snapshot, prometheus: str | None, window: st
 
 def check_window(window: str) -> str:
     """A PromQL range duration such as 30s, 2m, 1h."""
-    import re
-
-    if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", window):
+    if not WINDOW.fullmatch(window):
         raise InputError("--window", window, "is not a PromQL duration", "use e.g. 30s, 2m or 1h")
     return window

@@ -130,6 +130,12 @@ def metrics_table(usage: Usage) -> Table:
         format_mib_bytes(plan.get("memory_limit_bytes", 0)),
     )
     table.add_row("requests", rate, "-", "-")
+    for label, value in (
+        ("network in", usage.network_receive_bytes_per_second),
+        ("network out", usage.network_transmit_bytes_per_second),
+    ):
+        if value is not None:
+            table.add_row(label, f"{value:g} B/s", "-", "-")
     return table
 
 

@@ -69,8 +69,11 @@ def test_down_leaves_nothing(tmp_path: Path) -> None:
             timeout=180,
         )
         assert node.leftovers(net.state_dir, state.slot), "a running node should be visible to the leftover check"
+        records, _ = net.read()
+        assert "prometheus" in [r.name for r in records]  # the real node's scraper is a devnet part too
     finally:
         net.down()
+    assert not [r.name for r in records if r.alive()]
     assert node.leftovers(net.state_dir, state.slot) == []
     assert not Path(f"/run/netns/linq-node-{state.slot}").exists()
     assert {key: Path("/proc/sys", key).read_text() for key in node.KUBELET_SYSCTLS} == sysctls
