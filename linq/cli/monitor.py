@@ -27,7 +27,7 @@ from rich.console import Console
 
 from linq.cli.errors import EXIT_FAILED as EXIT_PROBLEMS
 from linq.cli.errors import EXIT_OK, EXIT_SOURCE, CliError
-from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, KEYSTORE, PASSWORD_FILE, RPC, F, chain_client, echo_json
+from linq.cli.options import ADDRESSES, DEVNET_DIR, JSON, KEYSTORE, PASSWORD_FILE, RPC, F, echo_json
 from linq.monitor import access, render, snapshot, status, targets
 from linq.monitor import logs as log_reader
 from linq.monitor import metrics as metric_reader
@@ -162,17 +162,12 @@ def _targets(
     return targets.tenants(cluster)
 
 
-def _placed(params: dict[str, Any]) -> list[tuple[targets.Target, Cluster]]:
-    """Each chosen deployment with the cluster to read it from: the kubeconfig's, or its lease through the
-    provider's gateway (--via-gateway). `params`: the command's own (status and logs name them alike)."""
+def _gateway_targets(params: dict[str, Any], *, one: bool = False) -> list[targets.Target]:
+    """The deployments --via-gateway reads, each with the escrow whose gateway to ask (`one`: exactly one)."""
     deployment, namespace, stack, project = (params[k] for k in ("deployment", "namespace", "stack", "project"))
     escrow_id, devnet_dir, kubeconfig, context = (
         params[k] for k in ("escrow_id", "devnet_dir", "kubeconfig", "context")
     )
-    via_gateway = params["via_gateway"]
-    if not via_gateway:
-        cluster = _cluster(kubeconfig, context, devnet_dir)
-        return [(t, cluster) for t in _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)]
     if kubeconfig or context or namespace:
         raise InputError(
             "--via-gateway",
@@ -187,7 +182,6 @@ def _placed(params: dict[str, Any]) -> list[tuple[targets.Target, Cluster]]:
         chosen = [
             targets.Target(name=deployment or escrow_id[:10], namespace="", escrow_id=escrow_id, source="gateway")
         ]
-    placed = []
     for target in chosen:
         if not target.escrow_id:
             raise InputError(
@@ -196,6 +190,29 @@ def _placed(params: dict[str, Any]) -> list[tuple[targets.Target, Cluster]]:
                 "has no escrow id to ask a gateway about",
                 "pass --escrow 0x… (or use --kubeconfig for a provider you reach directly)",
             )
+    if one and len(chosen) != 1:
+        raise InputError(
+            "DEPLOYMENT",
+            deployment or "",
+            f"names {len(chosen)} deployments",
+            "name one deployment of the stack (see `linq status --stack`), or pass --escrow ID",
+        )
+    return chosen
+
+
+def _placed(params: dict[str, Any]) -> list[tuple[targets.Target, Cluster]]:
+    """Each chosen deployment with the cluster to read it from: the kubeconfig's, or its lease through the
+    provider's gateway (--via-gateway). `params`: the command's own (status and logs name them alike)."""
+    deployment, namespace, stack, project = (params[k] for k in ("deployment", "namespace", "stack", "project"))
+    escrow_id, devnet_dir, kubeconfig, context = (
+        params[k] for k in ("escrow_id", "devnet_dir", "kubeconfig", "context")
+    )
+    via_gateway = params["via_gateway"]
+    if not via_gateway:
+        cluster = _cluster(kubeconfig, context, devnet_dir)
+        return [(t, cluster) for t in _targets(deployment, namespace, stack, project, escrow_id, devnet_dir, cluster)]
+    placed = []
+    for target in _gateway_targets(params):
         view = access.through_gateway(
             target.escrow_id,
             devnet_dir=devnet_dir,
@@ -420,18 +437,11 @@ def logs_command(
 )
 @click.option("--window", default="2m", show_default=True, help="Rate window for CPU and requests (PromQL).")
 @click.option(
-    "--escrow",
-    "escrow_id",
-    default=None,
-    help="Ask this escrow's provider's gateway (found on chain), signing with the requestor's key: no kubeconfig.",
-)
-@click.option(
-    "--gateway", "via_gateway", is_flag=True, help="With --stack: ask the gateway for the deployment's escrow."
+    "--escrow", "escrow_id", default=None, help="The deployment's escrow id (with --via-gateway; one deployment)."
 )
 @RPC
 @ADDRESSES
-@KEYSTORE
-@PASSWORD_FILE
+@gateway_options
 def metrics_command(
     deployment,
     namespace,
@@ -444,9 +454,9 @@ def metrics_command(
     prometheus,
     window,
     escrow_id,
-    via_gateway,
     rpc,
     addresses,
+    via_gateway,
     keystore,
     password_file,
 ) -> None:
@@ -454,28 +464,36 @@ def metrics_command(
 
     \b
     Sources:
-      --escrow ID (or --stack S --gateway)  the provider's gateway, with the requestor's key alone
-      --prometheus URL                      the provider's Prometheus (the provider's view)
-      neither                               the Kubernetes API (requests, limits, metrics.k8s.io)
+      --via-gateway (--escrow ID, or --stack S)  the provider's gateway, with the requestor's key alone
+      --prometheus URL                           the provider's Prometheus (the provider's view)
+      neither                                    the Kubernetes API (requests, limits, metrics.k8s.io)
     Exit 1 when the deployment has no running pod to measure."""
     window = metric_reader.check_window(window)
-    if escrow_id or via_gateway:
-        usage = _metrics_through_gateway(
-            deployment,
-            namespace,
-            kubeconfig,
-            prometheus,
-            stack,
-            project,
-            escrow_id,
+    if via_gateway:
+        if prometheus:
+            raise InputError(
+                "--prometheus",
+                prometheus,
+                "cannot be combined with --via-gateway",
+                "drop one: the gateway reads the provider's Prometheus for you",
+            )
+        (target,) = _gateway_targets(click.get_current_context().params, one=True)
+        answer = access.metrics_through_gateway(
+            target.escrow_id,
             window,
-            devnet_dir,
-            rpc,
-            addresses,
-            keystore,
-            password_file,
-        )
+            devnet_dir=devnet_dir,
+            rpc_url=rpc,
+            addresses=addresses,
+            keystore=keystore,
+            password_file=password_file,
+        )  # GatewayError: its own exit code by the table
+        usage = metric_reader.Usage.from_json(answer)
+        usage.deployment = target.name or usage.namespace
     else:
+        if escrow_id:
+            raise InputError(
+                "--escrow", escrow_id, "is only used with --via-gateway", "add --via-gateway or drop --escrow"
+            )
         if not (deployment or namespace):
             raise InputError(
                 "DEPLOYMENT", "", "is missing", "name one deployment (or pass --namespace, or --escrow ID)"
@@ -502,60 +520,3 @@ def metrics_command(
         for note in usage.notes:
             console.print(f"• {note}", highlight=False)
     sys.exit(EXIT_OK if running else EXIT_PROBLEMS)
-
-
-def _metrics_through_gateway(
-    deployment: str | None,
-    namespace: str | None,
-    kubeconfig: Path | None,
-    prometheus: str | None,
-    stack: str | None,
-    project: str | None,
-    escrow_id: str | None,
-    window: str,
-    devnet_dir: Path | None,
-    rpc: str | None,
-    addresses: Path | None,
-    keystore: Path | None,
-    password_file: Path | None,
-) -> metric_reader.Usage:
-    """The escrow's provider from the chain, its gateway from the registry, a request signed by the requestor."""
-    from linq.chain import escrows as chain_escrows
-    from linq.gateway.client import GatewayError, obtain_metrics
-
-    for flag, value, why in (
-        ("--prometheus", prometheus, "reads the provider's own Prometheus"),
-        ("--kubeconfig", kubeconfig, "reads a cluster directly"),
-        ("--namespace", namespace, "names a namespace; the gateway serves the escrow's own"),
-    ):
-        if value:
-            raise InputError(flag, str(value), f"cannot be combined with --escrow/--gateway ({flag} {why})", "drop one")
-    name = deployment
-    if escrow_id is None:
-        if not stack:
-            raise InputError("--gateway", "", "needs the escrow", "pass --escrow ID, or --stack with DEPLOYMENT")
-        found = targets.from_outputs(
-            targets.read_stack_outputs(stack, project=project, devnet_dir=devnet_dir), f"stack {stack}"
-        )
-        found = [t for t in found if t.name == deployment] if deployment else found
-        if len(found) != 1 or not found[0].escrow_id:
-            raise InputError(
-                "DEPLOYMENT",
-                deployment or "",
-                f"does not name one deployment with an escrow in stack {stack}",
-                "name it (see `linq status --stack`), or pass --escrow ID",
-            )
-        escrow_id, name = found[0].escrow_id, found[0].name
-    escrow = parse_id(escrow_id)
-    client = chain_client(devnet_dir, rpc, None, addresses, keystore=keystore, password_file=password_file, signer=True)
-    terms = chain_escrows.find_by_id(client, escrow)
-    if terms is None:
-        raise InputError("--escrow", escrow_id, "is not an escrow on this chain", "check the id and --rpc/--devnet-dir")
-    try:
-        answer = obtain_metrics(client, "0x" + escrow.hex(), terms.provider, window=window)
-    except GatewayError as err:
-        code = EXIT_SOURCE if err.status == 0 or err.status >= 500 else EXIT_PROBLEMS
-        raise CliError(f"the provider's gateway refused ({err.code or err.status}): {err}", code) from None
-    usage = metric_reader.Usage.from_json(answer)
-    usage.deployment = name or usage.namespace
-    return usage

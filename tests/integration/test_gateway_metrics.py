@@ -1,6 +1,6 @@
 """Tenant metrics on the real node, through the provider gateway: the devnet's Prometheus scrapes the kubelet
 (cAdvisor and resource metrics over TLS with a client certificate); a container that burns CPU and holds
-memory runs on the real node in tenant A's lease namespace; `linq metrics --escrow` with A's key alone (no
+memory runs on the real node in tenant A's lease namespace; `linq metrics --via-gateway --escrow` with A's key alone (no
 kubeconfig) shows its real CPU and memory, the provider's `--prometheus` path shows the same; A cannot read
 B's series; unauthenticated, replayed, malformed and oversized requests are refused."""
 
@@ -192,6 +192,7 @@ def test_linq_metrics_with_the_requestors_key_alone_shows_real_cpu_and_memory(wo
     a = world.a
     out = _linq(
         "metrics",
+        "--via-gateway",
         "--escrow",
         a.escrow,
         "--devnet-dir",
@@ -211,7 +212,9 @@ def test_linq_metrics_with_the_requestors_key_alone_shows_real_cpu_and_memory(wo
     mib = usage["memory_bytes"] / 2**20
     assert HOLD_MIB <= mib <= HOLD_MIB + 32, usage  # the 48 MiB it holds, plus a shell
     # the table form names the source and the pod
-    table = _linq("metrics", "--escrow", a.escrow, "--devnet-dir", str(world.devnet.state_dir), key=a.key)
+    table = _linq(
+        "metrics", "--via-gateway", "--escrow", a.escrow, "--devnet-dir", str(world.devnet.state_dir), key=a.key
+    )
     assert table.returncode == 0, table.stderr
     assert "provider gateway" in table.stdout and "burner" in table.stdout
 

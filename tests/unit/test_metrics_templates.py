@@ -65,16 +65,27 @@ def test_linq_metrics_through_the_gateway_refuses_provider_flags(extra: list[str
 
     from linq.cli import main
 
-    result = CliRunner().invoke(main, ["metrics", "--escrow", "0x" + "ab" * 32, *extra])
+    result = CliRunner().invoke(main, ["metrics", "--via-gateway", "--escrow", "0x" + "ab" * 32, *extra])
     assert result.exit_code == 2, result.output
-    assert flag in result.output and "--escrow" in result.output
+    assert flag in result.output and "--via-gateway" in result.output
 
 
-def test_linq_metrics_gateway_flag_needs_an_escrow() -> None:
+def test_linq_metrics_via_gateway_needs_an_escrow() -> None:
     from click.testing import CliRunner
 
     from linq.cli import main
 
-    result = CliRunner().invoke(main, ["metrics", "--gateway"])
+    result = CliRunner().invoke(main, ["metrics", "--via-gateway"])
     assert result.exit_code == 2, result.output
-    assert "--escrow ID" in result.output
+    assert "--escrow" in result.output
+
+
+def test_linq_metrics_escrow_alone_asks_for_via_gateway() -> None:
+    """The same option set as `status` and `logs`: --escrow names the escrow, --via-gateway picks the path."""
+    from click.testing import CliRunner
+
+    from linq.cli import main
+
+    result = CliRunner().invoke(main, ["metrics", "web", "--escrow", "0x" + "ab" * 32])
+    assert result.exit_code == 2, result.output
+    assert "--escrow" in result.output and "--via-gateway" in result.output
