@@ -26,6 +26,7 @@ from linq.cli.options import (
     network_options,
     yes_option,
 )
+from linq.cli.tables import ShowId, compact, print_table
 from linq.contracts.terms import Terms
 from linq.market.encoding import checksum
 from linq.protocol.figures import runway_left
@@ -151,20 +152,24 @@ def escrow_list(
     if as_json:
         echo_json({"escrows": [state_json(s) for s in states]})
         return
-    table = Table(title=f"{len(states)} escrows")
-    for col in ("escrow id", "status", "provider", "deposited", "earned", "withdrawn", "runway"):
-        table.add_column(col, overflow="fold")
-    for s in states:
-        table.add_row(
-            s.escrow_id,
-            s.status,
-            s.terms.provider,
-            format_lnq(s.deposited),
-            format_lnq(s.earned),
-            format_lnq(s.withdrawn),
-            format_duration(s.runway),
-        )
-    Console().print(table)
+
+    def build(show: ShowId) -> Table:
+        table = compact(f"{len(states)} escrows (LNQ)")
+        for col in ("escrow id", "status", "provider", "deposit", "earned", "paid out", "runway"):
+            table.add_column(col, overflow="fold", no_wrap=col == "escrow id")
+        for s in states:
+            table.add_row(
+                show(s.escrow_id),
+                s.status,
+                show(s.terms.provider),
+                format_lnq(s.deposited, unit=""),
+                format_lnq(s.earned, unit=""),
+                format_lnq(s.withdrawn, unit=""),
+                format_duration(s.runway),
+            )
+        return table
+
+    print_table(build)
 
 
 def _write(action: Callable[[ChainClient, Terms], Any], name: str) -> Callable[..., None]:
