@@ -12,7 +12,7 @@ from rich.console import Console
 from web3 import Web3
 
 from linq.chain import NetworkProfile, connect, resolve_profile
-from linq.cli.options import ADDRESSES, DEVNET_DIR, RPC, F, stack
+from linq.cli.options import ADDRESSES, DEVNET_DIR, RPC, F, above_zero, stack
 from linq.market.encoding import checksum
 from linq.market.index import RegistryIndex, UpdateStats
 from linq.market.models import GpuClassRecord, GpuRequirement, ProviderRecord, RankingWeights, Requirements
@@ -165,9 +165,7 @@ def _requirements(
         )
     if not (cpu_m or mem or sto or gpu_req):
         raise UnitError("--cpu", cpu, "and the other resources are all zero", "ask for something, e.g. --cpu 1")
-    seconds = parse_duration(duration, field="--duration")
-    if seconds == 0:
-        raise UnitError("--duration", duration, "is zero", "give how long it runs, e.g. --duration 1h or 24h")
+    seconds = above_zero("--duration", duration, parse_duration(duration, field="--duration"), "1h")
     ceiling = parse_rate(max_price, field="--max-price") if max_price else None
     if ceiling == 0:
         raise UnitError(

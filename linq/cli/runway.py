@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from linq.cli.options import chain_client, key_options, network_options
+from linq.cli.options import above_zero, chain_client, key_options, network_options
 from linq.runway import Ledger, RunwayPolicy, guard_once
 from linq.units import UnitError, parse_amount, parse_duration
 
@@ -29,12 +29,6 @@ def _stack_policies(stack: str, project: str | None, devnet_dir: Path | None) ->
         elif policy:
             click.echo(f"{name}: autoTopUp set but no open escrow in the stack outputs; skipped", err=True)
     return policies
-
-
-def _above_zero(field: str, text: str, value: int, example: str) -> int:
-    if value == 0:
-        raise UnitError(field, text, "is zero", f"give more than zero, e.g. {field} {example}")
-    return value
 
 
 @click.group()
@@ -82,14 +76,14 @@ def guard(
     Exit codes: the one table (linq/cli/errors.py, docs/cli.md)."""
     policies: dict[str, RunwayPolicy] = {}
     try:
-        pause = _above_zero("--interval", interval, parse_duration(interval, field="--interval"), "5m")
+        pause = above_zero("--interval", interval, parse_duration(interval, field="--interval"), "5m")
         if escrow_ids:
             if not (below and amount and cap):
                 raise click.UsageError("--escrow needs --below, --amount and --cap")
             policy = RunwayPolicy(
-                _above_zero("--below", below, parse_duration(below, field="--below"), "6h"),
-                _above_zero("--amount", amount, parse_amount(amount, field="--amount"), "'0.5 LNQ'"),
-                _above_zero("--cap", cap, parse_amount(cap, field="--cap"), "'5 LNQ'"),
+                above_zero("--below", below, parse_duration(below, field="--below"), "6h"),
+                above_zero("--amount", amount, parse_amount(amount, field="--amount"), "'0.5 LNQ'"),
+                above_zero("--cap", cap, parse_amount(cap, field="--cap"), "'5 LNQ'"),
             )
             policies.update({e.lower(): policy for e in escrow_ids})
         if stack:

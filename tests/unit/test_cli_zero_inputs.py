@@ -11,6 +11,7 @@ from linq.cli import main
 
 ESCROW = "0x" + "ab" * 32
 GUARD = ["runway", "guard", "--escrow", ESCROW]
+OFFER = ["offer", "sign", "--cpu", "1", "--rate", "1 LNQ/h"]
 
 CASES = [
     (["escrow", "top-up", ESCROW, "-1"], "AMOUNT: '-1' is negative"),
@@ -18,7 +19,7 @@ CASES = [
     (["escrow", "top-up", ESCROW, "-0.5LNQ"], "AMOUNT: '-0.5LNQ' is negative"),
     (["escrow", "top-up", ESCROW, "0"], "AMOUNT: '0' is zero; give an amount above 0"),
     (["escrow", "top-up", ESCROW, "0 wei"], "AMOUNT: '0 wei' is zero"),
-    (["estimate", "--cpu", "1", "--duration", "0"], "--duration: '0' is zero; give how long it runs"),
+    (["estimate", "--cpu", "1", "--duration", "0"], "--duration: '0' is zero; give more than zero, e.g. --duration 1h"),
     (["estimate", "--cpu", "1", "--duration", "0s"], "--duration: '0s' is zero"),
     (["estimate", "--cpu", "1", "--duration", "-1h"], "--duration: '-1h' is negative"),
     (["providers", "match", "--cpu", "1", "--duration", "0m"], "--duration: '0m' is zero"),
@@ -33,6 +34,9 @@ CASES = [
     ([*GUARD, "--below", "1h", "--amount", "1 LNQ", "--cap", "0 wei"], "--cap: '0 wei' is zero"),
     ([*GUARD, "--below", "1h", "--amount", "-1 LNQ", "--cap", "2 LNQ"], "--amount: '-1 LNQ' is negative"),
     ([*GUARD, "--below", "1h", "--amount", "1 LNQ", "--cap", "2 LNQ", "--interval", "0"], "--interval: '0' is zero"),
+    ([*OFFER, "--max-duration", "0"], "--max-duration: '0' is zero"),
+    ([*OFFER, "--valid-for", "0s"], "--valid-for: '0s' is zero"),
+    ([*OFFER, "--min-duration", "-1h"], "--min-duration: '-1h' is negative"),
 ]
 
 
@@ -40,8 +44,9 @@ CASES = [
 def test_zero_and_negative_inputs_are_refused_in_house_style(
     args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("LINQ_RPC_URL", "LINQ_ADDRESSES", "LINQ_DEVNET_DIR", "LINQ_PRIVATE_KEY"):
+    for name in ("LINQ_RPC_URL", "LINQ_ADDRESSES", "LINQ_DEVNET_DIR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LINQ_PRIVATE_KEY", "0x" + "11" * 32)  # a throwaway key: `offer sign` loads one first
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert message in result.output, result.output
