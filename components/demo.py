@@ -58,6 +58,7 @@ class Demo:
         self.console = console
         self.work = state_dir / "demo"
         self.step_no = 0
+        self.keeps_running = True  # `--down` stops the devnet at the end instead
 
     # ---- presentation --------------------------------------------------------------------------------
     def step(self, title: str) -> None:
@@ -197,14 +198,17 @@ class Demo:
         if done.returncode != 0:
             raise RuntimeError(f"the provider agent failed ({done.returncode}):\n{done.stderr[-2000:]}")
         actions = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        withdrawn: list[str] = []  # a withdraw-batch line counts its escrows; they are the ones withdrawn above
         for action in actions:
+            if action.get("event") == "escrow-withdrawn":
+                withdrawn.append(str(action.get("escrow_id")))
             escrows = action.get("escrows")
             named = (
                 f"escrow {action['escrow_id']}"
                 if action.get("escrow_id")
                 else f"escrows {', '.join(map(str, escrows))}"
                 if isinstance(escrows, list)
-                else f"{escrows} escrow(s)"
+                else f"{escrows} escrow(s): {', '.join(withdrawn)}"
             )
             if action.get("tx"):
                 self.say(f"agent: {action.get('event')} ({named}) tx {action['tx']}")
@@ -308,7 +312,11 @@ class Demo:
         result = self.settlement(escrow_id, requestor, provider, before)
         summary = result.__dict__ | {"balanced": result.balanced}
         (self.work / "settlement.json").write_text(json.dumps(summary, indent=2))
-        self.step("What to try next (the devnet keeps running; it stops itself after its TTL)")
+        self.step(
+            "What to try next (the devnet keeps running; it stops itself after its TTL)"
+            if self.keeps_running
+            else "What to try next (after `make demo`, which leaves the devnet running)"
+        )
         env = f'eval "$(.venv/bin/linq devnet env --state-dir {self.devnet.state_dir})"'
         for line in (
             f"{env}   # point linq and pulumi at this devnet",
@@ -338,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 110))
     demo = Demo(args.state_dir, console)
+    demo.keeps_running = not args.down
     try:
         result = demo.run()
     finally:
