@@ -112,6 +112,15 @@ class AppDeployment(pulumi.ComponentResource):
             if escrow is not None
             else pulumi.Output.from_input({})
         )
+        # None of these is a secret, but each waits on (or is computed next to) a value that is: the app's Secret
+        # objects make `group.resources` secret, and Pulumi marks whatever is derived from a secret as secret, so
+        # `state` and `endpoint` would print as [secret]. They are computed from the config, the escrow and the
+        # namespace, never from a secret's value, so they are unmarked here; the Secret objects stay secret.
+        self.namespace = pulumi.Output.unsecret(self.namespace)
+        self.endpoint = pulumi.Output.unsecret(self.endpoint)
+        self.state = pulumi.Output.unsecret(self.state)
+        self.provider = pulumi.Output.unsecret(self.provider)
+        self.escrow = pulumi.Output.unsecret(self.escrow)
         self.register_outputs(
             {
                 "namespace": self.namespace,

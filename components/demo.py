@@ -28,6 +28,7 @@ from rich.table import Table
 
 from linq.devnet import Devnet, anvil
 from linq.tools import locate
+from linq.units import format_duration
 
 HOURS = 3600
 
@@ -57,6 +58,7 @@ class Demo:
         self.console = console
         self.work = state_dir / "demo"
         self.step_no = 0
+        self.keeps_running = True  # `--down` stops the devnet at the end instead
 
     # ---- presentation --------------------------------------------------------------------------------
     def step(self, title: str) -> None:
@@ -169,7 +171,8 @@ class Demo:
         self.say(f"state [bold]{chat['state']}[/], endpoint {chat['endpoint']}")
         self.say(
             f"escrow {chat['escrow']['id']} funded: {lnq(chat['escrow']['deposited'])} LNQ "
-            f"at {lnq(chat['escrow']['ratePerHour'])} LNQ/h, status {chat['escrow']['status']}"
+            f"at {lnq(chat['escrow']['ratePerHour'])} LNQ/h, status {chat['escrow']['status']}, "
+            f"runway {format_duration(int(chat['escrow']['runway'] or 0))}"
         )
         return dict(chat)
 
@@ -195,12 +198,22 @@ class Demo:
         if done.returncode != 0:
             raise RuntimeError(f"the provider agent failed ({done.returncode}):\n{done.stderr[-2000:]}")
         actions = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        withdrawn: list[str] = []  # a withdraw-batch line counts its escrows; they are the ones withdrawn above
         for action in actions:
-            escrow_id = str(action.get("escrow_id", ""))[:12]
+            if action.get("event") == "escrow-withdrawn":
+                withdrawn.append(str(action.get("escrow_id")))
+            escrows = action.get("escrows")
+            named = (
+                f"escrow {action['escrow_id']}"
+                if action.get("escrow_id")
+                else f"escrows {', '.join(map(str, escrows))}"
+                if isinstance(escrows, list)
+                else f"{escrows} escrow(s): {', '.join(withdrawn)}"
+            )
             if action.get("tx"):
-                self.say(f"agent: {action.get('event')} (escrow {escrow_id}…) tx {action['tx']}")
+                self.say(f"agent: {action.get('event')} ({named}) tx {action['tx']}")
             elif action.get("event") in ("escrow-discovered", "namespace-deleted", "start-skipped"):
-                self.say(f"agent: {action.get('event')} (escrow {escrow_id}…) {action.get('detail', '')}")
+                self.say(f"agent: {action.get('event')} ({named}) {action.get('detail', '')}")
         return actions
 
     def advance(self, hours: int) -> None:
@@ -225,7 +238,9 @@ class Demo:
         chat = up.outputs["deployments"].value["chat"]
         self.say(f"{', '.join(f'{k}={v}' for k, v in changes.items())}: state {chat['state']}")
         if chat.get("escrow"):
-            self.say(f"escrow deposited {lnq(chat['escrow']['deposited'])} LNQ, runway {chat['escrow']['runway']} s")
+            escrow = chat["escrow"]
+            runway = format_duration(int(escrow["runway"])) if str(escrow.get("runway", "")).isdigit() else "-"
+            self.say(f"escrow {escrow['id']}: deposited {lnq(escrow['deposited'])} LNQ, runway {runway}")
         return dict(chat)
 
     def teardown_requestor(self) -> None:
@@ -297,12 +312,18 @@ class Demo:
         result = self.settlement(escrow_id, requestor, provider, before)
         summary = result.__dict__ | {"balanced": result.balanced}
         (self.work / "settlement.json").write_text(json.dumps(summary, indent=2))
-        self.step("What to try next")
+        self.step(
+            "What to try next (the devnet keeps running; it stops itself after its TTL)"
+            if self.keeps_running
+            else "What to try next (after `make demo`, which leaves the devnet running)"
+        )
         env = f'eval "$(.venv/bin/linq devnet env --state-dir {self.devnet.state_dir})"'
         for line in (
-            env,
-            "linq providers list; linq escrow list --open; linq status --stack devnet",
-            f"pulumi -C {self.work / 'requestor'} stack output -s devnet",
+            f"{env}   # point linq and pulumi at this devnet",
+            f"linq escrow status {escrow_id}   # the demo's escrow, settled",
+            f"linq escrow list --requestor {requestor}",
+            "linq providers list   # the devnet's provider, with its gateway",
+            "README 'Your first stack': deploy the example stack yourself on this devnet",
             f".venv/bin/linq devnet down --state-dir {self.devnet.state_dir}   # tear it all down",
         ):
             self.say(line)
@@ -320,14 +341,16 @@ def lnq(wei: Any) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state-dir", type=Path, default=locate.PROJECT_ROOT / ".linq" / "demo-devnet")
-    parser.add_argument("--keep", action="store_true", help="leave the devnet running at the end")
+    parser.add_argument("--keep", action="store_true", help="leave the devnet running at the end (the default)")
+    parser.add_argument("--down", action="store_true", help="stop the devnet at the end instead")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 110))
     demo = Demo(args.state_dir, console)
+    demo.keeps_running = not args.down
     try:
         result = demo.run()
     finally:
-        if not args.keep:
+        if args.down:
             demo.devnet.down()
     return 0 if result.balanced else 1
 

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.app_deployment import AppDeployment
 from linq.errors import FieldError
-from linq.placement import Placement, Registry, place
+from linq.placement import Placement, Registry, check_priced_deposit, place
 from linq.stackconfig import (
     ConfigError,
     DeploymentConfig,
@@ -124,10 +124,12 @@ def _run() -> None:
     summary: dict[str, Any] = {}
     for deployment in config.deployments:
         secret_values = secret_values_for(deployment, secret_config_value)
+        placement = placement_for(deployment, config, registry)
+        check_priced_deposit(deployment, placement, config.limits, registry)
         app = AppDeployment(
             deployment.name,
             deployment,
-            placement=placement_for(deployment, config, registry),
+            placement=placement,
             providers=config.providers,
             cluster_for=cluster_factory(deployment.name, config),
             secret_values=secret_values,

@@ -16,10 +16,13 @@ from functools import cached_property
 
 from linq.catalog import load_catalog
 from linq.catalog.resolve import resolve_size
+from linq.contracts.terms import Resources
 from linq.market.match import match
-from linq.market.models import GpuRequirement, MatchResult, ProviderRecord, Requirements
-from linq.stackconfig import ConfigError, DeploymentConfig, NetworkConfig, ProviderAccess
+from linq.market.models import GpuRequirement, MatchResult, ProviderRecord, Requirements, rate_at
+from linq.protocol.money import deposit_for
+from linq.stackconfig import ConfigError, DeploymentConfig, Limits, NetworkConfig, ProviderAccess
 from linq.stackrender import deployment_spec
+from linq.units import format_duration, format_rate
 
 
 class Registry:
@@ -127,3 +130,42 @@ def place(
         gpu_class_id=best.gpu_class_id or 0,
         explanation=[f"matched {best.provider} at {best.rate_per_hour} wei/h (score {best.score.total:.3f})"],
     )
+
+
+def registry_rate(deployment: DeploymentConfig, placement: Placement, registry: Registry) -> int | None:
+    """The rate the escrow would get at registry prices now: the match's, or the pinned provider's quote.
+    None when it cannot be known here (not registered, no such GPU class): the escrow's own checks say why."""
+    if placement.rate_per_hour is not None:
+        return placement.rate_per_hour
+    record = next((p for p in registry.providers if p.address.lower() == placement.provider.lower()), None)
+    if record is None:
+        return None
+    size = size_of(deployment)
+    resources = Resources(
+        size.cpu_millis, size.memory_mib, size.reserved_storage_gib, placement.gpu_class_id, size.gpu_count
+    )
+    try:
+        return rate_at(resources, record)
+    except ValueError:
+        return None
+
+
+def check_priced_deposit(
+    deployment: DeploymentConfig, placement: Placement, limits: Limits, registry: Registry
+) -> None:
+    """A deployment with neither `deposit` nor `maxPricePerHour` pays the registry price for its duration: at
+    preview, that deposit must be within linq:limits.maxDeposit too (the stack's sanity ceiling)."""
+    if deployment.deposit is not None or deployment.max_price_per_hour is not None:
+        return  # bounded by the config alone (StackConfig checks it)
+    rate = registry_rate(deployment, placement, registry)
+    if not rate:
+        return
+    worst = deposit_for(rate, deployment.duration)
+    what = (
+        f"{format_duration(deployment.duration)} at {placement.provider}'s registry price "
+        f"{format_rate(rate)} ({rate} wei/h)"
+    )
+    fix = "shorten duration, set maxPricePerHour or deposit"
+    problem = limits.deposit_problem(deployment.name, "duration", what, worst, fix)
+    if problem:
+        raise ConfigError(f"linq:{problem}")

@@ -32,7 +32,18 @@ _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 _REGION = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 
 # The `linq:*` keys the program reads; any other `linq:` key must be a secret a deployment or provider names.
-PROGRAM_KEYS = ("network", "providers", "deployments", "limits", "devAccount", "signerKey")
+PROGRAM_KEYS = (
+    "network",
+    "providers",
+    "deployments",
+    "limits",
+    "devAccount",
+    "signerKey",
+    "keystore",
+    "keystorePassword",
+    "confirmations",
+    "receiptTimeout",
+)  # every key the program reads (components/stack_program.py, components/dynamic.py)
 DEFAULT_MAX_DURATION = 90 * 86400
 DEFAULT_MAX_DEPOSIT = 1000 * 10**18
 
@@ -263,6 +274,16 @@ class Limits(_Model):
     def _deposit(cls, value: Any) -> int:
         return parse_amount(value, field="maxDeposit")
 
+    def deposit_problem(self, name: str, field: str, what: str, worst: int, fix: str) -> str | None:
+        """The sentence when `worst` wei (what a deployment can lock) is above maxDeposit, else None."""
+        if worst <= self.max_deposit:
+            return None
+        return (
+            f"deployments.{name}.{field}: {what} can lock {format_lnq(worst)} ({worst} wei), above the stack's "
+            f"limit {format_lnq(self.max_deposit)} ({self.max_deposit} wei); {fix}, or raise linq:limits.maxDeposit "
+            "explicitly"
+        )
+
 
 class StackConfig(_Model):
     network: NetworkConfig = NetworkConfig()
@@ -304,13 +325,11 @@ class StackConfig(_Model):
                 if d.deposit is not None
                 else (d.max_price_per_hour * d.duration // 3600 if d.max_price_per_hour is not None else None)
             )
-            if worst is not None and worst > limits.max_deposit:
+            if worst is not None:
                 what = "deposit" if d.deposit is not None else "maxPricePerHour x duration"
-                problems.append(
-                    f"deployments.{d.name}.{'deposit' if d.deposit is not None else 'duration'}: {what} can lock "
-                    f"{format_lnq(worst)} ({worst} wei), above the stack's limit {format_lnq(limits.max_deposit)} "
-                    f"({limits.max_deposit} wei); deposit less, or raise linq:limits.maxDeposit explicitly"
-                )
+                field = "deposit" if d.deposit is not None else "duration"
+                problem = limits.deposit_problem(d.name, field, what, worst, "deposit less")
+                problems.extend([problem] if problem else [])
         if problems:
             raise ValueError("\n  linq:".join(problems))
         return self

@@ -36,6 +36,10 @@ PROVIDER_KINDS = ("Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "
 # are: ~10 s of polling for what the workload's own await already proves). The Namespace stays awaited so that
 # `destroy` returns only once it, and everything in it, is gone.
 SKIP_AWAIT = "pulumi.com/skipAwait"
+# `up` waits at most this long for the workload to be ready, then fails with the pods' state (stacks/README.md
+# "How long up waits"); pulumi-kubernetes reads the annotation.
+READY_TIMEOUT = "pulumi.com/timeoutSeconds"
+READY_TIMEOUT_SECONDS = 600
 AWAITED_KINDS = (*WORKLOAD_KINDS, "Namespace")
 
 
@@ -150,11 +154,13 @@ def owner_summary(manifests: list[dict[str, Any]]) -> str:
 
 
 def for_pulumi(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest as `up` applies it: objects other than the workload and the Namespace are not awaited."""
-    if manifest["kind"] in AWAITED_KINDS:
+    """The manifest as `up` applies it: the workload is awaited for at most READY_TIMEOUT_SECONDS; objects
+    other than the workload and the Namespace are not awaited."""
+    if manifest["kind"] == "Namespace":
         return manifest
+    added = {READY_TIMEOUT: str(READY_TIMEOUT_SECONDS)} if manifest["kind"] in AWAITED_KINDS else {SKIP_AWAIT: "true"}
     metadata = dict(manifest["metadata"])
-    metadata["annotations"] = {**metadata.get("annotations", {}), SKIP_AWAIT: "true"}
+    metadata["annotations"] = {**metadata.get("annotations", {}), **added}
     return {**manifest, "metadata": metadata}
 
 

@@ -76,6 +76,8 @@ def _money(field: str, value: Any, *, rate: bool) -> int:
     match = _MONEY.match(text)
     if not match:
         what = "an hourly rate" if rate else "an LNQ amount"
+        if text.strip().startswith("-"):
+            raise UnitError(field, value, f"is negative; {what} is 0 or more", f"give e.g. 1.5 LNQ{per}")
         raise UnitError(field, value, f"is not {what}", f"use e.g. 1.5 LNQ{per}, 0.0042 LNQ{per} or 42000 wei{per}")
     whole, frac, unit, per_hour = match.groups()
     if per_hour and not rate:
@@ -145,6 +147,8 @@ def parse_duration(value: Any, *, field: str = "duration") -> int:
     if compact.isdigit():
         return int(compact)
     if not re.fullmatch(r"(\d+[a-z]+)+", compact):
+        if compact.startswith("-"):
+            raise UnitError(field, value, "is negative; a duration is 0 or more", _DURATION_EXAMPLES)
         raise UnitError(field, value, "is not a duration", _DURATION_EXAMPLES)
     total = 0
     for number, suffix in re.findall(r"(\d+)([a-z]+)", compact):

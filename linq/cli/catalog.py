@@ -28,6 +28,7 @@ from linq.catalog import (
 )
 from linq.catalog.models import Endpoint, Port, Template
 from linq.cli.options import json_option
+from linq.cli.tables import compact
 from linq.units import parse_cpu, parse_memory, parse_storage
 
 
@@ -302,14 +303,12 @@ def list_templates(category: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_template_row(t) for t in chosen], indent=2))
         return
-    table = Table(title=f"{len(chosen)} templates")
-    for column in ("id", "name", "category", "version", "min plan", "gpu", "image"):
+    table = compact(f"{len(chosen)} templates (`linq templates show ID` for one in full)")
+    for column in ("id", "category", "version", "plan", "gpu", "image"):
         table.add_column(column, overflow="fold")
     for t in sorted(chosen, key=lambda t: (t.category, t.id)):
-        table.add_row(
-            t.id, t.name, t.category, t.version, t.min_plan, str(t.gpu.count) if t.gpu else "", t.image.split("@")[0]
-        )
-    Console(width=160).print(table)
+        table.add_row(t.id, t.category, t.version, t.min_plan, str(t.gpu.count) if t.gpu else "", t.image.split("@")[0])
+    Console().print(table)
 
 
 @templates.command("show")
@@ -325,7 +324,7 @@ def show_template(template_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(t.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2))
         return
-    console = Console(width=160)
+    console = Console()
     console.print(f"[bold]{t.name}[/] ({t.id}) · {t.category} · {t.version}\n{t.description}\n")
     console.print(
         f"image     {t.image}\ndocs      {t.docs}\nplan      {t.min_plan} or larger"
@@ -383,7 +382,7 @@ def list_plans(as_json: bool) -> None:
             str(p.gpu_count),
             p.description,
         )
-    Console(width=160).print(table)
+    Console().print(table)
 
 
 commands: list[click.Command] = [render_command, templates]

@@ -77,9 +77,21 @@ def _message(error: BaseException) -> str:
     if type(error).__name__ == "ValidationError" and callable(errors):
         first = errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "value"
-        flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "the input"
-        return f"{where}: {first['msg']} (got {first.get('input')!r}); correct {flag} and run again"
+        flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else ""
+        fix = f"correct {flag}" if flag in _flags(error) else "correct the input"
+        return f"{where}: {first['msg']} (got {first.get('input')!r}); {fix} and run again"
     return str(error)
+
+
+def _flags(error: BaseException) -> set[str]:
+    """The options of the command that raised `error` (a fix names only a flag that exists): the innermost
+    click context on the error's way up (its own context is already closed when the group sees it)."""
+    ctx, tb = None, error.__traceback__
+    while tb is not None:
+        found = tb.tb_frame.f_locals.get("ctx")
+        ctx = found if isinstance(found, click.Context) else ctx
+        tb = tb.tb_next
+    return {o for p in (ctx.command.params if ctx else ()) for o in p.opts}
 
 
 class LinqGroup(click.Group):

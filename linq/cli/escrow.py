@@ -17,9 +17,21 @@ from rich.table import Table
 
 from linq.chain import ChainClient, InputError
 from linq.chain import escrows as ops
-from linq.cli.options import chain_client, echo_json, json_option, key_options, network_options
+from linq.cli.options import (
+    chain_client,
+    confirm_money_move,
+    echo_json,
+    json_option,
+    key_options,
+    network_options,
+    yes_option,
+)
+from linq.cli.tables import ShowId, compact, print_table
 from linq.contracts.terms import Terms
 from linq.market.encoding import checksum
+from linq.protocol.figures import runway_left
+from linq.protocol.money import end_time
+from linq.protocol.status import EscrowStatus
 from linq.units import format_duration, format_lnq, parse_amount
 
 
@@ -140,20 +152,24 @@ def escrow_list(
     if as_json:
         echo_json({"escrows": [state_json(s) for s in states]})
         return
-    table = Table(title=f"{len(states)} escrows")
-    for col in ("escrow id", "status", "provider", "deposited", "earned", "withdrawn", "runway"):
-        table.add_column(col, overflow="fold")
-    for s in states:
-        table.add_row(
-            s.escrow_id,
-            s.status,
-            s.terms.provider,
-            format_lnq(s.deposited),
-            format_lnq(s.earned),
-            format_lnq(s.withdrawn),
-            format_duration(s.runway),
-        )
-    Console().print(table)
+
+    def build(show: ShowId) -> Table:
+        table = compact(f"{len(states)} escrows (LNQ)")
+        for col in ("escrow id", "status", "provider", "deposit", "earned", "paid out", "runway"):
+            table.add_column(col, overflow="fold", no_wrap=col == "escrow id")
+        for s in states:
+            table.add_row(
+                show(s.escrow_id),
+                s.status,
+                show(s.terms.provider),
+                format_lnq(s.deposited, unit=""),
+                format_lnq(s.earned, unit=""),
+                format_lnq(s.withdrawn, unit=""),
+                format_duration(s.runway),
+            )
+        return table
+
+    print_table(build)
 
 
 def _write(action: Callable[[ChainClient, Terms], Any], name: str) -> Callable[..., None]:
@@ -189,14 +205,41 @@ escrow.command("finalize", help="Settle an ended escrow (anyone): pays the provi
 )
 
 
-@escrow.command("top-up")
+def runway_after_top_up(state: ops.EscrowState, amount: int) -> int | None:
+    """The runway once `amount` more wei is deposited (None: the escrow cannot be topped up)."""
+    if state.status not in (EscrowStatus.CREATED, EscrowStatus.ACTIVE) or not state.rate_per_hour:
+        return None
+    deposited = state.deposited + amount
+    end = end_time(deposited, state.rate_per_hour, state.start) if state.start else 0
+    return runway_left(state.status, deposited, state.rate_per_hour, end, state.now)
+
+
+def _top_up_figures(client: ChainClient, terms: Terms, wei: int) -> list[tuple[str, str]]:
+    state = ops.read_state(client, terms)
+    after = runway_after_top_up(state, wei)
+    return [
+        ("payer", client.address),
+        ("amount", f"{format_lnq(wei)} ({wei} wei)"),
+        ("escrow", f"{state.escrow_id} ({state.status.value}, provider {terms.provider})"),
+        ("deposit", f"{format_lnq(state.deposited)} -> {format_lnq(state.deposited + wei)}"),
+        ("runway", f"{format_duration(state.runway)} -> {format_duration(after) if after is not None else '-'}"),
+    ]
+
+
+@escrow.command("top-up", context_settings={"ignore_unknown_options": True})
 @click.argument("escrow_id")
 @click.argument("amount")
 @network_options
 @key_options
+@yes_option
 @json_option
-def escrow_top_up(escrow_id, amount, devnet_dir, rpc, chain_id, addresses, keystore, password_file, as_json) -> None:
-    """Add AMOUNT ('1.5 LNQ' or '42 wei'; a bare number is refused) to the deposit; extends the runway."""
+def escrow_top_up(
+    escrow_id, amount, devnet_dir, rpc, chain_id, addresses, keystore, password_file, yes, as_json
+) -> None:
+    """Add AMOUNT ('1.5 LNQ' or '42 wei'; a bare number is refused) to the deposit; extends the runway.
+
+    Above the confirmation threshold (10 LNQ, or $LINQ_CONFIRM_ABOVE) it shows the payer, the amount, the
+    escrow and the new runway and asks first; --yes sends without asking."""
     wei = parse_amount(amount, field="AMOUNT")
     if wei == 0:
         raise InputError("AMOUNT", amount, "is zero", "give an amount above 0, e.g. 1.5 LNQ")
@@ -204,5 +247,6 @@ def escrow_top_up(escrow_id, amount, devnet_dir, rpc, chain_id, addresses, keyst
         devnet_dir, rpc, chain_id, addresses, keystore=keystore, password_file=password_file, signer=True
     )
     terms = _terms(client, escrow_id)
+    confirm_money_move("top up an escrow", wei, lambda: _top_up_figures(client, terms, wei), yes=yes)
     hashes = ops.top_up(client, terms, wei)
     _show(client, terms, as_json, {"action": "top-up", "tx": hashes})

@@ -198,4 +198,4 @@ def versions_command(fmt: str) -> None:
         table.add_row(name, manifest.version, manifest.operator)
     for name, binary in pins.binaries.items():
         table.add_row(name, binary.version, binary.url)
-    Console(width=200).print(table)
+    Console().print(table)

@@ -12,7 +12,7 @@ from rich.console import Console
 from web3 import Web3
 
 from linq.chain import NetworkProfile, connect, resolve_profile
-from linq.cli.options import ADDRESSES, DEVNET_DIR, RPC, F, stack
+from linq.cli.options import ADDRESSES, DEVNET_DIR, RPC, F, above_zero, stack
 from linq.market.encoding import checksum
 from linq.market.index import RegistryIndex, UpdateStats
 from linq.market.models import GpuClassRecord, GpuRequirement, ProviderRecord, RankingWeights, Requirements
@@ -163,14 +163,25 @@ def _requirements(
             "is not given, nor are resources",
             "pass --plan NAME or at least one of --cpu/--memory/--storage/--gpu",
         )
+    if not (cpu_m or mem or sto or gpu_req):
+        raise UnitError("--cpu", cpu, "and the other resources are all zero", "ask for something, e.g. --cpu 1")
+    seconds = above_zero("--duration", duration, parse_duration(duration, field="--duration"), "1h")
+    ceiling = parse_rate(max_price, field="--max-price") if max_price else None
+    if ceiling == 0:
+        raise UnitError(
+            "--max-price", max_price, "is zero: no provider works for free", "e.g. '0.05 LNQ/h', or omit it"
+        )
+    total = parse_amount(max_total, field="--max-total") if max_total else None
+    if total == 0:
+        raise UnitError("--max-total", max_total, "is zero: nothing can be paid", "e.g. '5 LNQ', or omit it")
     return Requirements(
         cpu_millis=cpu_m,
         memory_mib=mem,
         storage_gib=sto,
         gpu=gpu_req,
-        duration_seconds=parse_duration(duration, field="--duration"),
-        max_price_per_hour=parse_rate(max_price, field="--max-price") if max_price else None,
-        max_total=parse_amount(max_total, field="--max-total") if max_total else None,
+        duration_seconds=seconds,
+        max_price_per_hour=ceiling,
+        max_total=total,
         regions=regions,
         min_reputation=min_reputation,
         allow=tuple(checksum(a, field="--allow") for a in allow),

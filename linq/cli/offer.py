@@ -16,7 +16,7 @@ from linq.cli.matching import (
     index_options,
     network,
 )
-from linq.cli.options import echo_json, json_option, key_options
+from linq.cli.options import above_zero, echo_json, json_option, key_options
 from linq.market.encoding import checksum
 from linq.market.models import (
     Resources,
@@ -136,8 +136,10 @@ def offer_sign(
     # Every flag is read before any network call.
     given_rate = parse_rate(rate, field="--rate") if rate is not None else None
     min_seconds = parse_duration(min_duration, field="--min-duration")
-    max_seconds = parse_duration(max_duration, field="--max-duration")
-    valid_seconds = parse_duration(valid_for, field="--valid-for")
+    max_seconds = above_zero(
+        "--max-duration", max_duration, parse_duration(max_duration, field="--max-duration"), "30d"
+    )
+    valid_seconds = above_zero("--valid-for", valid_for, parse_duration(valid_for, field="--valid-for"), "1h")
 
     offline = chain_id is not None and escrow is not None
     now = int(time.time())

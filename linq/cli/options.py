@@ -4,14 +4,17 @@ results are printed (--json). Commands stack these decorators; their help text i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from linq.chain import ChainClient, resolve_profile, resolve_signer
+from linq.chain import ChainClient, InputError, resolve_profile, resolve_signer
 from linq.chain.signers import from_keystore
+from linq.units import WEI_PER_LNQ, UnitError, format_lnq, parse_amount
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +57,17 @@ KUBECONFIG = click.option(
     default=None,
     help="Provider cluster kubeconfig (default: $KUBECONFIG, the devnet's, or in-cluster).",
 )
+YES = click.option(
+    "--yes",
+    "-y",
+    "yes",
+    is_flag=True,
+    help="Send without asking, whatever the amount (for scripts; see $LINQ_CONFIRM_ABOVE).",
+)
+
+# A move of LNQ above this asks first (docs/cli.md "Confirming money moves"); $LINQ_CONFIRM_ABOVE overrides it.
+CONFIRM_ABOVE = 10 * WEI_PER_LNQ
+CONFIRM_ABOVE_ENV = "LINQ_CONFIRM_ABOVE"
 
 
 def stack(*options: Callable[[F], F]) -> Callable[[F], F]:
@@ -89,6 +103,48 @@ def provider_service_options(fn: F) -> F:
 
 def json_option(fn: F) -> F:
     return JSON(fn)
+
+
+def yes_option(fn: F) -> F:
+    """--yes: skip the confirmation of a large money move (confirm_money_move)."""
+    return YES(fn)
+
+
+def above_zero(field: str, text: str, value: int, example: str) -> int:
+    """`value` (parsed from the flag's `text`) when it is above zero; zero is refused naming the flag."""
+    if value == 0:
+        raise UnitError(field, text, "is zero", f"give more than zero, e.g. {field} {example}")
+    return value
+
+
+def confirm_threshold() -> int:
+    """Wei above which a money move asks first: $LINQ_CONFIRM_ABOVE ('0 LNQ' asks every time), else 10 LNQ."""
+    text = os.environ.get(CONFIRM_ABOVE_ENV)
+    return CONFIRM_ABOVE if text is None else parse_amount(text, field=f"${CONFIRM_ABOVE_ENV}")
+
+
+def confirm_money_move(
+    action: str, amount: int, figures: Callable[[], Sequence[tuple[str, str]]], *, yes: bool
+) -> None:
+    """Before sending `amount` wei: above the threshold, show what moves (`figures()`, read only then; on stderr,
+    so --json stays clean) and ask; `--yes` skips the question. Without a terminal to ask and without --yes it
+    refuses: nothing is sent."""
+    threshold = confirm_threshold()
+    if yes or amount <= threshold:
+        return
+    lines = [f"{action}:", *(f"  {key:<8} {value}" for key, value in figures())]
+    click.echo("\n".join(lines), err=True)
+    if not sys.stdin.isatty():
+        raise InputError(
+            "--yes",
+            "not given",
+            f"is needed to {action} ({format_lnq(amount)}, {amount} wei) without a terminal: it is above the "
+            f"confirmation threshold {format_lnq(threshold)} (${CONFIRM_ABOVE_ENV}); nothing was sent",
+            "check the figures above and run again with --yes, or run it in a terminal to answer the question",
+        )
+    if not click.confirm("Send it?", default=False, err=True):
+        click.echo("Not sent: nothing moved.", err=True)
+        raise click.exceptions.Exit(1)
 
 
 def chain_client(

@@ -25,14 +25,18 @@ from linq.cli.matching import (
     requirement_options,
 )
 from linq.cli.options import echo_json, json_option
+from linq.cli.tables import ShowId, compact, print_table
 from linq.market.encoding import checksum
 from linq.market.match import match
 from linq.market.models import (
     MatchResult,
 )
 from linq.units import (
+    format_cpu,
     format_duration,
     format_lnq,
+    format_memory,
+    format_storage,
 )
 
 
@@ -59,35 +63,27 @@ def providers_list(devnet_dir, rpc, addresses, index_path, as_json, regions, act
     if as_json:
         echo_json({"index": _index_meta(index, stats), "providers": [p.model_dump(mode="json") for p in rows]})
         return
-    table = Table(title=f"{len(rows)} providers", caption=_stale_note(index, stats))
-    table.add_column("provider", no_wrap=True)
-    for col in (
-        "region",
-        "active",
-        "CPU m free/total",
-        "memory MiB",
-        "storage GiB",
-        "CPU LNQ/core-h",
-        "GPUs",
-        "reputation",
-        "gateway",
-    ):
-        table.add_column(col, overflow="fold")
-    for p in rows:
-        free = p.free
-        table.add_row(
-            p.address,
-            p.region,
-            "yes" if p.active else "no",
-            f"{free.cpu_millis}/{p.total.cpu_millis}",
-            f"{free.memory_mib}/{p.total.memory_mib}",
-            f"{free.storage_gib}/{p.total.storage_gib}",
-            format_lnq(p.prices.cpu_per_milli_hour * 1000, unit=""),
-            _gpu_text(p),
-            f"{p.reputation.score:.3f}",
-            "yes" if p.gateway else "-",
-        )
-    _console().print(table)
+
+    def build(show: ShowId) -> Table:
+        table = compact(f"{len(rows)} providers (free capacity)", _stale_note(index, stats))
+        table.add_column("provider", no_wrap=True)
+        for col in ("region", "CPU", "memory", "storage", "LNQ/ core-h", "GPUs", "rep.", "state"):
+            table.add_column(col, overflow="fold")
+        for p in rows:
+            table.add_row(
+                show(p.address),
+                p.region,
+                format_cpu(p.free.cpu_millis),
+                format_memory(p.free.memory_mib),
+                format_storage(p.free.storage_gib),
+                format_lnq(p.prices.cpu_per_milli_hour * 1000, unit=""),
+                _gpu_text(p),
+                f"{p.reputation.score:.2f}",
+                ("gateway" if p.gateway else "active") if p.active else "off",
+            )
+        return table
+
+    print_table(build, _console())
 
 
 @providers.command("show")
@@ -144,35 +140,43 @@ def providers_show(address, devnet_dir, rpc, addresses, index_path, as_json) -> 
 def _print_match(result: MatchResult, explain: bool, note: str) -> None:
     console = _console()
     req = result.requirements
-    table = Table(title=f"{len(result.candidates)} of {result.considered} providers match", caption=note)
-    total_col = f"total for {format_duration(req.duration_seconds)}"
-    table.add_column("#")
-    table.add_column("provider", no_wrap=True)
-    for col in ("region", "GPU class", "rate LNQ/h", total_col, "price", "reputation", "headroom", "score"):
-        table.add_column(col, overflow="fold")
-    for c in result.candidates:
-        table.add_row(
-            str(c.rank),
-            c.provider,
-            c.region,
-            "-" if c.gpu_class_id is None else f"#{c.gpu_class_id}",
-            format_lnq(c.rate_per_hour, unit=""),
-            format_lnq(c.total_cost, unit=""),
-            f"{c.score.price:.3f}",
-            f"{c.score.reputation:.3f}",
-            f"{c.score.headroom:.3f}",
-            f"{c.score.total:.4f}",
-        )
-    console.print(table)
+
+    def build(show: ShowId) -> Table:
+        table = compact(f"{len(result.candidates)} of {result.considered} providers match", note)
+        table.add_column("#")
+        table.add_column("provider", no_wrap=True)
+        total_col = f"LNQ for {format_duration(req.duration_seconds)}"
+        for col in ("region", "GPU", "LNQ/h", total_col, "price", "rep.", "room", "score"):
+            table.add_column(col, overflow="fold")
+        for c in result.candidates:
+            table.add_row(
+                str(c.rank),
+                show(c.provider),
+                c.region,
+                "-" if c.gpu_class_id is None else f"#{c.gpu_class_id}",
+                format_lnq(c.rate_per_hour, unit=""),
+                format_lnq(c.total_cost, unit=""),
+                f"{c.score.price:.2f}",
+                f"{c.score.reputation:.2f}",
+                f"{c.score.headroom:.2f}",
+                f"{c.score.total:.3f}",
+            )
+        return table
+
+    print_table(build, console)
     if not result.rejected:
         return
     if explain:
-        rejected = Table(title=f"{len(result.rejected)} rejected")
-        rejected.add_column("provider", no_wrap=True)
-        rejected.add_column("reasons", overflow="fold")
-        for r in result.rejected:
-            rejected.add_row(r.provider, "; ".join(reason.message for reason in r.reasons))
-        console.print(rejected)
+
+        def rejected(show: ShowId) -> Table:
+            table = Table(title=f"{len(result.rejected)} rejected")
+            table.add_column("provider", no_wrap=True)
+            table.add_column("reasons", overflow="fold")
+            for r in result.rejected:
+                table.add_row(show(r.provider), "; ".join(reason.message for reason in r.reasons))
+            return table
+
+        print_table(rejected, console)
     else:
         counts = Counter(code.value for r in result.rejected for code in r.codes)
         summary = ", ".join(f"{n} {code}" for code, n in counts.most_common())

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from linq.cli.options import chain_client, key_options, network_options
+from linq.cli.options import above_zero, chain_client, key_options, network_options
 from linq.runway import Ledger, RunwayPolicy, guard_once
-from linq.units import parse_amount, parse_duration
+from linq.units import UnitError, parse_amount, parse_duration
 
 DEFAULT_LEDGER = Path(".linq") / "runway-ledger.json"
 
@@ -76,18 +76,20 @@ def guard(
     Exit codes: the one table (linq/cli/errors.py, docs/cli.md)."""
     policies: dict[str, RunwayPolicy] = {}
     try:
-        pause = parse_duration(interval, field="--interval")
+        pause = above_zero("--interval", interval, parse_duration(interval, field="--interval"), "5m")
         if escrow_ids:
             if not (below and amount and cap):
                 raise click.UsageError("--escrow needs --below, --amount and --cap")
             policy = RunwayPolicy(
-                parse_duration(below, field="--below"),
-                parse_amount(amount, field="--amount"),
-                parse_amount(cap, field="--cap"),
+                above_zero("--below", below, parse_duration(below, field="--below"), "6h"),
+                above_zero("--amount", amount, parse_amount(amount, field="--amount"), "'0.5 LNQ'"),
+                above_zero("--cap", cap, parse_amount(cap, field="--cap"), "'5 LNQ'"),
             )
             policies.update({e.lower(): policy for e in escrow_ids})
         if stack:
             policies.update(_stack_policies(stack, project, devnet_dir))
+    except UnitError:
+        raise  # the one exit-code table words it (field, value, fix)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     if not policies:

@@ -82,6 +82,13 @@ def test_your_first_stack_from_the_readme(devnet: Devnet) -> None:
     assert chat["state"] == "Running" and status["healthy"] is True, chat
     assert chat["provider"].lower() == provider.lower(), chat
     assert chat["escrow"] is not None, chat
+    # Outputs that are not secrets are not marked secret (the app's Secret objects made `state` and `endpoint`
+    # print as [secret]): the real engine's `pulumi stack output`.
+    outputs = next(out for cmd, out in steps.items() if cmd.startswith("pulumi stack output"))
+    assert "[secret]" not in outputs, outputs
+    shown = json.loads(outputs)["chat"]
+    assert shown["state"] == "Running" and shown["endpoint"] == chat["endpoint"], shown
+    assert shown["escrow"]["id"] and shown["namespace"] and shown["provider"].lower() == provider.lower(), shown
     preview = next(out for cmd, out in steps.items() if cmd.startswith("pulumi preview"))
     assert "to create" in preview, preview[-2000:]
     destroy = next(out for cmd, out in steps.items() if cmd.startswith("pulumi destroy"))

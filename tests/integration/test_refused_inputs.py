@@ -190,3 +190,52 @@ def _provider(devnet: Devnet) -> str:
         register_provider(ChainClient(bank.profile, signer))
         _PROVIDERS["p"] = signer.address
     return _PROVIDERS["p"]
+
+
+# Neither deposit nor maxPricePerHour: the deposit is the registry price x duration, known only at preview; the
+# stack program checks it against linq:limits.maxDeposit right after placement (components/stack_program.py).
+PRICED = [
+    ("priced above the limit", {"maxDeposit": "1 wei"}, {}, "above the stack's limit 0.000000000000000001 LNQ (1 wei)"),
+    ("priced within the limit", {"maxDeposit": "1000 LNQ"}, {}, None),
+    ("explicit deposit: config decides", {"maxDeposit": "1 LNQ"}, {"deposit": "0.5 LNQ"}, None),
+    ("explicit price: config decides", {"maxDeposit": "1 LNQ"}, {"maxPricePerHour": "0.01 LNQ/h"}, None),
+]
+
+
+@pytest.mark.parametrize("limits,change,fragment", [c[1:] for c in PRICED], ids=[c[0] for c in PRICED])
+def test_priced_deposit_is_within_the_limit_at_preview(
+    devnet: Devnet, payer: ChainClient, limits: dict[str, str], change: dict[str, str], fragment: str | None
+) -> None:
+    from linq.placement import Registry, check_priced_deposit, place
+    from linq.protocol.money import deposit_for
+    from linq.stackconfig import load_stack_values
+
+    provider = _provider(devnet)
+    network = {"kind": "devnet", "devnetDir": str(devnet.state_dir)}
+    bounds = ("deposit", "maxPricePerHour")  # the example sets a price ceiling; these cases set their own
+    values = _with({"provider": provider, **change}, drop=bounds, **{"linq:limits": limits, "linq:network": network})
+    config = load_stack_values(values)
+    deployment = config.deployments[0]
+    registry = Registry(config.network)
+    placement = place(deployment, config.providers, config.network, registry)
+    before = _money(payer)
+    if fragment is None:
+        check_priced_deposit(deployment, placement, config.limits, registry)
+    else:
+        with pytest.raises(ConfigError) as err:
+            check_priced_deposit(deployment, placement, config.limits, registry)
+        text = str(err.value)
+        rate = int(payer.registry.functions.quote(provider, _chat_resources(deployment)).call())  # the chain's quote
+        worst = deposit_for(rate, deployment.duration)
+        assert text.startswith("linq:deployments.chat.duration: 1d at "), text
+        assert "registry price" in text and f"({rate} wei/h)" in text and f"({worst} wei)" in text, text
+        assert fragment in text and "raise linq:limits.maxDeposit explicitly" in text, text
+        assert "set maxPricePerHour or deposit" in text, text
+    assert _money(payer) == before
+
+
+def _chat_resources(deployment: Any) -> tuple[int, ...]:
+    from linq.placement import size_of
+
+    size = size_of(deployment)
+    return (size.cpu_millis, size.memory_mib, size.reserved_storage_gib, 0, 0)

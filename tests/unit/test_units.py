@@ -192,7 +192,7 @@ def _top_up(amount: str) -> Outcome:
         mp.setattr(escrow_cli, "_terms", lambda *a, **k: object())
         mp.setattr(escrow_cli.ops, "top_up", lambda _c, _t, wei: sent.append(wei) or {})
         mp.setattr(escrow_cli, "_show", lambda *a, **k: None)
-        out = _cli(["escrow", "top-up", "0x" + "ab" * 32, "--", amount])
+        out = _cli(["escrow", "top-up", "--yes", "0x" + "ab" * 32, "--", amount])
     return ("value", sent[0]) if sent else ("refused", out.output)
 
 
