@@ -236,7 +236,9 @@ def project_dir(base: Path) -> Path:
     import yaml
 
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    project["runtime"]["options"]["virtualenv"] = str(ROOT / ".venv")
+    runtime = project["runtime"] if isinstance(project["runtime"], dict) else {"name": project["runtime"]}
+    runtime.setdefault("options", {})["virtualenv"] = str(ROOT / ".venv")  # absolute: the plugins find it too
+    project["runtime"] = runtime
     base.mkdir(parents=True, exist_ok=True)
     (base / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     (base / "stacks").mkdir(exist_ok=True)
