@@ -43,9 +43,11 @@ class LeaseCredentialProvider(LinqProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         from linq import lease_credential
 
-        changed = [k for k in INPUTS if is_unknown(news.get(k)) or str(news.get(k)).lower() != olds.get(k)]
-        if changed:
+        if any(is_unknown(news.get(k)) for k in INPUTS):  # preview of an Escrow update: decided again at `up`
             return DiffResult(changes=True, replaces=[], stables=[], delete_before_replace=False)
+        changed = [k for k in INPUTS if str(news.get(k)).lower() != olds.get(k)]
+        if changed:  # another escrow or provider: another credential (and id); the old one needs no cleanup
+            return DiffResult(changes=True, replaces=changed, stables=[], delete_before_replace=False)
         reason = lease_credential.stale(str(olds.get("expires_at", ""))) or lease_credential.refused(
             str(olds["kubeconfig"]), str(olds["namespace"])
         )
