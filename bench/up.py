@@ -236,7 +236,9 @@ def project_dir(base: Path) -> Path:
     import yaml
 
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    project["runtime"]["options"]["virtualenv"] = str(ROOT / ".venv")
+    runtime = project["runtime"] if isinstance(project["runtime"], dict) else {"name": project["runtime"]}
+    runtime.setdefault("options", {})["virtualenv"] = str(ROOT / ".venv")  # absolute: the plugins find it too
+    project["runtime"] = runtime
     base.mkdir(parents=True, exist_ok=True)
     (base / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     (base / "stacks").mkdir(exist_ok=True)
@@ -279,6 +281,46 @@ def bench_size(devnet: Devnet, floor: Floor, n: int, work: Path) -> dict[str, tu
     out["destroy"] = (f, timed(lambda **kw: stack.destroy(**kw)))
     stack.workspace.remove_stack(f"bench{n}")
     return out
+
+
+def compare(devnet: Devnet, work: Path, other: Path, rounds: int) -> None:
+    """No-op `up`s of one deployment, alternating between this tree's code and `other`'s (a checkout of another
+    commit: `git worktree add` or `git archive | tar -x`), on one stack and one devnet, so both see the same load.
+    The version is chosen with PYTHONPATH, which the program and the dynamic provider inherit from the CLI."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from linq.engine import project_stack
+
+    stack = project_stack(devnet, stack="benchab", work_dir=project_dir(work / "ab"))
+    set_config(stack, config_values(devnet, deployments("ab", 1)))
+    trees = {"this tree": ROOT, str(other): other.resolve()}
+    env = stack.workspace.env_vars
+    assert isinstance(env, dict)
+    env["PYTHONPATH"] = str(ROOT)
+    timed(lambda **kw: stack.up(**kw))  # create, with this tree
+    table = Table(title="no-op `up` of 1 deployment, alternating trees on one stack (seconds)")
+    for col in ("round", "tree", "load (1 min)", "pulumi s", "CLI→1st event", "→stack reg.", "changes"):
+        table.add_column(col, justify="right")
+    for i in range(rounds):
+        for label, tree in trees.items():
+            env["PYTHONPATH"] = str(tree)
+            load = os.getloadavg()[0]
+            run = timed(lambda **kw: stack.up(**kw))
+            changes = " ".join(f"{k}={v}" for k, v in sorted(run.changes.items()))
+            table.add_row(
+                str(i + 1),
+                label,
+                f"{load:.1f}",
+                f"{run.wall:.2f}",
+                _s(run.first_event),
+                _s(run.stack_registered),
+                changes,
+            )
+    env["PYTHONPATH"] = str(ROOT)
+    stack.destroy()
+    stack.workspace.remove_stack("benchab")
+    Console(width=160).print(table)
 
 
 def register_local_provider(devnet: Devnet) -> None:
@@ -363,8 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devnet-dir", type=Path, help="a running devnet to use (default: start one)")
     parser.add_argument("--no-probes", dest="probes", action="store_false", help="skip the cold-start probes")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--compare-with", type=Path, help="also alternate no-op `up`s with the code in this checkout")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --compare-with (default 3)")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
 
     with tempfile.TemporaryDirectory(prefix="bench-up-") as tmp:
         work = Path(tmp)
@@ -385,7 +429,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{n} deployment(s)… (load {loads[-1]:.2f})", flush=True)
                 results[n] = bench_size(devnet, floor, n, work)
                 loads.append(os.getloadavg()[0])
-            report(results, cold, loads)
+            if results:
+                report(results, cold, loads)
+            if args.compare_with:
+                compare(devnet, work, args.compare_with, args.rounds)
             if args.json:
                 args.json.write_text(
                     json.dumps(

@@ -19,14 +19,16 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.runtime import rpc
 
-from linq.chain import ChainClient, ChainError, NetworkProfile, Signer, resolve_signer
-from linq.chain.network import profile_for
+from linq.chain.errors import ChainError
 from linq.chain.values import whole
+
+if TYPE_CHECKING:  # web3 loads on the first chain call, not when the provider process unpickles a provider
+    from linq.chain import ChainClient, NetworkProfile, Signer
 
 UNKNOWN = rpc.UNKNOWN
 
@@ -66,11 +68,15 @@ def settings_from(get: Callable[[str], Any]) -> Settings:
 
 
 def profile_from(network: Mapping[str, Any]) -> NetworkProfile:
+    from linq.chain.network import profile_for
+
     return profile_for(network)
 
 
 def client_from(s: Settings, *, signer: bool = True, w3: Any = None) -> ChainClient:
     """A chain client for these settings, with the configured signer (or read-only)."""
+    from linq.chain import ChainClient, resolve_signer
+
     profile = profile_from(s.network)
     key = (
         resolve_signer(

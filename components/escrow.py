@@ -21,19 +21,22 @@ The Pulumi id is the salt (stable across provider changes); `escrow_id` is the c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from components.dynamic import LinqProvider, is_unknown, merged
 from linq import checkpoints
-from linq.chain import ChainClient, ChainError
+from linq.chain import ChainError
 from linq.chain import escrows as ops
 from linq.chain.escrow_spec import FIELDS, RESOURCE_KEYS, check_on_chain, normalise, rate_for, target_deposit
 from linq.contracts.terms import Resources, Terms
 from linq.market.offers import SignedOffer
 from linq.protocol.status import OPEN, PAID_THROUGH, SETTLED, EscrowStatus
+
+if TYPE_CHECKING:  # web3 loads on the first chain call (linq.chain), not when the provider is unpickled
+    from linq.chain import ChainClient
 
 OUTPUTS = (
     "escrow_id",

@@ -1,11 +1,12 @@
 """LeaseAccess: the requestor's side of the provider gateway (docs/gateway.md), as the cluster provider of one
 deployment.
 
-At every run of the program (`pulumi up`, `preview`) it asks the escrow's provider's gateway for fresh lease
-access with the requestor's key (linq.gateway.client.obtain_lease: the gateway from the chain, the TLS pin,
-the EIP-712 request) and hands the namespace-scoped credential to a `pulumi_kubernetes.Provider`. The
-provider's `cluster_identifier` is fixed per escrow, so a new credential updates the provider in place and
-never replaces the workloads deployed through it; the credential lives only in that provider's secret inputs.
+The credential is a `LeaseCredential` dynamic resource (components.lease_credential): lease access from the
+escrow's provider's gateway with the requestor's key (linq.gateway.client.obtain_lease), kept in state as a
+Pulumi secret and renewed in place only when it has less than 15 min left or the API server refuses it
+(linq.lease_credential), so an unchanged stack's `preview`/`up` shows no change. It goes to a
+`pulumi_kubernetes.Provider` whose `cluster_identifier` is fixed per escrow: a renewal updates the provider in
+place and never replaces the workloads deployed through it.
 The tenant namespace and everything that shapes isolation are the gateway's; the requestor applies only the
 namespaced workload objects, which land in the lease namespace (the provider's default namespace).
 """
@@ -15,21 +16,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.dynamic import client_from, settings_from
-from linq.errors import FieldError
+from components.lease_credential import LeaseCredential
 from linq.gateway import bundle
-from linq.gateway.client import obtain_lease
-
-
-def _kubeconfig(args: list[str]) -> str:
-    escrow_id, provider = args
-    chain = client_from(settings_from(pulumi.runtime.get_config))
-    try:
-        lease = obtain_lease(chain, escrow_id, provider)
-    except FieldError as err:  # the gateway's refusal in house style: one line, no traceback
-        raise pulumi.RunError(f"lease access for escrow {escrow_id}: {err}") from None
-    pulumi.log.info(f"lease access to {lease.namespace} on {provider} until {lease.expires_at}")
-    return lease.kubeconfig
 
 
 class LeaseAccess(pulumi.ComponentResource):
@@ -48,12 +36,16 @@ class LeaseAccess(pulumi.ComponentResource):
     ) -> None:
         super().__init__("linq:index:LeaseAccess", name, None, opts)
         escrow = pulumi.Output.from_input(escrow_id)
-        address = pulumi.Output.from_input(provider)
         self.namespace = escrow.apply(bundle.namespace_name)
-        kubeconfig = pulumi.Output.all(escrow, address).apply(_kubeconfig)
+        credential = LeaseCredential(
+            f"{name}-credential", escrow_id=escrow, provider=provider, opts=pulumi.ResourceOptions(parent=self)
+        )
+        pulumi.Output.all(self.namespace, credential.expires_at).apply(
+            lambda v: pulumi.log.info(f"lease access to {v[0]} until {v[1]}") if v[1] else None
+        )
         self.k8s_provider = k8s.Provider(
             f"{name}-cluster",
-            kubeconfig=pulumi.Output.secret(kubeconfig),  # type: ignore[arg-type]
+            kubeconfig=pulumi.Output.secret(credential.kubeconfig),  # type: ignore[arg-type]
             namespace=self.namespace,
             cluster_identifier=pulumi.Output.concat("lease-", self.namespace),
             delete_unreachable=True,

@@ -12,21 +12,21 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak, to_checksum_address
-from web3.logs import DISCARD
 
 from linq import checkpoints
-from linq.chain.client import ChainClient
 from linq.chain.errors import FundingError, TxReverted
-from linq.chain.tx import TaggedCall
 from linq.contracts.abi import named
 from linq.contracts.terms import Resources, Terms
 from linq.market.offers import SignedOffer
 from linq.protocol.figures import EscrowFigures, runway_left
 from linq.protocol.status import EscrowStatus
 from linq.units import format_lnq
+
+if TYPE_CHECKING:
+    from linq.chain.client import ChainClient
 
 SALT_DOMAIN = "linq-escrow-salt/v1"
 
@@ -268,6 +268,8 @@ def create(client: ChainClient, plan: CreatePlan) -> tuple[Terms, dict[str, str]
             checkpoints.checkpoint("escrow:after-approve")
             result = client.send(_create_call(client, plan), what=what, context=context, step="create")
     hashes["create"] = result.tx_hash
+    from web3.logs import DISCARD
+
     events = client.escrow.events.EscrowCreated().process_receipt(result.receipt, errors=DISCARD)
     return _terms(events[0]["args"]["terms"]), hashes
 
@@ -284,6 +286,8 @@ def top_up(client: ChainClient, terms: Terms, amount: int, *, tag: bytes = b"") 
         _preflight(client, call, amount, what, context)
         with _allowance_for(client, amount, hashes, "approve_top_up"):
             checkpoints.checkpoint("escrow:after-approve-top-up")
+            from linq.chain.tx import TaggedCall
+
             result = client.send(TaggedCall(call, tag) if tag else call, what=what, context=context, step="topUp")
     hashes["top_up"] = result.tx_hash
     return hashes
@@ -296,6 +300,8 @@ def change_provider(client: ChainClient, terms: Terms, new_provider: str, max_ra
         context={"provider": new_provider, "action": "change provider"},
         step="changeProvider",
     )
+    from web3.logs import DISCARD
+
     events = client.escrow.events.ProviderChanged().process_receipt(result.receipt, errors=DISCARD)
     return _terms(events[0]["args"]["terms"]), result.tx_hash
 

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict
-from web3 import Web3
-from web3.contract import Contract
 
 from linq.contracts.artifacts import load_artifact
+
+if TYPE_CHECKING:  # web3 loads with the first contract handle (linq.chain's note)
+    from web3 import Web3
+    from web3.contract import Contract
 
 MAX_LNQ_SUPPLY = 2**96 - 1
 
@@ -26,4 +30,6 @@ class AddressBook(BaseModel):
 
 def contract(w3: Web3, name: str, address: str) -> Contract:
     """A web3 contract for `name` (LNQ, ProviderRegistry, Escrow) at `address`, ABI from the artifacts."""
+    from web3 import Web3
+
     return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name).abi)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, astuple, dataclass, fields, replace
 from typing import Annotated, Any
 
-from eth_abi import encode
-from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
@@ -71,6 +69,8 @@ class Terms:
     @property
     def escrow_id(self) -> bytes:
         """keccak256(abi.encode(terms)), as the Escrow contract computes it."""
+        from eth_abi import encode  # eth_abi and eth_account load on first use: linq.chain's note
+
         return keccak(encode([TERMS_ABI], [self.as_tuple()]))
 
     def with_provider(self, provider: str, rate_per_hour: int) -> Terms:
@@ -203,6 +203,8 @@ def permit_signature(
             "deadline": deadline,
         },
     }
+    from eth_account import Account
+
     signed = Account.sign_typed_data(private_key, full_message=message)
     return (value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -30,7 +28,7 @@ from linq.contracts.terms import ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, OFFE
 from linq.market.encoding import ZERO_ADDRESS, checksum
 from linq.market.models import Address
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # eth_account (~1 s to import) loads inside the functions that sign or recover
     from web3 import Web3
 
 FILE_KIND = "linq-offer"
@@ -100,6 +98,8 @@ class Offer(BaseModel):
 
     def sign(self, private_key: Any, chain_id: int, escrow: str) -> bytes:
         """The provider's 65-byte signature over the offer for escrow contract `escrow` on `chain_id`."""
+        from eth_account import Account
+
         signed = Account.sign_typed_data(private_key, full_message=self.typed_data(chain_id, escrow))
         return bytes(signed.signature)
 
@@ -157,6 +157,8 @@ def typed_data(offer: Offer, domain: Domain) -> dict[str, Any]:
 
 def offer_digest(offer: Offer, domain: Domain) -> bytes:
     """keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(offer)) — what the Escrow's offerDigest returns."""
+    from eth_account.messages import encode_typed_data
+
     signable = encode_typed_data(full_message=typed_data(offer, domain))
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
@@ -237,6 +239,8 @@ class SignedOffer(BaseModel):
 
 def sign_offer(offer: Offer, domain: Domain, private_key: str | bytes) -> SignedOffer:
     """Sign with the provider's key; refuses a key that is not the offer's provider."""
+    from eth_account import Account
+
     account = Account.from_key(private_key)
     if account.address != offer.provider:
         raise OfferError(
@@ -286,6 +290,9 @@ def verify_offer(
             "canonical 65-byte signatures (v 27/28, low s) — sign again with `linq offer sign`"
         )
     else:
+        from eth_account import Account
+        from eth_account.messages import encode_typed_data
+
         try:
             signable = encode_typed_data(full_message=typed_data(offer, domain))
             report.signer = Account.recover_message(signable, signature=sig)

@@ -1,8 +1,9 @@
 """A requestor stack with no kubeconfig and no `linq:providers` entry, on the devnet with the real Pulumi engine:
 the registry matches a provider that runs a real gateway over TLS (`linq provider gateway`), `pulumi up` creates
 the escrow, obtains lease access with the requestor's key alone and applies only the workload objects into the
-lease namespace (the gateway owns the namespace and its isolation bundle); a second `up` rotates the credential
-by updating only the cluster provider; `pulumi destroy` settles."""
+lease namespace (the gateway owns the namespace and its isolation bundle); the credential is kept in state as a
+secret and renewed, updating only the cluster provider, when it is refused or near expiry (an unchanged stack
+previews with no change); `pulumi destroy` settles."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class Market:
     requestor: Party
     region: str
     gateway: subprocess.Popen[bytes]
+    port: int
+    log: Path
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,9 @@ def market(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             catch_exceptions=False,
         )
         assert result.exit_code == 0, result.output
-        yield Market(devnet, provider, requestor, region, proc)
+        market = Market(devnet, provider, requestor, region, proc, port, log)
+        yield market
+        proc = market.gateway  # the test restarts it
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -76,6 +81,22 @@ def _served(url: str) -> bool | None:
         return _healthy(GatewayInfo(url=url, tls_spki_sha256=served_pin(url, timeout=5))) or None
     except InputError:
         return None
+
+
+def _changes(summary: dict) -> dict[str, int]:
+    """The operations of a preview/up summary other than `same`, by name."""
+    named = {str(getattr(k, "value", k)): v for k, v in summary.items()}
+    return {k: v for k, v in named.items() if k != "same" and v}
+
+
+def _lease_token(stack: auto.Stack) -> str:
+    """The bearer token the stack's lease credential holds (decrypted by the engine's export)."""
+    resources = stack.export_stack().deployment["resources"]
+    [credential] = [r for r in resources if r["type"].endswith("lease:LeaseCredential")]
+    kubeconfig = credential["outputs"]["kubeconfig"]
+    if isinstance(kubeconfig, dict):  # a secret, exported decrypted beside its marker, JSON-encoded
+        kubeconfig = json.loads(kubeconfig["plaintext"])
+    return str(json.loads(kubeconfig)["users"][0]["user"]["token"])
 
 
 def _program():
@@ -125,27 +146,50 @@ def test_stack_without_kubeconfig_deploys_through_the_matched_gateway(market: Ma
         admin.get(f"/api/v1/namespaces/{out['namespace'].replace('lq-e-', 'lq-' + name + '-')}")
     uid = sts["metadata"]["uid"]
     state_text = backend_state_text(m.devnet, "gwapps", name)
-    assert '"token"' not in state_text and m.requestor.key[2:] not in state_text  # credential and key stay secret
+    assert m.requestor.key[2:] not in state_text
+    token = _lease_token(stack)
+    assert len(token) > 100 and token not in state_text  # the credential is a secret in state: only ciphertext
 
-    # A second up: a fresh credential, the cluster provider updated in place, the workload untouched.
+    # Unchanged stack: the credential is kept (more than 15 min of its hour left, still accepted), so
+    # preview and up show no change at all, and the workload is untouched.
+    assert _changes(stack.preview().change_summary) == {}
     log.clear()
     again = stack.up(on_output=log.append)
     assert again.summary.result == "succeeded"
+    assert _changes(again.summary.resource_changes or {}) == {}, again.summary.resource_changes
     assert any(f"lease access to {namespace}" in line for line in log), log
-    assert again.summary.resource_changes.get("replace", 0) == 0
-    assert again.summary.resource_changes.get("create", 0) == 0
-    assert again.summary.resource_changes.get("update", 0) >= 1
-    assert admin.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")["metadata"]["uid"] == uid
+    assert _lease_token(stack) == token
 
-    # The gateway gone: `up` fails with the house-style sentence (field, value, fix), not a Python traceback.
+    # Revoked (the tenant binding deleted, as the agent does when an escrow ends): the next run detects the
+    # refusal and renews; only the credential and the cluster provider update, the workload stays.
+    admin.delete(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{bundle.TENANT_BINDING}")
+    assert _changes(stack.preview().change_summary).get("update", 0) >= 1
+    renewed = stack.up(on_output=log.append)
+    assert renewed.summary.result == "succeeded"
+    changes = _changes(renewed.summary.resource_changes or {})
+    assert set(changes) == {"update"} and changes["update"] >= 1, changes
+    assert _lease_token(stack) != token
+    assert admin.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")["metadata"]["uid"] == uid
+    assert _changes(stack.preview().change_summary) == {}
+
+    # The gateway gone when a renewal is due (the binding deleted again): `up` fails with the house-style
+    # sentence (field, value, fix), not a Python traceback.
     m.gateway.terminate()
     m.gateway.wait(timeout=30)
+    admin.delete(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{bundle.TENANT_BINDING}")
     with pytest.raises(auto.errors.CommandError) as failed:
         stack.up()
     text = str(failed.value)
     assert f"lease access for escrow {escrow_id}: gateway: 'https://127.0.0.1:" in text, text[-3000:]
     assert "failed (unreachable)" in text and "check that the provider's gateway is up" in text, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+
+    # The gateway back: the same `up` renews the credential and succeeds; the workload was never touched.
+    m.gateway = start_gateway(m.devnet, m.provider, m.port, m.log)
+    wait_for(lambda: _served(f"https://127.0.0.1:{m.port}"), what="the restarted gateway's TLS port", timeout=90)
+    recovered = stack.up()
+    assert recovered.summary.result == "succeeded"
+    assert admin.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}")["metadata"]["uid"] == uid
 
     destroyed = stack.destroy()
     assert destroyed.summary.result == "succeeded"
