@@ -23,6 +23,29 @@ def _listen(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - a gateway is meant to be reachable
 
 
+def _placement(selectors: tuple[str, ...], tolerations: tuple[str, ...]):  # -> bundle.TenantPlacement
+    from linq.gateway.bundle import TenantPlacement
+
+    selector = {}
+    for text in selectors:
+        k, sep, v = text.partition("=")
+        if not sep or not k:
+            raise InputError("--tenant-node-selector", text, "is not KEY=VALUE", "e.g. pool=tenants")
+        selector[k] = v
+    parsed = []
+    for text in tolerations:
+        kv, sep, effect = text.rpartition(":")
+        k, eq, v = kv.partition("=")
+        if not sep or not k or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise InputError("--tenant-toleration", text, "is not KEY[=VALUE]:EFFECT", "e.g. pool=tenants:NoSchedule")
+        parsed.append(
+            {"key": k, "operator": "Equal", "value": v, "effect": effect}
+            if eq
+            else {"key": k, "operator": "Exists", "effect": effect}
+        )
+    return TenantPlacement(node_selector=selector, tolerations=tuple(parsed))
+
+
 @click.command("gateway")
 @provider_service_options
 @click.option("--listen", default="0.0.0.0:8443", show_default=True, help="HOST:PORT to serve on.")
@@ -37,6 +60,18 @@ def _listen(text: str) -> tuple[str, int]:
     default=None,
     help="Kubernetes API URL written into tenant kubeconfigs (default: the gateway's own API server).",
 )
+@click.option(
+    "--tenant-node-selector",
+    "node_selectors",
+    multiple=True,
+    help="KEY=VALUE every tenant pod must run on (a namespace annotation for PodNodeSelector; repeatable).",
+)
+@click.option(
+    "--tenant-toleration",
+    "tolerations",
+    multiple=True,
+    help="KEY[=VALUE]:EFFECT every tenant pod tolerates (PodTolerationRestriction's default; repeatable).",
+)
 def gateway(
     devnet_dir,
     rpc,
@@ -49,6 +84,8 @@ def gateway(
     listen,
     tls_hosts,
     tenant_server,
+    node_selectors,
+    tolerations,
 ) -> None:
     """Serve lease access: EIP-712 signed requests in, namespace-scoped kubeconfigs out. TLS always; the
     certificate is made at first start and kept in the cluster; publish its pin with
@@ -58,6 +95,7 @@ def gateway(
     from linq.gateway.server import serve
 
     host, port = _listen(listen)
+    placement = _placement(node_selectors, tolerations)
     profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
     signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)
     if kubeconfig is None and not os.environ.get("KUBECONFIG") and profile.devnet_dir is not None:
@@ -65,6 +103,6 @@ def gateway(
     cluster = Cluster.connect(kubeconfig, None)  # ClusterConfigError: exit 5 by the table
     conf = cluster.kube.configuration
     ca_data = base64.b64encode(Path(conf.ssl_ca_cert).read_bytes()).decode() if conf.ssl_ca_cert else None
-    config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data)
+    config = GatewayConfig(tenant_server=tenant_server or conf.host, ca_data=ca_data, placement=placement)
     worker = Gateway(ChainClient(profile, signer), cluster.kube, config)
     serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104

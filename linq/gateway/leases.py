@@ -48,6 +48,7 @@ class GatewayConfig:
     namespace: str = bundle.GATEWAY_NAMESPACE
     audiences: tuple[str, ...] = (API_AUDIENCE,)
     options: RenderOptions = field(default_factory=RenderOptions)
+    placement: bundle.TenantPlacement = field(default_factory=bundle.TenantPlacement)  # where tenant pods run
     start_on_lease: bool = True
 
 
@@ -188,7 +189,7 @@ class Gateway:
 
     def _provision(self, state: ops.EscrowState) -> dict[str, Any]:
         eid = state.escrow_id
-        for obj in bundle.objects(state.terms, self.config.options, self.config.namespace):
+        for obj in bundle.objects(state.terms, self.config.options, self.config.namespace, self.config.placement):
             kubeapi.apply(self.api, obj)
         left = state.end - state.now if state.end else MAX_TOKEN_SECONDS
         seconds = max(min(MAX_TOKEN_SECONDS, left), MIN_TOKEN_SECONDS)
