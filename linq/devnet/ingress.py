@@ -14,7 +14,6 @@ namespace (`linq-ingress`) is the only one tenant NetworkPolicies admit. The dev
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import shutil
 import ssl
@@ -40,8 +39,11 @@ START_TIMEOUT = 180.0
 
 
 def _apply(api: KubeAPI, path: str, body: dict) -> None:
-    with contextlib.suppress(KubeError):  # exists already (idempotent); anything else shows when it is used
+    try:
         api.post(path, body)
+    except KubeError as error:
+        if error.status != 409:  # 409: exists already (a provider's LPStack makes the namespace too)
+            raise
 
 
 def objects(tls_cert: str, tls_key: str) -> list[tuple[str, dict]]:
@@ -103,6 +105,13 @@ def objects(tls_cert: str, tls_key: str) -> list[tuple[str, dict]]:
                 "metadata": {"name": NAME, **meta},
                 "spec": {
                     "serviceAccountName": NAME,
+                    # Pod Security "restricted": the LPStack enforces it on its ingress namespace
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 65532,
+                        "runAsGroup": 65532,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "containers": [
                         {
                             "name": "ingress",
@@ -112,6 +121,10 @@ def objects(tls_cert: str, tls_key: str) -> list[tuple[str, dict]]:
                             "ports": [{"name": "https", "containerPort": PORT}],
                             "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": True}],
                             "resources": {"limits": {"memory": "64Mi", "cpu": "200m"}},
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
                             "readinessProbe": {
                                 "httpGet": {"scheme": "HTTPS", "path": "/healthz", "port": PORT},
                                 "periodSeconds": 2,
