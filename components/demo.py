@@ -31,6 +31,11 @@ from linq.tools import locate
 from linq.units import format_duration
 
 HOURS = 3600
+# The real-node part: a custom container, built offline and pushed to the devnet registry, deployed by its own
+# requestor (dev account 4, so the chat's settlement below stays exactly the chat's) to the `real` provider.
+WEB_REQUESTOR_INDEX = 4
+WEB_PAGE = "Hello from a container on the devnet's real node\n"
+WEB_CMD = "/bin/busybox sh -c '/bin/busybox httpd -f -v -p 8080 -h /www & trap \"kill $!; exit 0\" TERM; wait'"
 
 
 @dataclass
@@ -176,6 +181,98 @@ class Demo:
         )
         return dict(chat)
 
+    # ---- the real node: a custom container that really runs ------------------------------------------
+    def web_stack(self, real: Any = None):  # -> pulumi.automation.Stack of the real-node app
+        from pulumi import automation as auto
+
+        from linq.engine import project_stack
+
+        project_dir = self.work / "web"
+        if not project_dir.exists():
+            project_dir.mkdir(parents=True)
+            shutil.copy(locate.PROJECT_ROOT / "Pulumi.yaml", project_dir / "Pulumi.yaml")
+            shutil.copytree(locate.PROJECT_ROOT / "stacks", project_dir / "stacks")
+        stack = project_stack(self.devnet, stack="web", work_dir=project_dir)
+        if real is not None:
+            deployment = {
+                "name": "web",
+                "image": self.web_image,
+                "ports": [{"name": "http", "containerPort": 8080}],
+                "endpoint": {"port": "http", "kind": "http"},
+                "resources": {"cpuMillis": 100, "memoryMiB": 128, "storageGiB": 0, "ephemeralStorageGiB": 1},
+                "duration": "24h",
+                "provider": real.address,
+            }
+            stack.set_all_config(
+                {
+                    "linq:devAccount": auto.ConfigValue(str(WEB_REQUESTOR_INDEX)),
+                    "linq:network": auto.ConfigValue(
+                        json.dumps({"kind": "devnet", "devnetDir": str(self.devnet.state_dir)})
+                    ),
+                    "linq:providers": auto.ConfigValue(
+                        json.dumps({real.address: {"publicDomain": real.public_domain}})
+                    ),
+                    "linq:deployments": auto.ConfigValue(json.dumps([deployment])),
+                }
+            )
+        return stack
+
+    @property
+    def web_image(self) -> str:
+        from linq.devnet.nodeconfig import REGISTRY_HOST
+
+        return f"{REGISTRY_HOST}/demo/web:1"
+
+    def real_node_app(self) -> bool:
+        from linq.devnet import node
+
+        if node.read_state(self.devnet.state_dir) is None:
+            return False  # no real node (it needs root): the rest of the demo is unchanged
+        self.step("A custom container on the real node: built offline, pushed, pulumi up, its endpoint answers")
+        from linq.devnet import gateway, ingress
+        from linq.devnet.nodeconfig import NODE_NAME
+
+        started = time.monotonic()
+        real = gateway.start_real_provider(self.devnet)
+        self.say(f"provider `real` {real.address}: tenant pods on {NODE_NAME}, endpoints at *.{real.public_domain}")
+        site = self.work / "web-site"
+        (site / "www").mkdir(parents=True, exist_ok=True)
+        (site / "www" / "index.html").write_text(WEB_PAGE)
+        linq = str(locate.PROJECT_ROOT / ".venv" / "bin" / "linq")
+        build = [linq, "image", "build", str(site), "--tag", self.web_image, "--busybox", "--push", "--cmd", WEB_CMD]
+        done = subprocess.run(
+            [*build, "--state-dir", str(self.devnet.state_dir)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"linq image build failed:\n{done.stderr[-2000:]}")
+        self.say(f"linq image build ./web-site --busybox --push: {self.web_image}")
+        web = self.web_stack(real).up(on_output=lambda line: None).outputs["deployments"].value["web"]
+        self.say(f"pulumi up -s web: state [bold]{web['state']}[/], endpoint {web['endpoint']}")
+        ca = self.devnet.state_dir / "kube" / "pki" / "ca.crt"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                status, body = ingress.fetch(web["endpoint"], ca)
+                if status.endswith(" 200 OK") or time.monotonic() > deadline:
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(1)
+        self.say(f"GET the endpoint from the host -> {status}")
+        self.say(f"first bytes: {body[:64]!r}")
+        self.say(f"from your shell: curl --cacert {ca} {web['endpoint']}")
+        self.say(f"(this step: {time.monotonic() - started:.0f}s)")
+        return True
+
+    def remove_real_node_app(self) -> None:
+        self.web_stack().destroy(on_output=lambda line: None)
+        self.say("the real-node app removed too (pulumi destroy -s web)")
+
     def agent_pass(self, title: str) -> list[dict[str, Any]]:
         self.step(title)
         argv = [
@@ -300,6 +397,7 @@ class Demo:
         before = {"requestor": self.lnq_balance(requestor), "provider": self.lnq_balance(provider)}
         chat = self.deploy()
         escrow_id = str(chat["escrow"]["id"])
+        real_node = self.real_node_app()
         self.agent_pass("The provider's agent sees the escrow (the gateway started it when it granted access)")
         self.advance(6)
         self.agent_pass("The provider's agent withdraws what it earned")
@@ -309,6 +407,8 @@ class Demo:
             "The requestor stops early: state stopped (provider keeps what it earned, rest refunded)", state="stopped"
         )
         self.teardown_requestor()
+        if real_node:
+            self.remove_real_node_app()
         result = self.settlement(escrow_id, requestor, provider, before)
         summary = result.__dict__ | {"balanced": result.balanced}
         (self.work / "settlement.json").write_text(json.dumps(summary, indent=2))

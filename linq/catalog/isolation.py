@@ -88,9 +88,13 @@ def resource_quota(
 
 
 def limit_range(ns: str, labels: dict[str, str], size: Resources, storage_gib: int) -> Manifest:
-    # Small defaults for any container that names no resources (it must still fit the quota);
-    # the maximum of one container is the whole plan.
-    small = {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "256Mi"}
+    # Small defaults for any container that names no resources (it must still fit the quota; never above the
+    # plan, or the API server refuses the LimitRange); the maximum of one container is the whole plan.
+    small = {
+        "cpu": cpu(min(100, size.cpu_millis)),
+        "memory": mib(min(128, size.memory_mib)),
+        "ephemeral-storage": "256Mi",
+    }
     limits: list[dict[str, Any]] = [
         {
             "type": "Container",

@@ -23,6 +23,29 @@ def _listen(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - a gateway is meant to be reachable
 
 
+def _placement(selectors: tuple[str, ...], tolerations: tuple[str, ...]):  # -> bundle.TenantPlacement
+    from linq.gateway.bundle import TenantPlacement
+
+    selector = {}
+    for text in selectors:
+        k, sep, v = text.partition("=")
+        if not sep or not k:
+            raise InputError("--tenant-node-selector", text, "is not KEY=VALUE", "e.g. pool=tenants")
+        selector[k] = v
+    parsed = []
+    for text in tolerations:
+        kv, sep, effect = text.rpartition(":")
+        k, eq, v = kv.partition("=")
+        if not sep or not k or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise InputError("--tenant-toleration", text, "is not KEY[=VALUE]:EFFECT", "e.g. pool=tenants:NoSchedule")
+        parsed.append(
+            {"key": k, "operator": "Equal", "value": v, "effect": effect}
+            if eq
+            else {"key": k, "operator": "Exists", "effect": effect}
+        )
+    return TenantPlacement(node_selector=selector, tolerations=tuple(parsed))
+
+
 @click.command("gateway")
 @provider_service_options
 @click.option("--listen", default="0.0.0.0:8443", show_default=True, help="HOST:PORT to serve on.")
@@ -61,6 +84,18 @@ def _listen(text: str) -> tuple[str, int]:
     help="The provider's Prometheus URL, for tenant metrics (POST /v1/metrics; e.g. the LPStack's "
     "http://kps-prometheus.<monitoring>.svc:9090). Without it /v1/metrics answers 501.",
 )
+@click.option(
+    "--tenant-node-selector",
+    "node_selectors",
+    multiple=True,
+    help="KEY=VALUE every tenant pod must run on (a namespace annotation for PodNodeSelector; repeatable).",
+)
+@click.option(
+    "--tenant-toleration",
+    "tolerations",
+    multiple=True,
+    help="KEY[=VALUE]:EFFECT every tenant pod tolerates (PodTolerationRestriction's default; repeatable).",
+)
 def gateway(
     devnet_dir,
     rpc,
@@ -77,6 +112,8 @@ def gateway(
     public_url,
     kube_proxy,
     prometheus,
+    node_selectors,
+    tolerations,
 ) -> None:
     """Serve lease access: EIP-712 signed requests in, namespace-scoped kubeconfigs out. TLS always; the
     certificate is made at first start and kept in the cluster; publish its pin with
@@ -86,6 +123,7 @@ def gateway(
     from linq.gateway.server import serve
 
     host, port = _listen(listen)
+    placement = _placement(node_selectors, tolerations)
     profile = resolve_profile(devnet_dir=devnet_dir, rpc_url=rpc, chain_id=chain_id, addresses=addresses)
     signer = _signer(profile.devnet_dir, keystore, password_file, dev_key_index)
     if kubeconfig is None and not os.environ.get("KUBECONFIG") and profile.devnet_dir is not None:
@@ -111,6 +149,7 @@ def gateway(
         via_gateway=tenant_access == "gateway",
         public_url=public_url,
         prometheus=prometheus,
+        placement=placement,
     )
     worker = Gateway(ChainClient(profile, signer), cluster.kube, config)
     serve(worker, host, port, tls_hosts=list(tls_hosts) or [host if host != "0.0.0.0" else "localhost"])  # noqa: S104

@@ -106,6 +106,12 @@ class Devnet:
         }
         self.state_file.write_text(json.dumps(data, indent=2) + "\n")
 
+    def add_process(self, record: process.ProcessRecord) -> None:
+        """Record a process started beside a running devnet (e.g. the real provider's gateway): `down` stops it."""
+        data = json.loads(self.state_file.read_text())
+        data["processes"].append(record.to_json())
+        self.state_file.write_text(json.dumps(data, indent=2) + "\n")
+
     def running(self) -> bool:
         records, _ = self.read()
         return any(r.alive() for r in records)

@@ -27,6 +27,8 @@ DEV_ETH_BALANCE = 10_000  # ether per dev account (anvil --balance takes ether)
 # Roles of the dev accounts: 0 deploys the contracts; 1 is the devnet's own provider (its cluster is the
 # devnet's Kubernetes); 2 is the default requestor of the example stack and the demo.
 DEPLOYER_INDEX, LOCAL_PROVIDER_INDEX, REQUESTOR_INDEX = 0, 1, 2
+# 6 is the `real` provider whose tenants run on the devnet's real node (linq.devnet.gateway.start_real_provider)
+REAL_PROVIDER_INDEX = 6
 
 # The throwaway chains' rules: the Prague hardfork our bytecode targets. Seeding (bench/tests filling a market
 # with raw transactions from many addresses) also wants any sender accepted and no block gas limit.

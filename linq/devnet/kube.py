@@ -192,7 +192,9 @@ def _start_apiserver(
         "--authorization-mode",
         "Node,RBAC",
         "--enable-admission-plugins",
-        "NodeRestriction",
+        # PodNodeSelector and PodTolerationRestriction: a provider places a tenant namespace's pods through
+        # annotations on the namespace (linq.gateway.bundle.TenantPlacement), which tenants cannot change
+        "NodeRestriction,PodNodeSelector,PodTolerationRestriction",
         "--service-cluster-ip-range",
         SERVICE_CIDR,
         "--service-account-issuer",

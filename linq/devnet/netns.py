@@ -10,6 +10,7 @@ Standard library only, and started as a script (`python .../netns.py ...`, see `
 starts without importing the toolkit:
 
     netns.py relay NETNS LISTEN_IP PORT TARGET_PORT
+    netns.py forward LISTEN_IP PORT TARGET_IP TARGET_PORT   (on the host: the ingress relay)
     netns.py exec NETNS CGROUP_ROOT -- ARGV...   (join the cgroups and the namespace, then exec ARGV)
 """
 
@@ -84,10 +85,10 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _relay(listener: socket.socket, target_port: int) -> None:
+async def _relay(listener: socket.socket, target_port: int, target_ip: str = "127.0.0.1") -> None:
     async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", target_port)
+            reader, writer = await asyncio.open_connection(target_ip, target_port)
         except OSError:
             client_writer.close()
             return
@@ -112,9 +113,18 @@ def relay(netns: str, listen_ip: str, port: int, target_port: int) -> None:
     asyncio.run(_relay(listener, target_port))
 
 
+def forward(listen_ip: str, port: int, target_ip: str, target_port: int) -> None:
+    """The host side's TCP relay (no namespace change): e.g. 127.0.0.1:PORT -> the node's ingress NodePort."""
+    listener = socket.create_server((listen_ip, port), backlog=128)
+    print(f"forwarding {listen_ip}:{port} -> {target_ip}:{target_port}", flush=True)
+    asyncio.run(_relay(listener, target_port, target_ip))
+
+
 def main(argv: list[str]) -> None:
     if argv[0] == "relay":
         relay(argv[1], argv[2], int(argv[3]), int(argv[4]))
+    elif argv[0] == "forward":
+        forward(argv[1], int(argv[2]), argv[3], int(argv[4]))
     elif argv[0] == "exec":
         netns, cgroup_root, separator, *command = argv[1:]
         assert separator == "--", "usage: exec NETNS CGROUP_ROOT -- ARGV..."
@@ -122,7 +132,7 @@ def main(argv: list[str]) -> None:
         setns(netns_path(netns))
         os.execvp(command[0], command)  # noqa: S606 - the node daemon's own argv
     else:
-        raise SystemExit(f"unknown command {argv[0]!r}: relay | exec")
+        raise SystemExit(f"unknown command {argv[0]!r}: relay | forward | exec")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ BUILT: list[tuple[str, str, locate.ToolBundle]] = [
     ("pause (sandbox image)", versions.PAUSE, locate.PAUSE),
     ("CoreDNS (cluster DNS of the real node)", versions.COREDNS, locate.COREDNS),
     ("distribution registry (image registry)", versions.DISTRIBUTION, locate.REGISTRY),
+    ("ingress (tenant endpoints, https)", versions.INGRESS, locate.INGRESS),
     ("pulumi", versions.PULUMI, locate.PULUMI),
     ("pulumi-resource-kubernetes", versions.PULUMI_KUBERNETES, locate.PULUMI_KUBERNETES),
 ]

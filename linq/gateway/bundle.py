@@ -9,10 +9,16 @@ storage and ephemeral storage; GPUs of the paid count; no NodePort or LoadBalanc
 The tenant's ClusterRole `linq-tenant` (bound per namespace by a RoleBinding, so it reaches that namespace
 only) manages workload objects and nothing that shapes isolation: no namespaces, quotas, limit ranges,
 network policies, roles, bindings, PodDisruptionBudgets, `serviceaccounts/token` or DaemonSets.
+
+Placement is the provider's too (TenantPlacement): annotations on the tenant namespace that the API server's
+PodNodeSelector and PodTolerationRestriction admission plugins apply to every pod created in it, whatever the
+tenant's manifests say (a conflicting nodeSelector is refused). Tenants cannot edit namespaces.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from linq.catalog import isolation
@@ -94,6 +100,27 @@ TENANT_RULES: list[dict[str, Any]] = [
 ]
 
 
+ANNOTATION_NODE_SELECTOR = "scheduler.alpha.kubernetes.io/node-selector"  # PodNodeSelector
+ANNOTATION_DEFAULT_TOLERATIONS = "scheduler.alpha.kubernetes.io/defaultTolerations"  # PodTolerationRestriction
+
+
+@dataclass(frozen=True)
+class TenantPlacement:
+    """Where the provider runs tenant pods: a node selector every pod gets (and may not contradict), and
+    tolerations every pod gets by default. Empty: the scheduler's choice, as before."""
+
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: tuple[dict[str, str], ...] = ()
+
+    def annotations(self) -> dict[str, str]:
+        out = {}
+        if self.node_selector:
+            out[ANNOTATION_NODE_SELECTOR] = ",".join(f"{k}={v}" for k, v in sorted(self.node_selector.items()))
+        if self.tolerations:
+            out[ANNOTATION_DEFAULT_TOLERATIONS] = json.dumps(list(self.tolerations), separators=(",", ":"))
+        return out
+
+
 def key(escrow_id: str) -> str:
     """The lowercase hex the names carry (the first ID_HEX digits of the id)."""
     text = escrow_id.lower().removeprefix("0x")
@@ -119,7 +146,12 @@ def tenant_cluster_role() -> Manifest:
     }
 
 
-def objects(terms: Terms, options: RenderOptions, gateway_namespace: str = GATEWAY_NAMESPACE) -> list[Manifest]:
+def objects(
+    terms: Terms,
+    options: RenderOptions,
+    gateway_namespace: str = GATEWAY_NAMESPACE,
+    placement: TenantPlacement | None = None,
+) -> list[Manifest]:
     """Every object of the escrow's bundle, in apply order (the namespace first, the binding last)."""
     eid = "0x" + terms.escrow_id.hex()
     ns = namespace_name(eid)
@@ -128,6 +160,7 @@ def objects(terms: Terms, options: RenderOptions, gateway_namespace: str = GATEW
         ANNOTATION_ESCROW_ID: eid,
         ANNOTATION_PROVIDER: terms.provider,
         ANNOTATION_REQUESTOR: terms.requestor,
+        **(placement.annotations() if placement else {}),
     }
     r = terms.resources
     storage = int(r.storage_gib)

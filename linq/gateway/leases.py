@@ -49,6 +49,7 @@ class GatewayConfig:
     namespace: str = bundle.GATEWAY_NAMESPACE
     audiences: tuple[str, ...] = (API_AUDIENCE,)
     options: RenderOptions = field(default_factory=RenderOptions)
+    placement: bundle.TenantPlacement = field(default_factory=bundle.TenantPlacement)  # where tenant pods run
     start_on_lease: bool = True
     upstream: str | None = None  # the API server the /k8s proxy forwards to (None: no proxy)
     upstream_ca_file: str | None = None
@@ -211,7 +212,7 @@ class Gateway:
 
     def _provision(self, state: ops.EscrowState) -> dict[str, Any]:
         eid = state.escrow_id
-        for obj in bundle.objects(state.terms, self.config.options, self.config.namespace):
+        for obj in bundle.objects(state.terms, self.config.options, self.config.namespace, self.config.placement):
             kubeapi.apply(self.api, obj)
             checkpoint(f"gateway:applied:{obj['kind']}")  # inert unless a test installed a hook
         left = state.end - state.now if state.end else MAX_TOKEN_SECONDS

@@ -62,7 +62,8 @@ KUBE_NETWORK_POLICIES = ToolBundle("kube-network-policies", versions.KUBE_NETWOR
 PAUSE = ToolBundle("pause", versions.PAUSE, ("pause",))
 COREDNS = ToolBundle("coredns", versions.COREDNS, ("coredns",))
 REGISTRY = ToolBundle("registry", versions.DISTRIBUTION, ("registry",))
-NODE_BUNDLES = (KUBERNETES_NODE, CONTAINERD, KUBE_NETWORK_POLICIES, PAUSE, COREDNS, REGISTRY)
+INGRESS = ToolBundle("ingress", versions.INGRESS, ("ingress",))
+NODE_BUNDLES = (KUBERNETES_NODE, CONTAINERD, KUBE_NETWORK_POLICIES, PAUSE, COREDNS, REGISTRY, INGRESS)
 GO_BUNDLES = (PULUMI, PULUMI_KUBERNETES, KUBERNETES, ETCD, KWOK, *NODE_BUNDLES)
 
 

@@ -471,6 +471,10 @@ def build_pause() -> str:
     return _build_main(locate.PAUSE)
 
 
+def build_ingress() -> str:
+    return _build_main(locate.INGRESS)
+
+
 def build_coredns() -> str:
     """CoreDNS from its Go module through a small main that links only the plugins the devnet's cluster DNS
     uses (upstream's main links every plugin: cloud SDKs and all)."""
@@ -498,6 +502,7 @@ GO_BUILDS: list[tuple[locate.ToolBundle, Callable[[], str]]] = [
     (locate.KUBE_NETWORK_POLICIES, build_kube_network_policies),
     (locate.COREDNS, build_coredns),
     (locate.REGISTRY, build_registry),
+    (locate.INGRESS, build_ingress),
 ]
 
 

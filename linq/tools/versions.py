@@ -23,6 +23,7 @@ KUBE_NETWORK_POLICIES = "0.8.0"  # Go module, patched at build time (linq/tools/
 COREDNS = "1.14.7"  # Go module, built with only the plugins the devnet uses (linq/tools/go/coredns)
 DISTRIBUTION = "3.1.2"  # the local image registry, filesystem storage only (linq/tools/go/registry)
 PAUSE = "1"  # our pause program (linq/tools/go/pause), packed as the sandbox image
+INGRESS = "1"  # the devnet's ingress on the real node (linq/tools/go/ingress), packed as an image
 # Debian packages the node uses as they are; `linq devnet versions` shows what is installed, these are the
 # versions the tests were run with (bookworm).
 DEBIAN_RUNC = "1.1.5"

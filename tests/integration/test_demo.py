@@ -29,6 +29,11 @@ def test_demo_runs_from_deployment_to_settlement_and_matches_the_chain() -> None
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
         for step in ("escrow-withdrawn", "Settlement", "balanced to the wei", "What to try next"):
             assert step in done.stdout, step
+        # the real node's part: a custom container deployed by `pulumi up` answers on its endpoint (CI runs as root)
+        assert "A custom container on the real node" in done.stdout
+        assert (
+            "from the host -> HTTP/1.1 200 OK" in done.stdout and 'first bytes: b"Hello from a container' in done.stdout
+        )
         summary = json.loads((state / "demo" / "settlement.json").read_text())
         assert summary["balanced"] is True
         # Independently of the demo's own arithmetic: the escrow's record on chain says the same.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from linq.devnet import Devnet, node
+from linq.devnet import Devnet, ingress, node
 from linq.devnet.kube import NodeSpec
 from linq.devnet.kubeapi import KubeAPI
 from linq.devnet.nodeconfig import PAUSE_IMAGE, REAL_NODE_LABEL, REAL_NODE_TOLERATION
@@ -68,6 +68,10 @@ def test_down_leaves_nothing(tmp_path: Path) -> None:
             what="a container running on the real node",
             timeout=180,
         )
+        # the ingress too: a pod in linq-ingress and the host relay (started beside the devnet, recorded in it)
+        ingress.start(net)
+        relay = next(r for r in net.read()[0] if r.name == ingress.RELAY)
+        assert relay.alive()
         assert node.leftovers(net.state_dir, state.slot), "a running node should be visible to the leftover check"
         records, _ = net.read()
         assert "prometheus" in [r.name for r in records]  # the real node's scraper is a devnet part too
@@ -75,6 +79,7 @@ def test_down_leaves_nothing(tmp_path: Path) -> None:
         net.down()
     assert not [r.name for r in records if r.alive()]
     assert node.leftovers(net.state_dir, state.slot) == []
+    assert not relay.alive()
     assert not Path(f"/run/netns/linq-node-{state.slot}").exists()
     assert {key: Path("/proc/sys", key).read_text() for key in node.KUBELET_SYSCTLS} == sysctls
     assert _host_rules() == rules

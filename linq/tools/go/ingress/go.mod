@@ -1,0 +1,3 @@
+module local.invalid/ingress
+
+go 1.24.0
