@@ -28,7 +28,7 @@ from rich.table import Table
 
 from linq.devnet import Devnet, anvil
 from linq.tools import locate
-from linq.units import format_duration
+from linq.units import format_duration, format_lnq
 
 HOURS = 3600
 # The real-node part: a custom container, built offline and pushed to the devnet registry, deployed by its own
@@ -431,11 +431,8 @@ class Demo:
 
 
 def lnq(wei: Any) -> str:
-    """Exact LNQ from wei (no float)."""
-    value = int(wei)
-    sign = "-" if value < 0 else ""
-    whole, frac = divmod(abs(value), 10**18)
-    return f"{sign}{whole}.{str(frac).rjust(18, '0').rstrip('0') or '0'}"
+    """Exact LNQ from wei, without the unit (the demo's tables put it beside): linq.units.format_lnq."""
+    return format_lnq(int(wei), unit="", min_decimals=1)
 
 
 def main(argv: list[str] | None = None) -> int:
