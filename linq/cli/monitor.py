@@ -278,7 +278,7 @@ def status_command(
         else:
             console.print(render.status_view(rows, threshold), highlight=False)
         for note in render.status_notes(rows):
-            console.print(f"• {note}", highlight=False)
+            console.print(f"• {note}", highlight=False, soft_wrap=True)
     sys.exit(EXIT_OK if healthy else EXIT_PROBLEMS)
 
 
@@ -514,9 +514,11 @@ def metrics_command(
         echo_json(usage.to_json())
     else:
         console = Console()
-        console.print(f"{usage.deployment} ({usage.namespace}) — source: {usage.source}", highlight=False)
+        console.print(
+            f"{usage.deployment} ({usage.namespace}) — source: {usage.source}", highlight=False, soft_wrap=True
+        )
         console.print(render.metrics_table(usage))
         console.print(render.pods_table(usage))
         for note in usage.notes:
-            console.print(f"• {note}", highlight=False)
+            console.print(f"• {note}", highlight=False, soft_wrap=True)
     sys.exit(EXIT_OK if running else EXIT_PROBLEMS)
