@@ -26,6 +26,7 @@ EXIT_CODES: tuple[tuple[str, str, int], ...] = (
     ("linq.chain.errors", "NetworkConfigError", EXIT_UNREACHABLE),
     ("linq.monitor.errors", "SourceUnavailable", EXIT_SOURCE),
     ("linq.gateway.client", "GatewayUnreachable", EXIT_UNREACHABLE),
+    ("linq.api.keys", "KeyStoreUnavailable", EXIT_UNREACHABLE),
     ("linq.gateway.client", "GatewayError", EXIT_FAILED),  # the provider's gateway refused (its sentence says why)
     ("linq.chain.errors", "InputError", EXIT_INPUT),
     ("linq.units", "UnitError", EXIT_INPUT),

@@ -67,9 +67,9 @@ def http(
 
 
 class ApiServer:
-    """`linq api serve` as a subprocess; stopped by its pid."""
+    """`linq api serve` as a subprocess (keys: a SQLite file or a postgresql:// URL); stopped by its pid."""
 
-    def __init__(self, url: str, book: Path, keys: Path, log: Path, *extra: str) -> None:
+    def __init__(self, url: str, book: Path, keys: Path | str, log: Path, *extra: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         linq = str(Path(sys.executable).with_name("linq"))
