@@ -14,8 +14,7 @@ from click.testing import CliRunner
 
 from linq.api.keys import PostgresKeyStore, open_store
 from linq.cli import main as linq_cli
-from linq.devnet.anvil import LocalAnvil
-from tests.integration.api_world import ApiServer, Reply, World, http
+from tests.integration.api_world import ApiServer, Reply, World, http, running_world
 from tests.integration.postgres import ThrowawayPostgres
 
 pytestmark = pytest.mark.integration
@@ -32,12 +31,8 @@ def pg() -> Iterator[ThrowawayPostgres]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with LocalAnvil(ttl_seconds=1800, seeding=False) as url:
-        w = World(url, tmp_path_factory.mktemp("apipg"))
-        try:
-            yield w
-        finally:
-            w.server.stop()
+    with running_world(tmp_path_factory.mktemp("apipg")) as w:
+        yield w
 
 
 def _create(world: World, base: str, key: str | None) -> Reply:
