@@ -306,3 +306,10 @@ def format_mib_bytes(nbytes: int) -> str:
     if tenths == 10:
         return f"{whole + 1}Mi"
     return f"{whole}.{tenths}Mi"
+
+
+def above_zero(field: str, text: str, value: int, example: str) -> int:
+    """`value` (parsed from `field`'s `text`) when it is above zero; zero is refused naming the field."""
+    if value == 0:
+        raise UnitError(field, text, "is zero", f"give more than zero, e.g. {field} {example}")
+    return value

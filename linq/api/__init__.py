@@ -5,7 +5,7 @@
     linq/api/txs.py       transaction builders (unsigned transactions + a summary) and the signed-tx relay
     linq/api/routes.py    the route table, and the OpenAPI document generated from it
     linq/api/app.py       the Starlette app: auth, rate and size limits, CORS (off by default), JSON errors
-    linq/api/keys.py      API keys, stored hashed (SQLite by default, behind a small KeyStore interface)
+    linq/api/keys.py      API keys, stored hashed (SQLite by default, PostgreSQL to share; one KeyStore interface)
     linq/api/limits.py    the token-bucket rate limiter and the bounded body read
     linq/api/settings.py  the service's knobs and their defaults
     linq/api/errors.py    library errors -> HTTP status + {error, field, value, problem, fix, message}

@@ -7,8 +7,6 @@ configured (a browser page on another origin then may call the API; same-origin 
 from __future__ import annotations
 
 import json
-import logging
-import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -30,21 +28,13 @@ from linq.api.keys import KeyInfo, KeyStore
 from linq.api.limits import RateLimiter, read_body
 from linq.api.reads import Call
 from linq.api.routes import ENDPOINTS, PREFIX, Endpoint, openapi
+from linq.jsonlog import JsonLog
 
-log = logging.getLogger("linq.api")
+_json_log = JsonLog("linq.api")
+log = _json_log.logger
+configure_logging = _json_log.configure
+_event = _json_log.event
 GRACE = 10  # seconds in-flight requests get at shutdown
-
-
-def configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.INFO)
-    log.propagate = False
-
-
-def _event(name: str, **fields: Any) -> None:
-    log.info(json.dumps({"ts": round(time.time(), 3), "event": name, **fields}, sort_keys=True, default=str))
 
 
 def error_response(error: BaseException) -> JSONResponse:

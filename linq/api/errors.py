@@ -1,6 +1,6 @@
 """Every refusal of the API is JSON: {error, field, value, problem, fix, message} with a 4xx/5xx status.
 
-The status follows the CLI's one exit-code table (linq/cli/errors.py), so a mistake the CLI calls an input
+The status follows the one exit-code table (linq/exitcodes.py), so a mistake the CLI calls an input
 error is a 400 here, an unreachable chain a 503, a chain refusal a 409. The message is the sentence the CLI
 prints for the same error; field names that the library words as CLI flags (`--cpu`, `AMOUNT`) are given as
 the API's parameter names (`cpu`, `amount`).
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from linq.cli.errors import EXIT_FAILED, EXIT_INPUT, EXIT_NO_KEY, EXIT_UNREACHABLE, _message, exit_code_for
 from linq.errors import FieldError
+from linq.exitcodes import EXIT_FAILED, EXIT_INPUT, EXIT_NO_KEY, EXIT_UNREACHABLE, exit_code_for, message
 
 STATUS_FOR_EXIT = {EXIT_INPUT: 400, EXIT_UNREACHABLE: 503, EXIT_FAILED: 409, EXIT_NO_KEY: 400}
 
@@ -60,7 +60,7 @@ def payload(error: BaseException) -> tuple[int, dict[str, Any]] | None:
         first = errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or None
         body.update(field=where, value=_jsonable(first.get("input")), problem=first["msg"], fix=f"correct {where}")
-    body["message"] = _message(error)
+    body["message"] = message(error)
     return status, body
 
 

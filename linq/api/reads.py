@@ -14,17 +14,15 @@ from linq.api.errors import ApiError
 from linq.catalog import DeploymentSpec, RenderOptions, generate_secrets, mask_secrets, render
 from linq.catalog.errors import UnknownTemplate
 from linq.chain import escrows as ops
-from linq.cli.catalog import _template_row
-from linq.cli.escrow import _terms as escrow_terms
-from linq.cli.escrow import state_json
-from linq.cli.matching import _requirements
 from linq.contracts.terms import Terms
 from linq.market.encoding import EncodingError, checksum
+from linq.market.estimate import estimate_json
 from linq.market.match import match
 from linq.market.models import Candidate, ProviderRecord, Requirements
-from linq.protocol.money import deposit_for, end_time, runway_seconds
+from linq.market.requirements import read_requirements
+from linq.protocol.money import end_time, runway_seconds
 from linq.protocol.status import EscrowStatus
-from linq.units import UnitError, format_duration, format_lnq, format_rate, parse_amount
+from linq.units import UnitError, format_duration, format_lnq, parse_amount
 
 MAX_PAGE = 1000
 REJECTED_PAGE = ("rejected_offset", "rejected_limit")
@@ -106,7 +104,7 @@ def requirements(query: QueryParams, extra: tuple[str, ...] = ()) -> Requirement
     except ValueError:
         raise UnitError("min_reputation", text, "is not a number", "give a score in [0, 1], e.g. 0.5") from None
     limit = _int(query, "limit", 0, 1, 10_000) if query.get("limit") else None
-    return _requirements(
+    return read_requirements(
         plan=query.get("plan"),
         cpu=query.get("cpu"),
         memory=query.get("memory"),
@@ -216,7 +214,7 @@ def templates_list(ctx: ApiContext, call: Call) -> dict[str, Any]:
             "is no template's category",
             f"use one of {', '.join(categories)}",
         )
-    return {"categories": categories, "templates": [_template_row(t) for t in chosen]}
+    return {"categories": categories, "templates": [t.summary() for t in chosen]}
 
 
 def template_show(ctx: ApiContext, call: Call) -> dict[str, Any]:
@@ -316,22 +314,7 @@ def estimate(ctx: ApiContext, call: Call) -> dict[str, Any]:
             )
         best = result.best
     assert best is not None
-    rate, deposit = best.rate_per_hour, best.total_cost
-    min_prepaid = ctx.min_prepaid_seconds
-    return {
-        "index": view.meta(),
-        "provider": best.provider,
-        "gpu_class": best.gpu_class_id,
-        "resources": best.resources(req).to_json(),
-        "duration_seconds": req.duration_seconds,
-        "rate_per_hour_wei": str(rate),
-        "deposit_wei": str(deposit),
-        "runway_seconds": runway_seconds(rate, deposit),
-        "min_prepaid_seconds": min_prepaid,
-        "min_deposit_wei": str(deposit_for(rate, min_prepaid)),
-        "rate_per_hour": format_rate(rate),
-        "deposit": format_lnq(deposit),
-    }
+    return {"index": view.meta(), **estimate_json(best, req, ctx.min_prepaid_seconds)}
 
 
 def at_provider(view: View, req: Requirements, provider: str) -> Candidate:
@@ -354,14 +337,14 @@ def at_provider(view: View, req: Requirements, provider: str) -> Candidate:
 
 # ---- escrows -----------------------------------------------------------------------------------------
 def terms_of(ctx: ApiContext, escrow_id: str) -> Terms:
-    return escrow_terms(ctx.chain, escrow_id)
+    return ops.terms_by_id(ctx.chain, escrow_id)
 
 
 def escrow_show(ctx: ApiContext, call: Call) -> dict[str, Any]:
     terms = terms_of(ctx, call.path["escrow_id"])
     state = ops.read_state(ctx.chain, terms)
     settled = ops.settlement(ctx.chain, terms.escrow_id) if state.status.is_settled else None
-    return {"escrow": state_json(state, settled)}
+    return {"escrow": state.to_json(settled)}
 
 
 def fund_preview(ctx: ApiContext, call: Call) -> dict[str, Any]:

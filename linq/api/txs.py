@@ -33,7 +33,7 @@ from linq.chain.signers import Signer
 from linq.chain.tx import GAS_MARGIN_PERCENT, Transactor
 from linq.contracts.terms import Terms
 from linq.market.offers import OfferError, SignedOffer, verify_offer
-from linq.protocol.money import deposit_for, offer_deposit_bounds, runway_seconds
+from linq.protocol.money import deposit_for, runway_seconds
 from linq.units import format_duration, format_lnq, format_rate, parse_amount, parse_duration, parse_rate
 
 ALLOWANCES_SLOT = 1  # OpenZeppelin 5 ERC20: _balances at slot 0, _allowances at slot 1 (LNQ is ERC20 first)
@@ -88,7 +88,7 @@ class Builder:
         self.sender = sender
         self.chain = ctx.chain
         self.estimator = Transactor(self.chain.w3, cast(Signer, _Sender(sender)), chain_id=self.chain.chain_id)
-        self.fees = self.estimator._fees()
+        self.fees = self.estimator.fees()
         self.nonce = self.chain.nonce(sender)
         self.txs: list[dict[str, Any]] = []
 
@@ -187,17 +187,7 @@ def verify(ctx: ApiContext, call: Call) -> dict[str, Any]:
     signed = _signed_offer(body["offer"])
     escrow = ctx.profile.book.escrow
     report = verify_offer(signed, w3=ctx.chain.w3, expected_contract=escrow, escrow_address=escrow)
-    o = signed.offer
-    low, high = offer_deposit_bounds(o.rate_per_hour, o.min_duration, o.max_duration)
-    return {
-        "ok": report.ok,
-        "signer": report.signer,
-        "digest": report.digest,
-        "checked": report.checked,
-        "problems": report.problems,
-        "offer": signed.model_dump(mode="json")["offer"],
-        "deposit_range_wei": [str(low), str(high)],
-    }
+    return report.to_json(signed)
 
 
 # ---- create and fund -----------------------------------------------------------------------------------
@@ -247,7 +237,7 @@ def create(ctx: ApiContext, call: Call) -> dict[str, Any]:
         raise ApiError(400, "bad_field", "deposit", deposit_text, "is zero", "give a deposit above 0, e.g. 1 LNQ")
     what = f"create escrow of {format_lnq(deposit)} with provider {plan.provider}"
     builder.funded(
-        ops._create_call(ctx.chain, plan), deposit, what=what, context={"provider": plan.provider, "action": "create"}
+        ops.create_call(ctx.chain, plan), deposit, what=what, context={"provider": plan.provider, "action": "create"}
     )
     terms = Terms(requestor=sender, provider=plan.provider, resources=plan.resources, rate_per_hour=rate, salt=salt)
     return builder.result(

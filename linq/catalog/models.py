@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -268,6 +268,20 @@ class Template(Strict):
 
     def port(self, name: str) -> Port:
         return next(p for p in self.ports if p.name == name)
+
+    def summary(self) -> dict[str, Any]:
+        """The template's row in a listing (`linq templates list --json`, `GET /api/v1/templates`)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "category": self.category,
+            "version": self.version,
+            "image": self.image,
+            "minPlan": self.min_plan,
+            "gpu": self.gpu.count if self.gpu else 0,
+            "endpoint": self.endpoint.kind,
+            "description": self.description,
+        }
 
 
 def _unique(what: str, values: list[str]) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import keccak, to_checksum_address
 
 from linq import checkpoints
-from linq.chain.errors import FundingError, TxReverted
+from linq.chain.errors import FundingError, InputError, TxReverted
 from linq.contracts.abi import named
 from linq.contracts.terms import Resources, Terms
 from linq.market.offers import SignedOffer
@@ -53,6 +53,17 @@ class EscrowState(EscrowFigures):
     """An escrow read from the chain: its current terms and its figures."""
 
     terms: Terms = field(kw_only=True)
+
+    def to_json(self, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The escrow as `linq escrow status --json` prints it and `GET /api/v1/escrow/{id}` answers."""
+        return {
+            "escrow_id": self.escrow_id,
+            "status": self.status.value,
+            **self.terms.to_json(),
+            **self.figures_json(),
+            "now": self.now,
+            "settlement": settlement or {},
+        }
 
 
 def read_state(client: ChainClient, terms: Terms) -> EscrowState:
@@ -240,7 +251,8 @@ def _restore_allowance(client: ChainClient, before: int, failure: BaseException)
         )
 
 
-def _create_call(client: ChainClient, plan: CreatePlan) -> Any:
+def create_call(client: ChainClient, plan: CreatePlan) -> Any:
+    """The contract call that creates `plan`'s escrow: createFromOffer for an offer, else create."""
     if plan.offer is not None:
         return client.escrow.functions.createFromOffer(
             plan.offer.offer.as_tuple(), plan.offer.signature_bytes, plan.deposit, plan.salt
@@ -261,12 +273,12 @@ def create(client: ChainClient, plan: CreatePlan) -> tuple[Terms, dict[str, str]
     context = {"provider": plan.provider, "action": "create"}
     what = f"create escrow of {format_lnq(plan.deposit)} with provider {plan.provider}"
     with _funding_lock(client):
-        call = _create_call(client, plan)
+        call = create_call(client, plan)
         _preflight(client, call, plan.deposit, what, context)
         checkpoints.checkpoint("escrow:before-approve")
         with _allowance_for(client, plan.deposit, hashes, "approve"):
             checkpoints.checkpoint("escrow:after-approve")
-            result = client.send(_create_call(client, plan), what=what, context=context, step="create")
+            result = client.send(create_call(client, plan), what=what, context=context, step="create")
     hashes["create"] = result.tx_hash
     from web3.logs import DISCARD
 
@@ -365,3 +377,20 @@ def settle(client: ChainClient, terms: Terms) -> tuple[str, str | None]:
                 raise
     state = read_state(client, terms)
     return f"left {state.status.lower()}", None
+
+
+def terms_by_id(client: ChainClient, escrow_id: str, field: str = "ESCROW_ID") -> Terms:
+    """The current terms (after any provider change) of the escrow whose id is the text `escrow_id`; an
+    InputError naming `field` when the text is not an id or the chain has no such escrow."""
+    text = escrow_id.strip().lower()
+    if not (text.startswith("0x") and len(text) == 66 and all(c in "0123456789abcdef" for c in text[2:])):
+        raise InputError(field, escrow_id, "is not an escrow id", "give 0x followed by 64 hex digits")
+    terms = find_by_id(client, bytes.fromhex(text[2:]))
+    if terms is None:
+        raise InputError(
+            field,
+            escrow_id,
+            f"is not an escrow of {client.escrow.address} on chain {client.chain_id}",
+            "check the id and the network (`linq escrow list`)",
+        )
+    return follow(client, terms)

@@ -158,7 +158,7 @@ class Transactor:
         step = step or what.split()[0]
         if gas is None:
             gas = self.estimate(call, what, context, value) + extra_gas
-        fees = {"value": value, **self._fees()}
+        fees = {"value": value, **self.fees()}
         tx_hash, _nonce = self._sign_and_send(call, gas, fees, what, step)
         checkpoints.checkpoint(f"{step}:after-send")
         receipt = self._wait(tx_hash, what)
@@ -183,7 +183,8 @@ class Transactor:
             raise ChainError(f"{what}: the node refused the gas estimate ({message})") from None
         return estimate * (100 + self.gas_margin_percent) // 100
 
-    def _fees(self) -> dict[str, int]:
+    def fees(self) -> dict[str, int]:
+        """EIP-1559 fee fields for a transaction sent now: the node's tip, and twice the base fee plus the tip."""
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
         try:
             tip = int(self.w3.eth.max_priority_fee)

@@ -1,8 +1,9 @@
 """`linq api serve | keys create | keys list | keys revoke`: the Blockchain API (docs/api.md).
 
 Network: the shared flags (--devnet-dir, or --rpc URL --addresses FILE; else $LINQ_RPC_URL + $LINQ_ADDRESSES,
-$LINQ_DEVNET_DIR, the default devnet). Keys live in --keys FILE (SQLite, default .linq/api-keys.sqlite, or
-$LINQ_API_KEYS); a new key is printed once and stored only as its hash. The service holds no signing key.
+$LINQ_DEVNET_DIR, the default devnet). Keys live in --keys FILE|URL (a SQLite file, default
+.linq/api-keys.sqlite, or a postgresql:// database that several instances share; else $LINQ_API_KEYS); a new key
+is printed once and stored only as its hash. The service holds no signing key.
 """
 
 from __future__ import annotations
@@ -17,24 +18,27 @@ from linq.api.settings import Settings
 from linq.cli.options import echo_json, json_option, network_options
 
 if TYPE_CHECKING:
-    from linq.api.keys import SqliteKeyStore
+    from linq.api.keys import KeyStore
 
 DEFAULT_KEYS = Path(".linq") / "api-keys.sqlite"
 DEFAULTS = Settings()
 KEYS = click.option(
     "--keys",
     "keys_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE|URL",
     default=None,
-    help=f"API key store, SQLite (default: $LINQ_API_KEYS or {DEFAULT_KEYS}).",
+    help=f"API key store: a SQLite file or a postgresql:// URL (default: $LINQ_API_KEYS or {DEFAULT_KEYS}).",
 )
 
 
-def _store(path: Path | None) -> SqliteKeyStore:
+def _store(location: str | None) -> KeyStore:
     """The key store (imported lazily: `linq --help` stays fast)."""
-    from linq.api.keys import SqliteKeyStore
+    from linq.api.keys import open_store
 
-    return SqliteKeyStore(path or Path(os.environ.get("LINQ_API_KEYS") or DEFAULT_KEYS))
+    if location:
+        return open_store(location)
+    env = os.environ.get("LINQ_API_KEYS")
+    return open_store(env, field="$LINQ_API_KEYS") if env else open_store(DEFAULT_KEYS)
 
 
 @click.group("api")
@@ -104,7 +108,7 @@ def keys() -> None:
 @click.argument("name")
 @KEYS
 @json_option
-def keys_create(name: str, keys_path: Path | None, as_json: bool) -> None:
+def keys_create(name: str, keys_path: str | None, as_json: bool) -> None:
     """Make a key named NAME; it is printed once (keep it: only its hash is stored)."""
     info, key = _store(keys_path).create(name)
     if as_json:
@@ -117,7 +121,7 @@ def keys_create(name: str, keys_path: Path | None, as_json: bool) -> None:
 @keys.command("list")
 @KEYS
 @json_option
-def keys_list(keys_path: Path | None, as_json: bool) -> None:
+def keys_list(keys_path: str | None, as_json: bool) -> None:
     """Every key: id, name, created, revoked (never the key)."""
     rows = _store(keys_path).list()
     if as_json:
@@ -130,7 +134,7 @@ def keys_list(keys_path: Path | None, as_json: bool) -> None:
 @keys.command("revoke")
 @click.argument("key_id")
 @KEYS
-def keys_revoke(key_id: str, keys_path: Path | None) -> None:
+def keys_revoke(key_id: str, keys_path: str | None) -> None:
     """Revoke the key KEY_ID (its 8-digit id from `keys list`); it is refused from the next request on."""
     info = _store(keys_path).revoke(key_id)
     if info is None:

@@ -26,7 +26,7 @@ from linq.catalog import (
     to_json,
     to_yaml,
 )
-from linq.catalog.models import Endpoint, Port, Template
+from linq.catalog.models import Endpoint, Port
 from linq.cli.options import json_option
 from linq.cli.tables import compact
 from linq.units import parse_cpu, parse_memory, parse_storage
@@ -271,20 +271,6 @@ def _render_stack(
         click.echo(owner_summary(manifests) + to_yaml(shown), nl=False)
 
 
-def _template_row(t: Template) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "name": t.name,
-        "category": t.category,
-        "version": t.version,
-        "image": t.image,
-        "minPlan": t.min_plan,
-        "gpu": t.gpu.count if t.gpu else 0,
-        "endpoint": t.endpoint.kind,
-        "description": t.description,
-    }
-
-
 @click.group("templates")
 def templates() -> None:
     """The app catalog: what can be deployed, and the resource plans."""
@@ -301,7 +287,7 @@ def list_templates(category: str | None, as_json: bool) -> None:
         known = sorted({t.category for t in catalog})
         raise click.ClickException(f"--category={category!r}: no template in it. Fix: use one of {', '.join(known)}")
     if as_json:
-        click.echo(json.dumps([_template_row(t) for t in chosen], indent=2))
+        click.echo(json.dumps([t.summary() for t in chosen], indent=2))
         return
     table = compact(f"{len(chosen)} templates (`linq templates show ID` for one in full)")
     for column in ("id", "category", "version", "plan", "gpu", "image"):

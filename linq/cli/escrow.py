@@ -41,29 +41,7 @@ def escrow() -> None:
 
 
 def _terms(client: ChainClient, escrow_id: str) -> Terms:
-    text = escrow_id.strip().lower()
-    if not (text.startswith("0x") and len(text) == 66 and all(c in "0123456789abcdef" for c in text[2:])):
-        raise InputError("ESCROW_ID", escrow_id, "is not an escrow id", "give 0x followed by 64 hex digits")
-    terms = ops.find_by_id(client, bytes.fromhex(text[2:]))
-    if terms is None:
-        raise InputError(
-            "ESCROW_ID",
-            escrow_id,
-            f"is not an escrow of {client.escrow.address} on chain {client.chain_id}",
-            "check the id and the network (`linq escrow list`)",
-        )
-    return ops.follow(client, terms)
-
-
-def state_json(state: ops.EscrowState, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "escrow_id": state.escrow_id,
-        "status": state.status.value,
-        **state.terms.to_json(),
-        **state.figures_json(),
-        "now": state.now,
-        "settlement": settlement or {},
-    }
+    return ops.terms_by_id(client, escrow_id)
 
 
 def _state_table(state: ops.EscrowState, settlement: dict[str, Any] | None) -> Table:
@@ -106,7 +84,7 @@ def _show(client: ChainClient, terms: Terms, as_json: bool, extra: dict[str, Any
     state = ops.read_state(client, terms)
     settled = ops.settlement(client, terms.escrow_id) if state.status.is_settled else None
     if as_json:
-        echo_json({**(extra or {}), "escrow": state_json(state, settled)})
+        echo_json({**(extra or {}), "escrow": state.to_json(settled)})
         return
     if extra:
         for key, value in extra.items():
@@ -150,7 +128,7 @@ def escrow_list(
     if open_only:
         states = [s for s in states if s.is_open]
     if as_json:
-        echo_json({"escrows": [state_json(s) for s in states]})
+        echo_json({"escrows": [s.to_json() for s in states]})
         return
 
     def build(show: ShowId) -> Table:

@@ -8,14 +8,14 @@ from rich.table import Table
 from linq.cli.matching import (
     _console,
     _open_index,
-    _requirements,
     index_options,
     requirement_options,
 )
 from linq.cli.options import echo_json, json_option
 from linq.market.encoding import checksum
+from linq.market.estimate import estimate_json
 from linq.market.match import match
-from linq.protocol.money import deposit_for, runway_seconds
+from linq.market.requirements import read_requirements
 from linq.units import (
     format_duration,
     format_lnq,
@@ -30,7 +30,7 @@ from linq.units import (
 @json_option
 def estimate(devnet_dir, rpc, addresses, index_path, as_json, provider, **opts) -> None:
     """Exact cost of resources for a duration: hourly rate, deposit and its runway, in LNQ."""
-    req = _requirements(**opts)
+    req = read_requirements(**opts)
     index, _ = _open_index(devnet_dir, rpc, addresses, index_path)
     if provider:
         wanted = checksum(provider, field="--provider")
@@ -48,23 +48,9 @@ def estimate(devnet_dir, rpc, addresses, index_path, as_json, provider, **opts) 
                 "with the same flags to see why"
             )
     best = result.candidates[0]
-    rate, deposit = best.rate_per_hour, best.total_cost
-    min_prepaid = int(index.escrow.functions.minPrepaidSeconds().call())
-    min_deposit = deposit_for(rate, min_prepaid)
-    runway = runway_seconds(rate, deposit)
-    data = {
-        "provider": best.provider,
-        "gpu_class": best.gpu_class_id,
-        "resources": best.resources(req).to_json(),
-        "duration_seconds": req.duration_seconds,
-        "rate_per_hour_wei": str(rate),
-        "deposit_wei": str(deposit),
-        "runway_seconds": runway,
-        "min_prepaid_seconds": min_prepaid,
-        "min_deposit_wei": str(min_deposit),
-        "rate_per_hour": format_rate(rate),
-        "deposit": format_lnq(deposit),
-    }
+    data = estimate_json(best, req, int(index.escrow.functions.minPrepaidSeconds().call()))
+    rate, deposit, runway = best.rate_per_hour, best.total_cost, data["runway_seconds"]
+    min_prepaid, min_deposit = data["min_prepaid_seconds"], int(data["min_deposit_wei"])
     if as_json:
         echo_json(data)
         return

@@ -16,7 +16,7 @@ from linq.cli.matching import (
     index_options,
     network,
 )
-from linq.cli.options import above_zero, echo_json, json_option, key_options
+from linq.cli.options import echo_json, json_option, key_options
 from linq.market.encoding import checksum
 from linq.market.models import (
     Resources,
@@ -26,6 +26,7 @@ from linq.market.offers import Domain, Offer, SignedOffer, random_nonce, sign_of
 from linq.market.plans import plan_size
 from linq.protocol.money import offer_deposit_bounds
 from linq.units import (
+    above_zero,
     format_duration,
     format_lnq,
     format_rate,
@@ -210,17 +211,7 @@ def offer_verify(file, offline, chain_id, escrow, devnet_dir, rpc, addresses, in
     o = signed.offer
     low, high = offer_deposit_bounds(o.rate_per_hour, o.min_duration, o.max_duration)
     if as_json:
-        echo_json(
-            {
-                "ok": report.ok,
-                "signer": report.signer,
-                "digest": report.digest,
-                "checked": report.checked,
-                "problems": report.problems,
-                "offer": signed.model_dump(mode="json")["offer"],
-                "deposit_range_wei": [str(low), str(high)],
-            }
-        )
+        echo_json(report.to_json(signed))
     else:
         console = _console()
         if report.ok:

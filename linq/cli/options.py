@@ -14,7 +14,7 @@ import click
 
 from linq.chain import ChainClient, InputError, resolve_profile, resolve_signer
 from linq.chain.signers import from_keystore
-from linq.units import WEI_PER_LNQ, UnitError, format_lnq, parse_amount
+from linq.units import WEI_PER_LNQ, format_lnq, parse_amount
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,13 +108,6 @@ def json_option(fn: F) -> F:
 def yes_option(fn: F) -> F:
     """--yes: skip the confirmation of a large money move (confirm_money_move)."""
     return YES(fn)
-
-
-def above_zero(field: str, text: str, value: int, example: str) -> int:
-    """`value` (parsed from the flag's `text`) when it is above zero; zero is refused naming the flag."""
-    if value == 0:
-        raise UnitError(field, text, "is zero", f"give more than zero, e.g. {field} {example}")
-    return value
 
 
 def confirm_threshold() -> int:

@@ -19,7 +19,6 @@ from linq.cli.matching import (
     _gpu_text,
     _index_meta,
     _open_index,
-    _requirements,
     _stale_note,
     index_options,
     requirement_options,
@@ -31,6 +30,7 @@ from linq.market.match import match
 from linq.market.models import (
     MatchResult,
 )
+from linq.market.requirements import read_requirements
 from linq.units import (
     format_cpu,
     format_duration,
@@ -191,7 +191,7 @@ def _print_match(result: MatchResult, explain: bool, note: str) -> None:
 @json_option
 def providers_match(devnet_dir, rpc, addresses, index_path, as_json, explain, limit, **opts) -> None:
     """Rank the providers that can run these requirements, and say why each other one cannot."""
-    req = _requirements(**opts, limit=limit)
+    req = read_requirements(**opts, limit=limit)
     index, stats = _open_index(devnet_dir, rpc, addresses, index_path)
     started = time.perf_counter()
     result = match(index.providers, req)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from linq.cli.options import above_zero, chain_client, key_options, network_options
+from linq.cli.options import chain_client, key_options, network_options
 from linq.runway import Ledger, RunwayPolicy, guard_once
-from linq.units import UnitError, parse_amount, parse_duration
+from linq.units import UnitError, above_zero, parse_amount, parse_duration
 
 DEFAULT_LEDGER = Path(".linq") / "runway-ledger.json"
 

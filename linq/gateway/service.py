@@ -14,9 +14,6 @@ escrow id, outcome code, milliseconds — never a token, signature or key.
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,20 +28,12 @@ from linq.gateway import kubeapi, metrics
 from linq.gateway.leases import Gateway
 from linq.gateway.message import MAX_BODY, RequestRefused
 from linq.gateway.proxy import PREFIX, KubeProxy
+from linq.jsonlog import JsonLog
 
-log = logging.getLogger("linq.gateway")
-
-
-def configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.INFO)
-    log.propagate = False
-
-
-def event(name: str, **fields: Any) -> None:
-    log.info(json.dumps({"ts": round(time.time(), 3), "event": name, **fields}, sort_keys=True, default=str))
+_json_log = JsonLog("linq.gateway")
+log = _json_log.logger
+configure_logging = _json_log.configure
+event = _json_log.event
 
 
 def _refusal(err: RequestRefused) -> JSONResponse:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from linq.contracts.terms import ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, OFFER_EIP712_TYPES, Resources, offer_message
 from linq.market.encoding import ZERO_ADDRESS, checksum
 from linq.market.models import Address
+from linq.protocol.money import offer_deposit_bounds
 
 if TYPE_CHECKING:  # eth_account (~1 s to import) loads inside the functions that sign or recover
     from web3 import Web3
@@ -263,6 +264,21 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def to_json(self, signed: SignedOffer) -> dict[str, Any]:
+        """The verdict on `signed` as `linq offer verify --json` prints it and `POST /api/v1/escrow/offers/verify`
+        answers: the checks, the problems, the offer and the deposits it allows (wei as decimal strings)."""
+        o = signed.offer
+        low, high = offer_deposit_bounds(o.rate_per_hour, o.min_duration, o.max_duration)
+        return {
+            "ok": self.ok,
+            "signer": self.signer,
+            "digest": self.digest,
+            "checked": self.checked,
+            "problems": self.problems,
+            "offer": signed.model_dump(mode="json")["offer"],
+            "deposit_range_wei": [str(low), str(high)],
+        }
 
 
 def verify_offer(

@@ -29,13 +29,14 @@ from linq.tools import locate, versions
 ROOT = locate.PROJECT_ROOT
 GO_WRAPPERS = Path(__file__).resolve().parent / "go"
 # Debian packages the tests need: sshd and debootstrap for the Ansible test hosts, iproute2 for netns,
-# Prometheus as the real metrics source of `linq metrics`.
+# Prometheus as the real metrics source of `linq metrics`, PostgreSQL as the API's shared key store.
 APT_PACKAGES = {
     "sshd": "openssh-server",
     "debootstrap": "debootstrap",
     "ip": "iproute2",
     "unshare": "util-linux",
     "prometheus": "prometheus",
+    "/usr/lib/postgresql/15/bin/postgres": "postgresql",
 }
 # The real node: runc and the CNI plugins as Debian ships them, the netfilter tools kube-proxy and the network
 # policy controller drive, and a static busybox for the test images (linq/devnet/images.py).

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from linq.chain import registration as reg
 from linq.chain.deploy import deploy_all
 from linq.chain.signers import from_key
 from linq.devnet.accounts import fresh_wallet, register_provider
+from linq.devnet.anvil import LocalAnvil
 from linq.devnet.process import free_port
 from tests.waiting import wait_for
 
@@ -67,9 +70,9 @@ def http(
 
 
 class ApiServer:
-    """`linq api serve` as a subprocess; stopped by its pid."""
+    """`linq api serve` as a subprocess (keys: a SQLite file or a postgresql:// URL); stopped by its pid."""
 
-    def __init__(self, url: str, book: Path, keys: Path, log: Path, *extra: str) -> None:
+    def __init__(self, url: str, book: Path, keys: Path | str, log: Path, *extra: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         linq = str(Path(sys.executable).with_name("linq"))
@@ -173,3 +176,14 @@ class World:
             assert reply.status == 200, reply.body
             receipts.append(reply.body)
         return receipts
+
+
+@contextmanager
+def running_world(tmp: Path) -> Iterator[World]:
+    """A World on a throwaway anvil (gone afterwards), its API server stopped at the end."""
+    with LocalAnvil(ttl_seconds=1800, seeding=False) as url:
+        world = World(url, tmp)
+        try:
+            yield world
+        finally:
+            world.server.stop()

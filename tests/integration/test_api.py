@@ -18,23 +18,18 @@ from linq.catalog.output import MASK
 from linq.chain import escrows as ops
 from linq.cli import main as linq_cli
 from linq.devnet.accounts import advance
-from linq.devnet.anvil import LocalAnvil
 from linq.market.models import Resources, rate_at
 from linq.market.offers import Domain, Offer, sign_offer
 from linq.protocol.money import deposit_for
-from tests.integration.api_world import LNQ, World
+from tests.integration.api_world import LNQ, World, running_world
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with LocalAnvil(ttl_seconds=1800, seeding=False) as url:
-        w = World(url, tmp_path_factory.mktemp("api"))
-        try:
-            yield w
-        finally:
-            w.server.stop()
+    with running_world(tmp_path_factory.mktemp("api")) as w:
+        yield w
 
 
 def test_the_openapi_document_validates_and_lists_every_endpoint(world: World) -> None:

@@ -17,8 +17,7 @@ from web3 import Web3
 from linq.api.keys import SqliteKeyStore
 from linq.api.routes import PREFIX
 from linq.devnet.accounts import fresh_wallet
-from linq.devnet.anvil import LocalAnvil
-from tests.integration.api_world import ApiServer, Reply, World, http
+from tests.integration.api_world import ApiServer, Reply, World, http, running_world
 
 pytestmark = pytest.mark.integration
 NOBODY = "0x" + "ab" * 20
@@ -288,12 +287,8 @@ CASES: dict[str, Callable[[Fixture], Case]] = {
 
 @pytest.fixture(scope="module")
 def fx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
-    with LocalAnvil(ttl_seconds=1800, seeding=False) as url:
-        world = World(url, tmp_path_factory.mktemp("api-refusals"))
-        try:
-            yield Fixture(world)
-        finally:
-            world.server.stop()
+    with running_world(tmp_path_factory.mktemp("api-refusals")) as world:
+        yield Fixture(world)
 
 
 def _send(fx: Fixture, case: Case) -> Reply:

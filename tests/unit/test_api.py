@@ -10,10 +10,11 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel, ValidationError
 
 from linq.api.errors import ApiError, api_field, payload
-from linq.api.keys import SqliteKeyStore, split
+from linq.api.keys import KeyStoreUnavailable, SqliteKeyStore, open_store, redact, split
 from linq.api.limits import RateLimiter
 from linq.api.routes import ENDPOINTS, PREFIX, openapi
 from linq.chain.errors import RpcUnavailable, TxReverted
+from linq.errors import FieldError
 from linq.market.plans import PlanError, plan_size
 from linq.units import parse_amount, parse_cpu
 
@@ -33,6 +34,23 @@ def test_keys_are_stored_hashed_checked_and_revoked(tmp_path: Path) -> None:
     assert store.check(key) is None
     assert other.revoke("ffffffff") is None
     assert (tmp_path / "k.sqlite").stat().st_mode & 0o077 == 0
+
+
+def test_the_store_is_chosen_by_its_location_and_urls_lose_their_password(tmp_path: Path) -> None:
+    assert isinstance(open_store(tmp_path / "k.sqlite"), SqliteKeyStore)
+    assert isinstance(open_store(str(tmp_path / "k2.sqlite")), SqliteKeyStore)
+    with pytest.raises(FieldError) as err:
+        open_store("mysql://root:hunter2@db/keys")
+    assert err.value.field == "--keys" and "hunter2" not in str(err.value) and "postgresql://" in str(err.value)
+    assert redact("postgresql://api:hunter2@db.example:5432/keys") == "postgresql://api:***@db.example:5432/keys"
+    assert redact("postgresql:///keys?host=/run/pg&password=hunter2&user=api") == (
+        "postgresql:///keys?host=/run/pg&password=***&user=api"
+    )
+    assert redact("postgresql://api@db/keys") == "postgresql://api@db/keys"
+    refused = payload(KeyStoreUnavailable("the API key store postgresql://db/keys cannot be reached"))
+    assert refused is not None
+    status, body = refused
+    assert status == 503 and body["error"] == "KeyStoreUnavailable"
 
 
 def test_the_rate_limiter_allows_bursts_then_refills() -> None:

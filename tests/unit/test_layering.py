@@ -38,3 +38,21 @@ def test_contracts_never_import_the_chain_client() -> None:
 def test_only_the_engine_imports_pulumi() -> None:
     allowed = ("linq/engine.py", "linq/tools/language_host.py")
     assert _offenders("linq", ("pulumi", "pulumi_kubernetes"), allowed=allowed) == []
+
+
+def test_the_api_never_imports_the_cli() -> None:
+    """The API and the CLI share library functions (linq.market, linq.catalog, linq.chain, linq.exitcodes);
+    neither reaches into the other. Checked on the source and by importing the whole API in a fresh process."""
+    import subprocess
+    import sys
+
+    assert _offenders("linq/api", ("linq.cli",)) == []
+    modules = sorted(p.stem for p in (ROOT / "linq/api").glob("*.py") if p.stem != "__init__")
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module('linq.api.' + m)\n"
+        "print(sorted(n for n in sys.modules if n == 'linq.cli' or n.startswith('linq.cli.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+    assert len(modules) >= 9  # the check imported the API's modules, not an empty list

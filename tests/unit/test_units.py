@@ -170,14 +170,14 @@ def _offer(*flags: str) -> Outcome:
 def _match(*flags: str) -> Outcome:
     """`linq providers match`: the requirements it built (the index is never opened)."""
     seen: list[Any] = []
-    real = providers_cli._requirements
+    real = providers_cli.read_requirements
 
     def spy(**kwargs: Any) -> Any:
         seen.append(real(**kwargs))
         raise SystemExit(9)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(providers_cli, "_requirements", spy)
+        mp.setattr(providers_cli, "read_requirements", spy)
         out = _cli(["providers", "match", "--cpu", "1", *flags])
     return ("value", seen[0]) if seen else ("refused", out.output)
 
