@@ -139,8 +139,12 @@ class Cloudflared(_Strict):
 
 class Gateway(_Strict):
     """`linq provider gateway` next to the agent (same key Secret and address book): replicas share their
-    state (nonces, TLS key) through the cluster. `host` goes into its certificate and the published URL;
-    `tenant_server` is the Kubernetes API URL tenants' kubeconfigs name (default: the in-cluster one)."""
+    state (nonces, TLS key) through the cluster. `host` goes into its certificate and the published URL.
+
+    Tenant access: `direct` (default) gives tenants kubeconfigs naming the Kubernetes API server
+    (`tenant_server`, default: the in-cluster one); `gateway` names the gateway's own /k8s reverse proxy at
+    `public_url` (the https URL tenants reach the gateway at), so the provider exposes the gateway's port and
+    nothing else. `kube_proxy: false` turns the proxy off (direct access only)."""
 
     replicas: int = Field(default=2, ge=1, le=10)
     port: int = Field(default=8443, ge=1024, le=65535)
@@ -148,6 +152,22 @@ class Gateway(_Strict):
     service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "ClusterIP"
     host: str | None = Field(default=None, max_length=253, pattern=DNS_NAME)
     tenant_server: str | None = Field(default=None, pattern=r"^https://")
+    tenant_access: Literal["direct", "gateway"] = "direct"
+    public_url: str | None = None
+    kube_proxy: bool = True
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from linq.errors import FieldError
+        from linq.gateway.meta import normalise_url
+
+        try:
+            return normalise_url(value, field="gateway.public_url")
+        except FieldError as err:  # the gateway's own rule for its URL; the message names the fix
+            raise ValueError(f"{err.problem}; {err.fix}") from None
 
 
 class Agent(_Strict):
@@ -222,4 +242,57 @@ class LPStackConfig(_Strict):
                 "cloudflared.token_secret: required when features.cloudflared is true (got None); create a Secret "
                 "holding the tunnel token and set cloudflared.token_secret: {name: <secret>, key: <key>}"
             )
+        return self
+
+    @property
+    def gateway_host(self) -> str:
+        """The name in the gateway's certificate (made at its first start, then kept)."""
+        return self.gateway.host or f"gateway.{self.public_domain}"
+
+    @property
+    def gateway_public_url(self) -> str | None:
+        """The URL tenant kubeconfigs name with `tenant_access: gateway` (None: direct access). Without
+        `public_url`, a LoadBalancer Service answers at the certificate's name and the Service port."""
+        g = self.gateway
+        if g.tenant_access != "gateway":
+            return None
+        return g.public_url or f"https://{self.gateway_host}:{g.port}"
+
+    @model_validator(mode="after")
+    def _gateway_access(self) -> LPStackConfig:
+        g = self.gateway
+        if g.tenant_access == "gateway":
+            if not g.kube_proxy:
+                raise ValueError(
+                    "gateway.kube_proxy: must be true when gateway.tenant_access is gateway (got false); tenant "
+                    "kubeconfigs then name the gateway's /k8s proxy: set kube_proxy: true, or tenant_access: direct"
+                )
+            if g.tenant_server is not None:
+                raise ValueError(
+                    f"gateway.tenant_server: is for direct access only (got {g.tenant_server!r} with tenant_access: "
+                    "gateway, whose kubeconfigs name gateway.public_url); remove tenant_server, or set "
+                    "tenant_access: direct"
+                )
+            if g.public_url is None and g.service_type != "LoadBalancer":
+                raise ValueError(
+                    f"gateway.public_url: required when gateway.tenant_access is gateway and service_type is "
+                    f"{g.service_type} (got None): tenants cannot reach a {g.service_type} Service at its own port; "
+                    f"set public_url to the https URL your ingress or tunnel serves the gateway at, e.g. "
+                    f"https://{self.gateway_host}"
+                )
+        elif g.public_url is not None:
+            raise ValueError(
+                f"gateway.public_url: is used only with tenant_access: gateway (got {g.public_url!r} with "
+                "tenant_access: direct); set gateway.tenant_access: gateway, or remove public_url"
+            )
+        if g.public_url is not None:
+            from urllib.parse import urlsplit
+
+            host = urlsplit(g.public_url).hostname
+            if host != self.gateway_host:
+                raise ValueError(
+                    f"gateway.public_url: its host {host!r} is not the name in the gateway's certificate "
+                    f"({self.gateway_host!r}), so kubectl would refuse the connection (got {g.public_url!r}); set "
+                    f"gateway.host: {host}, or use https://{self.gateway_host}[:PORT]"
+                )
         return self

@@ -12,6 +12,11 @@ from lpstack.config import LPStackConfig
 from lpstack.versions import Versions, load
 
 
+def prometheus_url(config: LPStackConfig) -> str:
+    """The LPStack's Prometheus inside the cluster: kube-prometheus-stack's Service (fullnameOverride kps)."""
+    return f"http://kps-prometheus.{config.namespaces.monitoring}.svc:9090"
+
+
 def endpoints(config: LPStackConfig) -> dict[str, str]:
     """Where tenants' apps are reached and where the provider's own services answer (in-cluster URLs)."""
     ns = config.namespaces
@@ -21,7 +26,7 @@ def endpoints(config: LPStackConfig) -> dict[str, str]:
         "ingress_namespace": ns.ingress,
     }
     if config.features.observability:
-        out["metrics"] = f"http://kps-prometheus.{ns.monitoring}.svc:9090"
+        out["metrics"] = prometheus_url(config)
         out["logs"] = f"http://loki.{ns.monitoring}.svc:3100"
     if config.features.sandbox_runtime:
         out["sandbox_runtime_class"] = config.sandbox.runtime_class

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from lpstack import charts
 from lpstack.config import LPStackConfig, Size
 from lpstack.errors import from_validation
+from lpstack.metadata import prometheus_url
 from lpstack.versions import Versions, load
 
 Manifest = dict[str, Any]
@@ -92,6 +93,23 @@ def _environment() -> jinja2.Environment:
 
 def size(value: Size) -> dict[str, str]:
     return {"cpu": f"{value.cpu_millis}m", "memory": f"{value.memory_mib}Mi"}
+
+
+def gateway_command(config: LPStackConfig) -> list[str]:
+    """The gateway container's command: `linq provider gateway` and the flags this config chooses. With
+    observability on, /v1/metrics reads the LPStack's own Prometheus; without it, it answers 501."""
+    g = config.gateway
+    command = ["linq", "provider", "gateway", "--listen", f"0.0.0.0:{g.port}", "--tls-host", config.gateway_host]
+    if g.tenant_server:
+        command += ["--tenant-server", g.tenant_server]
+    public_url = config.gateway_public_url
+    if public_url:
+        command += ["--tenant-access", "gateway", "--public-url", public_url]
+    if not g.kube_proxy:
+        command.append("--no-kube-proxy")
+    if config.features.observability:
+        command += ["--prometheus", prometheus_url(config)]
+    return command
 
 
 def _labeller(config: LPStackConfig):
@@ -219,6 +237,7 @@ class _Renderer:
                     gateway_ns=GATEWAY_NAMESPACE,
                     tenant_role=role["metadata"]["name"],
                     tenant_binding=TENANT_BINDING,
+                    command=gateway_command(c),
                 ),
                 role,
             ]

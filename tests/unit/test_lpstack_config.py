@@ -14,6 +14,8 @@ from lpstack.metadata import canonical_json, endpoints, metadata_hash, provider_
 from lpstack.versions import load
 from tests.unit.lpstack_helpers import PROVIDER, base_data, config, full_config
 
+GW_URL = "https://gateway.apps.example.com"
+
 
 def _problems(data: dict) -> list[str]:
     with pytest.raises(LPStackConfigError) as caught:
@@ -64,6 +66,56 @@ def _problems(data: dict) -> list[str]:
         ),
         ({"namespaces": {"monitoring": "kube-system"}}, "namespaces", "kube-system", "its own name"),
         ({"sandbox": {"node_selector": {"bad key!": "x"}}}, "sandbox.node_selector", "bad key!", "label key"),
+        ({"gateway": {"tenant_access": "proxy"}}, "gateway.tenant_access", "'proxy'", "allowed values"),
+        (
+            {"gateway": {"tenant_access": "gateway", "public_url": GW_URL, "kube_proxy": False}},
+            "gateway.kube_proxy",
+            "false",
+            "set kube_proxy: true, or tenant_access: direct",
+        ),
+        (
+            {"gateway": {"tenant_access": "gateway", "public_url": GW_URL, "tenant_server": "https://k8s.example.com"}},
+            "gateway.tenant_server",
+            "'https://k8s.example.com'",
+            "remove tenant_server, or set tenant_access: direct",
+        ),
+        (
+            {"gateway": {"tenant_access": "gateway"}},
+            "gateway.public_url",
+            "None",
+            "set public_url to the https URL your ingress or tunnel serves the gateway at",
+        ),
+        (
+            {"gateway": {"tenant_access": "gateway", "service_type": "NodePort"}},
+            "gateway.public_url",
+            "None",
+            "e.g. https://gateway.apps.example.com",
+        ),
+        (
+            {"gateway": {"public_url": GW_URL}},
+            "gateway.public_url",
+            repr(GW_URL),
+            "set gateway.tenant_access: gateway, or remove public_url",
+        ),
+        (
+            {"gateway": {"tenant_access": "gateway", "public_url": "http://gateway.apps.example.com"}},
+            "gateway.public_url",
+            "'http://gateway.apps.example.com'",
+            "give https://HOST[:PORT]",
+        ),
+        (
+            {"gateway": {"tenant_access": "gateway", "public_url": "https://gateway.apps.example.com/k8s"}},
+            "gateway.public_url",
+            "/k8s'",
+            "give only https://HOST[:PORT]",
+        ),
+        (
+            {"gateway": {"tenant_access": "gateway", "public_url": "https://gw.other.net"}},
+            "gateway.public_url",
+            "'https://gw.other.net'",
+            "set gateway.host: gw.other.net, or use https://gateway.apps.example.com[:PORT]",
+        ),
+        ({"gateway": {"kube_proxy": "sometimes"}}, "gateway.kube_proxy", "'sometimes'", "true or false"),
     ],
 )
 def test_each_error_names_field_value_and_fix(overrides: dict, field: str, value: str, fix: str) -> None:
@@ -89,6 +141,20 @@ def test_cloudflared_needs_a_token_secret_reference() -> None:
     (problem,) = _problems(base_data(features={"cloudflared": True}))
     assert problem.startswith("stack.yaml: cloudflared.token_secret: required when features.cloudflared is true")
     assert "(got None)" in problem and "create a Secret" in problem
+
+
+def test_gateway_tenant_access_defaults_to_direct_and_the_public_url_is_normalised() -> None:
+    assert config().gateway.tenant_access == "direct" and config().gateway_public_url is None
+    assert config().gateway.kube_proxy is True
+    via = config(gateway={"tenant_access": "gateway", "public_url": "https://GATEWAY.apps.example.com:443/"})
+    assert via.gateway_public_url == GW_URL
+    own = config(
+        gateway={"tenant_access": "gateway", "host": "gw.example.net", "public_url": "https://gw.example.net:9443"}
+    )
+    assert own.gateway_public_url == "https://gw.example.net:9443"
+    # A LoadBalancer answers at the certificate's name and the Service port: no public_url needed.
+    balanced = config(gateway={"tenant_access": "gateway", "service_type": "LoadBalancer", "port": 9443})
+    assert balanced.gateway_public_url == "https://gateway.apps.example.com:9443"
 
 
 def test_provider_address_is_checksummed() -> None:

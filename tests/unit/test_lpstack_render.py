@@ -362,19 +362,20 @@ def test_values_use_the_system_priority_class(release: str) -> None:
     assert "priorityClassName: lpstack-system" in text
 
 
+def _grants(role: dict) -> set[tuple[str, str, str, tuple[str, ...]]]:
+    return {
+        (g, r, v, tuple(rule.get("resourceNames", ())))
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
+
+
 def test_gateway_rbac_is_least_privilege_and_the_agent_may_revoke() -> None:
     objects = render(full_config())
 
-    def grants(role: dict) -> set[tuple[str, str, str, tuple[str, ...]]]:
-        return {
-            (g, r, v, tuple(rule.get("resourceNames", ())))
-            for rule in role["rules"]
-            for g in rule["apiGroups"]
-            for r in rule["resources"]
-            for v in rule["verbs"]
-        }
-
-    cluster = grants(one(objects, "ClusterRole", "lpstack-gateway"))
+    cluster = _grants(one(objects, "ClusterRole", "lpstack-gateway"))
     assert ("", "namespaces", "create", ()) in cluster and ("rbac.authorization.k8s.io", "rolebindings", "patch", ())
     assert {(r, v) for _, r, v, names in cluster if names} == {("clusterroles", "get"), ("clusterroles", "bind")}
     assert all(names == ("linq-tenant",) for _, r, _, names in cluster if r == "clusterroles")
@@ -392,12 +393,12 @@ def test_gateway_rbac_is_least_privilege_and_the_agent_may_revoke() -> None:
         }
     local = one(objects, "Role", "lpstack-gateway")
     assert local["metadata"]["namespace"] == "linq-gateway"
-    assert ("", "serviceaccounts/token", "create", ()) in grants(local)
-    assert ("", "secrets", "get", ("linq-gateway-tls",)) in grants(local)
-    assert ("", "secrets", "get", ()) not in grants(local)
-    revoke = grants(one(objects, "ClusterRole", "lpstack-agent-revoke"))
+    assert ("", "serviceaccounts/token", "create", ()) in _grants(local)
+    assert ("", "secrets", "get", ("linq-gateway-tls",)) in _grants(local)
+    assert ("", "secrets", "get", ()) not in _grants(local)
+    revoke = _grants(one(objects, "ClusterRole", "lpstack-agent-revoke"))
     assert revoke == {("rbac.authorization.k8s.io", "rolebindings", "delete", ("linq-tenant",))}
-    assert grants(one(objects, "Role", "lpstack-agent-revoke")) == {("", "serviceaccounts", "delete", ())}
+    assert _grants(one(objects, "Role", "lpstack-agent-revoke")) == {("", "serviceaccounts", "delete", ())}
     assert one(objects, "RoleBinding", "lpstack-agent-revoke")["subjects"][0]["name"] == "lpstack-agent"
     deployment = one(objects, "Deployment", "lpstack-gateway")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -407,3 +408,101 @@ def test_gateway_rbac_is_least_privilege_and_the_agent_may_revoke() -> None:
     assert one(objects, "Service", "lpstack-gateway")["spec"]["ports"][0]["port"] == 8443
     tenant = one(objects, "ClusterRole", "linq-tenant")
     assert not any("namespaces" in rule["resources"] for rule in tenant["rules"])
+
+
+def _gateway_command(cfg) -> list[str]:
+    deployment = one(render(cfg), "Deployment", "lpstack-gateway")
+    return list(deployment["spec"]["template"]["spec"]["containers"][0]["command"])
+
+
+def _flag(command: list[str], flag: str) -> str | None:
+    return command[command.index(flag) + 1] if flag in command else None
+
+
+PROMETHEUS = "http://kps-prometheus.monitoring.svc:9090"
+
+
+@pytest.mark.parametrize(
+    ("gateway", "features", "flags"),
+    [
+        # The default: direct access (no --tenant-access), the proxy on, the LPStack's own Prometheus.
+        ({}, {}, {"--tenant-access": None, "--public-url": None, "--prometheus": PROMETHEUS}),
+        ({}, {"observability": False}, {"--prometheus": None}),
+        (
+            {"tenant_access": "gateway", "public_url": "https://gateway.apps.example.com"},
+            {},
+            {"--tenant-access": "gateway", "--public-url": "https://gateway.apps.example.com", "--tenant-server": None},
+        ),
+        (
+            {"tenant_access": "gateway", "service_type": "LoadBalancer", "port": 9443},
+            {},
+            {"--tenant-access": "gateway", "--public-url": "https://gateway.apps.example.com:9443"},
+        ),
+        (
+            {"tenant_server": "https://k8s.example.com:6443"},
+            {},
+            {"--tenant-server": "https://k8s.example.com:6443", "--tenant-access": None},
+        ),
+    ],
+)
+def test_gateway_args_follow_the_config(gateway: dict, features: dict, flags: dict) -> None:
+    command = _gateway_command(config(gateway=gateway, features=features))
+    assert command[:3] == ["linq", "provider", "gateway"]
+    assert _flag(command, "--tls-host") == "gateway.apps.example.com"
+    for flag, value in flags.items():
+        assert _flag(command, flag) == value, (flag, command)
+    assert "--no-kube-proxy" not in command
+
+
+def test_gateway_args_without_the_proxy_and_in_another_monitoring_namespace() -> None:
+    command = _gateway_command(config(gateway={"kube_proxy": False}, namespaces={"monitoring": "observe"}))
+    assert "--no-kube-proxy" in command and "--tenant-access" not in command
+    assert _flag(command, "--prometheus") == "http://kps-prometheus.observe.svc:9090"
+    # One home for the URL: the endpoint the provider announces is the one the gateway queries.
+    from lpstack.metadata import endpoints
+
+    assert endpoints(config(namespaces={"monitoring": "observe"}))["metrics"] == _flag(command, "--prometheus")
+
+
+def test_the_gateway_command_is_what_the_cli_accepts() -> None:
+    """Every rendered flag is an option of `linq provider gateway` and the values pass its own checks."""
+    from linq.cli.gateway import gateway as command
+
+    options = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    cfg = config(gateway={"tenant_access": "gateway", "public_url": "https://gateway.apps.example.com"})
+    for argv in (_gateway_command(cfg), _gateway_command(config(gateway={"kube_proxy": False}))):
+        flags = [a for a in argv[3:] if a.startswith("--")]
+        assert set(flags) <= options, set(flags) - options
+        ctx = command.make_context("gateway", argv[3:], resilient_parsing=False)
+        assert ctx.params["tls_hosts"] == ("gateway.apps.example.com",)
+    assert ctx.params["kube_proxy"] is False
+
+
+def test_the_gateway_metrics_role_grants_exactly_what_v1_metrics_reads() -> None:
+    """linq.gateway.metrics reads a tenant namespace through linq.monitor.snapshot.take: the namespace (the
+    gateway's main role already gets namespaces), then lists of the workload kinds, pods and events."""
+    from linq.monitor.snapshot import WORKLOAD_PATHS
+
+    objects = render(full_config())
+    role = one(objects, "ClusterRole", "lpstack-gateway-metrics")
+    expected = {("", "pods", "list", ()), ("", "events", "list", ())}
+    for _kind, path in WORKLOAD_PATHS:  # /apis/<group>/<version>/namespaces/{ns}/<resource>
+        parts = path.split("/")
+        expected.add((parts[2], parts[-1], "list", ()))
+    assert _grants(role) == expected
+    assert ("", "namespaces", "get", ()) in _grants(one(objects, "ClusterRole", "lpstack-gateway"))
+    binding = one(objects, "ClusterRoleBinding", "lpstack-gateway-metrics")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "lpstack-gateway-metrics",
+    }
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "lpstack-gateway", "namespace": "lpstack-system"}]
+    # Without observability there is no Prometheus to ask: no --prometheus, and no read rights either.
+    plain = render(config(features={"observability": False}))
+    assert not [o for o in plain if o["metadata"]["name"] == "lpstack-gateway-metrics"]
+    # Tenant-access mode changes no rights: the proxy forwards the tenant's own token.
+    via = render(config(gateway={"tenant_access": "gateway", "public_url": "https://gateway.apps.example.com"}))
+    defaults = render(config())
+    for kind in ("ClusterRole", "Role"):
+        assert by_kind(via, kind) == by_kind(defaults, kind)
