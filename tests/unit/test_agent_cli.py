@@ -92,7 +92,7 @@ def test_agent_is_a_provider_subcommand() -> None:
         (["--interval", "soon"], "--interval", "soon", "use e.g. 3600, 90s"),
         (["--interval", "0s"], "--interval", "0s", "give at least 1s"),
         (["--withdraw-every", "1 fortnight"], "--withdraw-every", "1 fortnight", "use s, m, h, d or w"),
-        (["--min-withdraw", "-3"], "--min-withdraw", "-3", "use e.g. 1.5"),
+        (["--min-withdraw", "-3"], "--min-withdraw", "-3", "give e.g. 1.5"),
         (["--min-withdraw", "0.0000000000000000001"], "--min-withdraw", "0.0000000000000000001", "give wei"),
         (["--decline-before", "later"], "--decline-before", "later", "use e.g. 3600, 90s"),
     ],

@@ -119,7 +119,7 @@ def test_parse_quantities() -> None:
         (parse_memory, "1.0001Gi", "whole MiB"),
         (parse_memory, "4GB", "unknown unit 'GB'"),
         (parse_duration, "1y", "unknown unit 'y'"),
-        (parse_duration, "-1h", "not a duration"),
+        (parse_duration, "-1h", "is negative"),
         (parse_amount, "0.1234567890123456789", "19 decimals"),
         (parse_amount, "1e18", "not an LNQ amount"),
     ],
