@@ -66,6 +66,7 @@ def run_forever(
         for sig in (signal.SIGTERM.value, signal.SIGINT.value):
             restore.append((sig, signal.getsignal(sig)))
             signal.signal(sig, _stop)
+        agent.log.info("agent-started", interval=interval)  # from here a SIGTERM stops it cleanly
     passes = 0
     try:
         while not stop.is_set():

@@ -344,7 +344,7 @@ def escrow_show(ctx: ApiContext, call: Call) -> dict[str, Any]:
     terms = terms_of(ctx, call.path["escrow_id"])
     state = ops.read_state(ctx.chain, terms)
     settled = ops.settlement(ctx.chain, terms.escrow_id) if state.status.is_settled else None
-    return {"escrow": state.to_json(settled)}
+    return {"escrow": state.status_json(settled)}
 
 
 def fund_preview(ctx: ApiContext, call: Call) -> dict[str, Any]:

@@ -54,8 +54,9 @@ class EscrowState(EscrowFigures):
 
     terms: Terms = field(kw_only=True)
 
-    def to_json(self, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The escrow as `linq escrow status --json` prints it and `GET /api/v1/escrow/{id}` answers."""
+    def status_json(self, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The escrow as `linq escrow status --json` prints it and `GET /api/v1/escrow/{id}` answers (its terms
+        too). Not `to_json`: that is EscrowFigures' shape, which the monitor's JSON keeps (id, figures, source)."""
         return {
             "escrow_id": self.escrow_id,
             "status": self.status.value,

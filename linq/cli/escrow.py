@@ -84,7 +84,7 @@ def _show(client: ChainClient, terms: Terms, as_json: bool, extra: dict[str, Any
     state = ops.read_state(client, terms)
     settled = ops.settlement(client, terms.escrow_id) if state.status.is_settled else None
     if as_json:
-        echo_json({**(extra or {}), "escrow": state.to_json(settled)})
+        echo_json({**(extra or {}), "escrow": state.status_json(settled)})
         return
     if extra:
         for key, value in extra.items():
@@ -128,7 +128,7 @@ def escrow_list(
     if open_only:
         states = [s for s in states if s.is_open]
     if as_json:
-        echo_json({"escrows": [s.to_json() for s in states]})
+        echo_json({"escrows": [s.status_json() for s in states]})
         return
 
     def build(show: ShowId) -> Table:

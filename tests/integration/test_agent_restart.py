@@ -222,9 +222,11 @@ def test_killed_and_restarted_agent_never_double_starts_nor_loses_a_withdrawal(
         proc.kill()
         assert proc.wait(timeout=30) == SIGKILLED
 
-    # The last run converges and stops cleanly on SIGTERM.
+    # The last run converges and stops cleanly on SIGTERM (sent once it runs: before its handler is installed a
+    # SIGTERM kills a starting process by default, which is not what this checks).
     proc, log = runs.spawn("--interval", "1s")
     try:
+        wait_for(lambda: any(x["event"] == "agent-started" for x in lines(log)), "the loop's start")
         wait_for(lambda: not any(lab.namespace_exists(api, ns) for ns in spaces), "namespace reclaim")
     finally:
         proc.send_signal(signal.SIGTERM)

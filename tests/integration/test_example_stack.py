@@ -35,13 +35,15 @@ def test_pulumi_up_of_the_example_devnet_stack(devnet: Devnet, tmp_path) -> None
     # the app's objects expand once the escrow (and so the provider's cluster) is known: stack, provider,
     # component, escrow, generated secrets and the cluster provider show at the first preview
     assert preview.change_summary.get("create", 0) >= 5
-    up = stack.up()
-    chat = up.outputs["deployments"].value["chat"]
-    assert chat["state"] == "Running"
-    assert chat["provider"] == provider.signer.address.lower()
-    assert int(chat["escrow"]["deposited"]) > 0
-    # No kubeconfig: the devnet's gateway granted the lease (and so started the escrow) and owns the namespace.
-    assert chat["namespace"].startswith("lq-e-")
-    after = stack.preview().change_summary
-    assert set(after) <= {"same", "update"} and after.get("update", 0) == 1, after  # only the fresh credential
-    stack.destroy()
+    try:
+        up = stack.up()
+        chat = up.outputs["deployments"].value["chat"]
+        assert chat["state"] == "Running"
+        assert chat["provider"] == provider.signer.address.lower()
+        assert int(chat["escrow"]["deposited"]) > 0
+        # No kubeconfig: the devnet's gateway granted the lease (and so started the escrow) and owns the namespace.
+        assert chat["namespace"].startswith("lq-e-")
+        after = stack.preview().change_summary
+        assert set(after) == {"same"}, after  # a true no-op: the lease credential is kept until near expiry
+    finally:  # a failed assertion must not leave the stack deployed for test_first_stack (same stack name)
+        stack.destroy()
