@@ -107,42 +107,6 @@ def agent(
 
     Logs one JSON line per action on stdout (escrow id, tx hash); never a key.
     """
-    _run(
-        devnet_dir,
-        rpc,
-        chain_id,
-        addresses,
-        keystore,
-        password_file,
-        dev_key_index,
-        kubeconfig,
-        kube_context,
-        interval,
-        once,
-        withdraw_every,
-        min_withdraw,
-        decline_before,
-        state_file,
-    )
-
-
-def _run(
-    devnet_dir,
-    rpc,
-    chain_id,
-    addresses,
-    keystore,
-    password_file,
-    dev_key_index,
-    kubeconfig,
-    kube_context,
-    interval,
-    once,
-    withdraw_every,
-    min_withdraw,
-    decline_before,
-    state_file,
-) -> None:
     from linq.agent import ActionLog, Agent, Cluster, ClusterError, Settings, run_forever, run_once
 
     pause = _duration(interval, "--interval", 1)
